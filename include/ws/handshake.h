@@ -1,0 +1,105 @@
+/* The opening handshake (RFC 6455 §4) for both roles, through the same
+ * ws_conn_recv() loop as frames.
+ *
+ * Server: ws_conn_recv() returns WS_EV_REQUEST once a complete, valid upgrade
+ * request has arrived (ev.http describes it); answer with ws_conn_accept() or
+ * ws_conn_reject(). Until then, further bytes are left unconsumed. An invalid
+ * request makes ws_conn_recv() return a WS_E_HTTP_* error; ws_conn_fail() then
+ * writes the matching HTTP response (400, 426 with Sec-WebSocket-Version: 13,
+ * 431).
+ *
+ * Client: ws_conn_connect() writes the request; ws_conn_recv() returns
+ * WS_EV_OPEN for a valid 101 response, WS_EV_REJECTED (ev.http.status, and the
+ * headers through ev.http.head) for any other complete response, or a
+ * WS_E_HTTP_* error for an invalid one.
+ *
+ * In both roles the bytes after the head are frames, returned by the next
+ * ws_conn_recv() calls: nothing is lost.
+ *
+ * The head is not consumed until it is complete; the connection remembers how
+ * far it has searched, so presenting it one byte at a time costs linear time
+ * (the caller must present it from the same start each time, as the read loop
+ * in conn.h does). */
+#ifndef WS_HANDSHAKE_H
+#define WS_HANDSHAKE_H
+
+#include "conn.h"
+
+/* Length of a Sec-WebSocket-Accept value (base64 of a SHA-1 digest). */
+#define WS_ACCEPT_KEY_LEN 28
+
+typedef struct ws_accept_opts {
+	const char *protocol;   /* the chosen subprotocol (one the client offered), or NULL */
+	const char *headers;    /* extra header lines, each ending in CRLF ("Set-Cookie: a=b\r\n"), or NULL */
+} ws_accept_opts;
+
+typedef struct ws_connect_opts {
+	const char *host;              /* Host value, with ":port" unless the default port; required */
+	const char *target;            /* path and query ("/chat?room=1"); NULL means "/" */
+	const char *const *protocols;  /* NULL-terminated subprotocols to offer, or NULL */
+	const char *origin;            /* Origin value, or NULL */
+	const char *headers;           /* extra header lines, each ending in CRLF
+	                                * ("Authorization: Bearer x\r\n"), or NULL */
+} ws_connect_opts;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Server: accepts the request of the last WS_EV_REQUEST and writes the 101
+ * response into out. The connection is then OPEN. Returns WS_E_STATE if no
+ * request awaits an answer, WS_E_ARG if opts->protocol or opts->headers contain
+ * CR/LF/NUL where they may not (header injection), WS_E_BUFFER (*out_len is
+ * then the size needed). opts may be NULL. */
+WS_API int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap,
+                          size_t *out_len);
+
+/* Server: refuses the request with an HTTP status (400-599), extra header lines
+ * (each ending in CRLF, or NULL) and a body of body_len bytes (Content-Length is
+ * added). Afterwards ws_conn_should_close_transport() is true. Returns
+ * WS_E_STATE if no request awaits an answer, WS_E_ARG for a status outside
+ * 400-599 or malformed headers, WS_E_BUFFER. */
+WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, const void *body,
+                          size_t body_len, void *out, size_t cap, size_t *out_len);
+
+/* Client: writes the upgrade request with a fresh Sec-WebSocket-Key from the
+ * rand callback. opts (and the strings it points to) must stay valid until
+ * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it. Returns
+ * WS_E_STATE unless this is a client that has not connected yet, WS_E_ARG for
+ * a missing host or strings with CR/LF/NUL, WS_E_RAND, WS_E_BUFFER. */
+WS_API int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t cap,
+                           size_t *out_len);
+
+/* Iterates over the header fields of a head: start with *pos = 0; each call
+ * sets *name and *value (value without surrounding whitespace) and returns 1,
+ * or returns 0 after the last. */
+WS_API int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value);
+
+/* Iterates over the elements of a comma-separated list (RFC 9110 §5.6.1),
+ * skipping empty elements and whitespace: start with *pos = 0; returns 1 with
+ * *item set, or 0 at the end. */
+WS_API int ws_list_next(ws_str list, size_t *pos, ws_str *item);
+
+/* 1 if the head has a header field named name (any case) whose list contains
+ * token (any case), across every field of that name; 0 otherwise. */
+WS_API int ws_header_has_token(ws_str head, const char *name, const char *token);
+
+/* Server: the first of prefs (a NULL-terminated list in the server's order of
+ * preference) that the request offered in Sec-WebSocket-Protocol, or NULL. */
+WS_API const char *ws_select_protocol(const ws_http *req, const char *const *prefs);
+
+/* Server: 1 if the request's Origin equals (ASCII case-insensitively) one of
+ * allowed (a NULL-terminated list such as "https://example.com"), 0 if not or
+ * if there is no Origin. Browsers always send Origin; other clients may not. */
+WS_API int ws_origin_allowed(const ws_http *req, const char *const *allowed);
+
+/* Computes Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2):
+ * base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). Writes
+ * WS_ACCEPT_KEY_LEN characters and a NUL to out. Returns WS_OK, or WS_E_ARG if
+ * the hash fails. Public for handshakes done by other stacks (RFC 8441/9220). */
+WS_API int ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_KEY_LEN + 1]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,172 @@
+#include "ws_internal.h"
+
+/* Checks that a frame may be sent now (RFC 6455 §5.4, §5.5.1). */
+static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint64_t len)
+{
+	if (c->error_)
+		return c->error_;
+	if (c->state_ < WS__OPEN || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+		return WS_E_STATE;
+	if (flags & ~(unsigned)WS_SEND_MORE)
+		return WS_E_ARG;
+	switch (opcode) {
+	case WS_OP_TEXT:
+	case WS_OP_BINARY:
+		return c->send_ ? WS_E_STATE : WS_OK;
+	case WS_OP_CONTINUATION:
+		return c->send_ ? WS_OK : WS_E_STATE;
+	case WS_OP_PING:
+	case WS_OP_PONG:
+		return (flags & WS_SEND_MORE) || len > WS_CONTROL_PAYLOAD_MAX ? WS_E_ARG : WS_OK;
+	}
+	return WS_E_ARG;
+}
+
+/* Writes the header of a frame, masked for a client, and returns its key (or NULL). */
+static int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, uint8_t *out,
+                        size_t cap, size_t *out_len, uint8_t key[4])
+{
+	int client = c->cfg_->role == WS_ROLE_CLIENT;
+	size_t hl = ws__header_size(len, client);
+
+	if (cap < hl || cap - hl < extra) {
+		*out_len = hl + (size_t)extra;
+		return WS_E_BUFFER;
+	}
+	if (client && c->cfg_->rand(c->cfg_->rand_ctx, key, 4))
+		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
+	*out_len = ws__header_write(out, b0, len, client ? key : NULL);
+	return WS_OK;
+}
+
+static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, uint8_t *out,
+                       size_t cap, size_t *out_len)
+{
+	uint8_t key[4];
+	size_t hl;
+	int rc = write_header(c, b0, len, len, out, cap, &hl, key);
+
+	if (rc != WS_OK) {
+		*out_len = hl;
+		return rc;
+	}
+	if (c->cfg_->role == WS_ROLE_CLIENT)
+		ws_mask_copy(out + hl, data, len, key, 0);
+	else if (len)
+		memcpy(out + hl, data, len);
+	*out_len = hl + len;
+	return WS_OK;
+}
+
+static void note_sent(ws_conn *c, unsigned opcode, unsigned flags)
+{
+	if (!(opcode & 8))
+		c->send_ = (flags & WS_SEND_MORE) != 0;
+}
+
+static unsigned first_byte(unsigned opcode, unsigned flags)
+{
+	return (flags & WS_SEND_MORE ? 0 : WS_FIN) | opcode;
+}
+
+int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
+                 void *out, size_t cap, size_t *out_len)
+{
+	int rc = send_allowed(c, opcode, flags, len);
+
+	*out_len = 0;
+	if (rc == WS_OK)
+		rc = write_frame(c, first_byte(opcode, flags), data, len, out, cap, out_len);
+	if (rc == WS_OK)
+		note_sent(c, opcode, flags);
+	return rc;
+}
+
+int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len, void *out,
+                        size_t cap, size_t *out_len)
+{
+	uint8_t key[4];
+	int rc = send_allowed(c, opcode, flags, len);
+
+	*out_len = 0;
+	if (rc == WS_OK)
+		rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
+	if (rc == WS_OK)
+		note_sent(c, opcode, flags);
+	return rc;
+}
+
+int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len, void *out,
+                    size_t cap, size_t *out_len)
+{
+	uint8_t payload[WS_CONTROL_PAYLOAD_MAX];
+	size_t n = 0;
+	int rc;
+
+	if (code) {
+		payload[0] = (uint8_t)(code >> 8);
+		payload[1] = (uint8_t)code;
+		memcpy(payload + 2, reason, reason_len);
+		n = 2 + reason_len;
+	}
+	rc = write_frame(c, WS_FIN | WS_OP_CLOSE, payload, n, out, cap, out_len);
+	if (rc == WS_OK)
+		c->bits_ |= WS__CLOSE_SENT;
+	return rc;
+}
+
+int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len, void *out,
+                  size_t cap, size_t *out_len)
+{
+	uint32_t st = 0;
+
+	*out_len = 0;
+	if (c->error_)
+		return c->error_;
+	if (c->state_ < WS__OPEN || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+		return WS_E_STATE;
+	if (code ? !ws_close_code_valid(code) || reason_len > WS_CONTROL_PAYLOAD_MAX - 2
+	         : reason_len != 0)
+		return WS_E_ARG;
+	if (ws_utf8_validate(&st, reason, reason_len) != reason_len || st)
+		return WS_E_ARG; /* RFC 6455 §5.5.1: the reason is UTF-8 */
+	return ws__write_close(c, code, reason, reason_len, out, cap, out_len);
+}
+
+int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t *out_len)
+{
+	*out_len = 0;
+	if (!(ev->flags & WS_EVF_REPLY) || c->error_ || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+		return WS_OK;
+	if (ev->type == WS_EV_PING) /* RFC 6455 §5.5.3: same application data */
+		return write_frame(c, WS_FIN | WS_OP_PONG, ev->data, ev->len, out, cap, out_len);
+	if (ev->type == WS_EV_CLOSE) /* RFC 6455 §5.5.1: echo the status code */
+		return ws__write_close(c, ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->code, NULL, 0, out,
+		                       cap, out_len);
+	return WS_OK;
+}
+
+int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
+
+int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
+{
+	const char *why;
+	int rc;
+
+	*out_len = 0;
+	if (!c->error_)
+		return WS_E_STATE;
+	if (c->state_ < WS__OPEN)
+		rc = ws__handshake_fail(c, out, cap, out_len);
+	else if (c->bits_ & (WS__CLOSE_SENT | WS__DONE))
+		rc = WS_OK;
+	else {
+		/* RFC 6455 §7.1.7: send the close frame the error calls for. */
+		why = ws_status_str(c->error_);
+		rc = ws__write_close(c, ws_status_close_code(c->error_), why, strlen(why), out, cap,
+		                     out_len);
+	}
+	if (rc == WS_OK)
+		c->bits_ |= WS__DONE;
+	return rc;
+}

@@ -1,0 +1,35 @@
+#include "ws_internal.h"
+
+int ws_frame_header_decode(ws_frame_header *h, const void *buf, size_t len, unsigned flags)
+{
+	const uint8_t *p = buf;
+	uint64_t plen;
+	unsigned op;
+	int n;
+
+	if (len < 2)
+		return 0;
+	op = p[0] & 0x0f;
+	if (!(WS__OPCODES_KNOWN >> op & 1))
+		return WS_E_OPCODE;
+	if (op & 8) { /* RFC 6455 §5.5 */
+		if (!(p[0] & WS_FIN))
+			return WS_E_CONTROL_FRAGMENTED;
+		if ((p[1] & 0x7f) > WS_CONTROL_PAYLOAD_MAX)
+			return WS_E_CONTROL_TOO_LONG;
+	}
+	n = ws__header_rest(p, len, flags & WS_DECODE_LENIENT_LENGTH, &plen);
+	if (n <= 0)
+		return n;
+	h->len = plen;
+	h->fin = p[0] >> 7;
+	h->rsv = p[0] & 0x70;
+	h->opcode = (uint8_t)op;
+	h->masked = p[1] >> 7;
+	if (h->masked)
+		memcpy(h->mask, p + n - 4, 4);
+	else
+		memset(h->mask, 0, 4);
+	h->header_len = (uint8_t)n;
+	return n;
+}

@@ -1,0 +1,119 @@
+/* The one private header that every file in libws/ includes. */
+#ifndef WS_INTERNAL_H
+#define WS_INTERNAL_H
+
+#include <string.h>
+#include "ws/ws.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WS_INLINE static inline __attribute__((always_inline))
+#else
+#define WS_LIKELY(x) (x)
+#define WS_UNLIKELY(x) (x)
+#define WS_INLINE static inline
+#endif
+
+/* ws_conn.state_ */
+enum {
+	WS__CLIENT_IDLE = 0,   /* client before ws_conn_connect() */
+	WS__CLIENT_WAIT,       /* client awaiting the 101 */
+	WS__SERVER_WAIT,       /* server awaiting the request */
+	WS__SERVER_ANSWER,     /* server returned REQUEST, awaiting accept/reject */
+	WS__OPEN               /* framing; everything from here on is OPEN or later */
+};
+
+/* ws_conn.bits_ */
+enum {
+	WS__CLOSE_SENT = 0x01,
+	WS__CLOSE_RECV = 0x02,
+	WS__BEGIN_PENDING = 0x04, /* a message began but MSG_BEGIN was not reported yet */
+	WS__DONE = 0x08,          /* the transport may close (EOF, fail written, rejected) */
+	WS__INFLATE = 0x10        /* the current message is compressed */
+};
+
+/* Opcodes that exist: 0, 1, 2, 8, 9, 10 (RFC 6455 §5.2). */
+#define WS__OPCODES_KNOWN 0x0707u
+
+/* Decodes the extended length and mask key of a header at p[0..avail), whose
+ * first two bytes were already judged. Returns the header length, 0 if more
+ * bytes are needed, or a negative status. */
+WS_INLINE int ws__header_rest(const uint8_t *p, size_t avail, unsigned lenient, uint64_t *len)
+{
+	unsigned b1 = p[1];
+	unsigned n = 2 + ((b1 & 0x80) >> 5); /* + 4 for a mask key */
+	uint64_t l = b1 & 0x7f;
+
+	if (l < 126) {
+		if (avail < n)
+			return 0;
+	} else if (l == 126) {
+		n += 2;
+		if (avail < n)
+			return 0;
+		l = (uint64_t)p[2] << 8 | p[3];
+		if (l < 126 && !lenient)
+			return WS_E_LENGTH_NOT_MINIMAL; /* RFC 6455 §5.2: "the minimal number of bytes" */
+	} else {
+		n += 8;
+		if (avail < n)
+			return 0;
+		if (p[2] & 0x80)
+			return WS_E_LENGTH_TOP_BIT; /* RFC 6455 §5.2: "the most significant bit MUST be 0" */
+		l = 0;
+		for (int i = 2; i < 10; i++)
+			l = l << 8 | p[i];
+		if (l < 65536 && !lenient)
+			return WS_E_LENGTH_NOT_MINIMAL;
+	}
+	*len = l;
+	return (int)n;
+}
+
+/* Writes a header; out has room for WS_FRAME_HEADER_MAX bytes. */
+WS_INLINE size_t ws__header_write(uint8_t *out, unsigned b0, uint64_t len, const uint8_t *mask)
+{
+	size_t n;
+	unsigned m = mask ? 0x80 : 0;
+
+	out[0] = (uint8_t)b0;
+	if (len < 126) {
+		out[1] = (uint8_t)(m | len);
+		n = 2;
+	} else if (len < 65536) {
+		out[1] = (uint8_t)(m | 126);
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		n = 4;
+	} else {
+		out[1] = (uint8_t)(m | 127);
+		for (int i = 0; i < 8; i++)
+			out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+		n = 10;
+	}
+	if (mask) {
+		memcpy(out + n, mask, 4);
+		n += 4;
+	}
+	return n;
+}
+
+/* Header length for a payload of len bytes. */
+WS_INLINE size_t ws__header_size(uint64_t len, int masked)
+{
+	return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/* Records err as the connection's sticky error and returns it. */
+WS_INLINE int ws__fail(ws_conn *c, int err)
+{
+	c->error_ = (int16_t)err;
+	return err;
+}
+
+/* Writes a close frame (code 0: empty payload) and marks it sent. */
+int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
+                    void *out, size_t cap, size_t *out_len);
+
+#endif

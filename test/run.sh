@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs each test binary; each prints its own "name: N passed, M failed" line.
+# A binary that crashes or prints no such line counts as one failure.
+status=0
+for t in "$@"; do
+	out=$("$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -v ': [0-9]* passed, [0-9]* failed$' | sed 's/^/  /' | head -n 60
+	line=$(printf '%s\n' "$out" | grep ': [0-9]* passed, [0-9]* failed$' | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "$(basename "$t"): 0 passed, 1 failed (exit $rc, no summary)"
+		status=1
+	else
+		echo "$line"
+		[ $rc -eq 0 ] || status=1
+	fi
+done
+exit $status
