@@ -107,3 +107,8 @@ check: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# Parts kept beside the code they build.
+-include bench/bench.mk
+-include fuzz/fuzz.mk
+-include examples/examples.mk
