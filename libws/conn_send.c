@@ -106,7 +106,8 @@ int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason
 	if (code) {
 		payload[0] = (uint8_t)(code >> 8);
 		payload[1] = (uint8_t)code;
-		memcpy(payload + 2, reason, reason_len);
+		if (reason_len)
+			memcpy(payload + 2, reason, reason_len);
 		n = 2 + reason_len;
 	}
 	rc = write_frame(c, WS_FIN | WS_OP_CLOSE, payload, n, out, cap, out_len);

@@ -1,0 +1,530 @@
+/* The connection API: init, sending (whole, fragmented, header-only, masked),
+ * replies, the close handshake from both sides, failure, limits, EOF. */
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+static uint32_t rng;
+
+static void config(ws_config *cfg, int role)
+{
+	ws_config_init(cfg, role);
+	cfg->flags = WS_CFG_START_OPEN;
+	cfg->rand = t_rand;
+	cfg->rand_ctx = &rng;
+}
+
+/* Feeds bytes to a connection and returns the single event they make. */
+static int recv1(ws_conn *c, uint8_t *buf, size_t len, ws_event *ev)
+{
+	size_t used;
+	int rc = ws_conn_recv(c, buf, len, &used, ev);
+	CHECK_INT(used, len);
+	return rc;
+}
+
+static void size_and_init(void)
+{
+	ws_config cfg;
+	ws_conn c;
+
+	CHECK(sizeof(ws_conn) <= 64);
+	config(&cfg, WS_ROLE_SERVER);
+	CHECK_INT(ws_conn_init(&c, sizeof c - 1, &cfg), WS_E_ABI);
+	CHECK_INT(ws_conn_init(&c, sizeof c + 8, &cfg), WS_E_ABI);
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+	cfg.role = 7;
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_E_ARG);
+	config(&cfg, WS_ROLE_CLIENT);
+	cfg.rand = NULL;
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_E_ARG);
+	config(&cfg, WS_ROLE_SERVER);
+	cfg.max_fragments = 0;
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_E_ARG);
+	/* Defaults. */
+	ws_config_init(&cfg, WS_ROLE_SERVER);
+	CHECK_INT(cfg.max_message, 16 << 20);
+	CHECK_INT(cfg.max_head, 8192);
+	CHECK_INT(cfg.max_headers, 64);
+	CHECK_INT(cfg.flags, 0);
+	/* Without START_OPEN: a server awaits the handshake, a client must connect. */
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+	uint8_t out[64];
+	size_t n;
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_close(&c, 1000, "", 0, out, sizeof out, &n), WS_E_STATE);
+}
+
+/* Server frames are unmasked, byte for byte as RFC 6455 §5.7 shows them. */
+static void server_send_bytes(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[64], want[64];
+	size_t n;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "Hello", 5, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("81 05 48 65 6c 6c 6f", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	/* A fragmented text message, with a ping between the fragments. */
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, WS_SEND_MORE, "Hel", 3, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("01 03 48 65 6c", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, "Hello", 5, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("89 05 48 65 6c 6c 6f", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "lo", 2, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("80 02 6c 6f", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	/* 256 and 65536 bytes: 16- and 64-bit lengths. */
+	static uint8_t big[65536 + 16];
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, big, 256, big + 0, 0, &n), WS_E_BUFFER);
+	CHECK_INT(n, 256 + 4);
+	uint8_t *o = malloc(70000);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, big, 256, o, 70000, &n), WS_OK);
+	CHECK_INT(n, 260);
+	CHECK_INT(n, t_unhex("82 7E 01 00", want, sizeof want) + 256);
+	CHECK_MEM(o, want, 4);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, big, 65536, o, 70000, &n), WS_OK);
+	CHECK_INT(n, 10 + 65536);
+	t_unhex("82 7F 00 00 00 00 00 01 00 00", want, sizeof want);
+	CHECK_MEM(o, want, 10);
+	free(o);
+}
+
+static void send_rules(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], pay[200] = {0};
+	size_t n;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_send(&c, 3, 0, "x", 1, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CLOSE, 0, "", 0, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0x80, "x", 1, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, pay, 126, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, WS_SEND_MORE, pay, 1, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, pay, 125, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 127);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, WS_SEND_MORE, "a", 1, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "b", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, "b", 1, out, sizeof out, &n), WS_E_STATE);
+	/* A failed call changes nothing: the message can still be continued. */
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, pay, 200, out, 10, &n), WS_E_BUFFER);
+	CHECK_INT(n, 2 + 2 + 200);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, WS_SEND_MORE, "c", 1, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "d", 1, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x80);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "d", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "e", 1, out, sizeof out, &n), WS_OK);
+}
+
+/* Client frames are masked with a fresh key per frame; the payload passed in
+ * is never modified, and a server decodes every length class back. */
+static void client_to_server_round_trip(void)
+{
+	static const size_t lens[] = {0, 1, 2, 3, 4, 5, 125, 126, 127, 65535, 65536, 100000};
+	ws_config ccfg, scfg;
+	ws_conn cl, sv;
+	uint8_t *pay = malloc(100000), *copy = malloc(100000), *out = malloc(100000 + 14);
+	uint8_t key1[4];
+
+	for (size_t i = 0; i < 100000; i++)
+		pay[i] = (uint8_t)(i * 7 + i / 256);
+	memcpy(copy, pay, 100000);
+	config(&ccfg, WS_ROLE_CLIENT);
+	config(&scfg, WS_ROLE_SERVER);
+	ws_conn_init(&cl, sizeof cl, &ccfg);
+	ws_conn_init(&sv, sizeof sv, &scfg);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t n, used;
+		ws_event ev;
+		ws_frame_header h;
+		CHECK_INT(ws_conn_send(&cl, WS_OP_BINARY, 0, pay, lens[i], out, 100000 + 14, &n), WS_OK);
+		CHECK_INT(n, lens[i] + (lens[i] < 126 ? 6 : lens[i] < 65536 ? 8 : 14));
+		CHECK_INT(ws_frame_header_decode(&h, out, n, 0), (int)(n - lens[i]));
+		CHECK_INT(h.masked, 1);
+		CHECK_INT(h.len, lens[i]);
+		if (i == 0)
+			memcpy(key1, h.mask, 4);
+		else
+			CHECK(memcmp(key1, h.mask, 4) != 0);
+		CHECK_INT(ws_conn_recv(&sv, out, n, &used, &ev), WS_OK);
+		CHECK_INT(used, n);
+		CHECK_INT(ev.type, WS_EV_BINARY);
+		CHECK_INT(ev.flags, WS_EVF_MSG_BEGIN | WS_EVF_MSG_END);
+		CHECK_INT(ev.len, lens[i]);
+		CHECK(lens[i] == 0 || memcmp(ev.data, pay, lens[i]) == 0);
+	}
+	CHECK_MEM(pay, copy, 100000);
+	free(pay);
+	free(copy);
+	free(out);
+}
+
+/* Header-only sending: the 2^32 length and the client's key at the end. */
+static void header_only(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[WS_FRAME_HEADER_MAX], want[16];
+	size_t n;
+	ws_frame_header h;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 1ull << 32, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("82 7f 00 00 00 01 00 00 00 00", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 5, out, 1, &n), WS_E_BUFFER);
+	CHECK_INT(n, 2);
+
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_SEND_MORE, 5, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 6);
+	CHECK_INT(ws_frame_header_decode(&h, out, n, 0), 6);
+	CHECK_INT(h.fin, 0);
+	CHECK_MEM(h.mask, out + 2, 4);
+	/* The caller masks its payload with the key from the header: a server reads it. */
+	uint8_t frame[16], pay[] = "Hello";
+	memcpy(frame, out, 6);
+	ws_mask(pay, 5, out + n - 4, 0);
+	memcpy(frame + 6, pay, 5);
+	frame[0] |= 0x80;
+	ws_config scfg;
+	ws_conn sv;
+	ws_event ev;
+	config(&scfg, WS_ROLE_SERVER);
+	ws_conn_init(&sv, sizeof sv, &scfg);
+	CHECK_INT(recv1(&sv, frame, 11, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_TEXT);
+	CHECK_INT(ev.len, 5);
+	CHECK_MEM(ev.data, "Hello", 5);
+	/* 2^32 through a client header decodes too. */
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, 0, 1ull << 32, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_frame_header_decode(&h, out, n, 0), 14);
+	CHECK_INT(h.len, 1ull << 32);
+	CHECK_INT(h.opcode, 0);
+}
+
+/* We close first: CLOSE_SENT, no data after, the peer's close completes it. */
+static void close_initiated_locally(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], want[64], in[64];
+	size_t n;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_close(&c, 999, "", 0, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_close(&c, 1005, "", 0, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_close(&c, 1000, "\xff", 1, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_close(&c, 0, "x", 1, out, sizeof out, &n), WS_E_ARG);
+	char reason[124];
+	memset(reason, 'r', sizeof reason);
+	CHECK_INT(ws_conn_close(&c, 1000, reason, 124, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_close(&c, 1000, reason, 123, out, 10, &n), WS_E_BUFFER);
+	CHECK_INT(n, 2 + 2 + 123);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+	CHECK_INT(ws_conn_close(&c, 4000, "bye", 3, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("88 05 0f a0 62 79 65", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSE_SENT);
+	CHECK_INT(ws_conn_should_close_transport(&c), 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_close(&c, 1000, "", 0, out, sizeof out, &n), WS_E_STATE);
+	/* Data still arriving is delivered; a ping gets no reply flag. */
+	size_t len = t_unhex("81 81 00 00 00 00 41", in, sizeof in);
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_TEXT);
+	len = t_unhex("89 80 00 00 00 00", in, sizeof in);
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_PING);
+	CHECK_INT(ev.flags, 0);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	/* The peer's close answers ours: no reply due, transport may close. */
+	len = t_unhex("88 82 00 00 00 00 0f a0", in, sizeof in);
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_CLOSE);
+	CHECK_INT(ev.code, 4000);
+	CHECK_INT(ev.flags, 0);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSED);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	CHECK_INT(ws_conn_recv_eof(&c, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_NONE);
+}
+
+/* The peer closes first: CLOSE_RECEIVED, we may still send, the echo closes. */
+static void close_initiated_by_peer(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], want[64], in[64];
+	size_t n, len;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("88 04 03 e9 68 69", in, sizeof in); /* 1001 "hi" */
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_CLOSE);
+	CHECK_INT(ev.code, 1001);
+	CHECK_INT(ev.len, 2);
+	CHECK_MEM(ev.data, "hi", 2);
+	CHECK_INT(ev.flags, WS_EVF_REPLY);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSE_RECEIVED);
+	CHECK_INT(ws_conn_should_close_transport(&c), 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "late", 4, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, 5, &n), WS_E_BUFFER);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 2 + 4 + 2);
+	CHECK_INT(out[0], 0x88);
+	CHECK_INT(out[1], 0x82);
+	uint8_t code[2] = {out[6], out[7]};
+	ws_mask(code, 2, out + 2, 0);
+	CHECK_INT(code[0] << 8 | code[1], 1001);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSED);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	/* A close without a code is reported as 1005 and echoed empty. */
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("88 80 11 22 33 44", in, sizeof in);
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.code, WS_CLOSE_NO_STATUS);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("88 00", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	/* Anything after the peer's close is a protocol error. */
+	len = t_unhex("81 80 00 00 00 00", in, sizeof in);
+	size_t used;
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_DATA_AFTER_CLOSE);
+}
+
+/* A pong answers a ping with the same payload (RFC 6455 §5.5.3). */
+static void ping_reply(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], want[64], in[64];
+	size_t n, len;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("89 85 37 fa 21 3d 7f 9f 4d 51 58", in, sizeof in);
+	CHECK_INT(recv1(&c, in, len, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_PING);
+	CHECK_INT(ev.flags, WS_EVF_REPLY);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, t_unhex("8a 05 48 65 6c 6c 6f", want, sizeof want));
+	CHECK_MEM(out, want, n);
+	/* Replying is allowed in the middle of a fragmented send. */
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, WS_SEND_MORE, "a", 1, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 7);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "b", 1, out, sizeof out, &n), WS_OK);
+	/* Events without the reply flag write nothing. */
+	ev.flags = 0;
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+}
+
+/* Errors are sticky; ws_conn_fail writes the close frame the error calls for. */
+static void failure_is_sticky(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], in[64];
+	size_t n, len, used;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	len = t_unhex("c1 80 00 00 00 00", in, sizeof in); /* RSV1 without an extension */
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_RSV);
+	CHECK_INT(ws_conn_error(&c), WS_E_RSV);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_FAILED);
+	CHECK_INT(ws_conn_should_close_transport(&c), 0);
+	len = t_unhex("81 80 00 00 00 00", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_RSV);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_RSV);
+	CHECK_INT(ws_conn_fail(&c, out, 3, &n), WS_E_BUFFER);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	const char *why = ws_status_str(WS_E_RSV);
+	CHECK_INT(n, 2 + 2 + strlen(why));
+	CHECK_INT(out[0], 0x88);
+	CHECK_INT(out[2] << 8 | out[3], 1002);
+	CHECK_MEM(out + 4, why, strlen(why));
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	/* A second fail writes nothing more. */
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+}
+
+/* The transport ending without a close frame is reported as 1006. */
+static void eof(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv_eof(&c, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_CLOSE);
+	CHECK_INT(ev.code, 1006);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSED);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	CHECK_INT(ws_conn_recv_eof(&c, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_NONE);
+}
+
+/* Streaming: a 5 GiB message needs no memory; chunks are delivered as they
+ * come, with MSG_BEGIN on the first and MSG_END on the last. */
+static void streaming_large(void)
+{
+	enum { CHUNK = 1 << 20 };
+	ws_config cfg;
+	ws_conn c;
+	uint8_t hdr[16], *chunk = calloc(1, CHUNK);
+	size_t used;
+	ws_event ev;
+	uint64_t total = 0, want = 5ull << 30;
+	int begins = 0, ends = 0;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	cfg.max_message = cfg.max_frame = UINT64_MAX;
+	ws_conn_init(&c, sizeof c, &cfg);
+	size_t hl = ws_frame_header_encode(hdr, WS_FIN, WS_OP_BINARY, want, NULL);
+	CHECK_INT(ws_conn_recv(&c, hdr, hl, &used, &ev), WS_OK);
+	CHECK_INT(used, hl);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	while (total < want) {
+		size_t n = (size_t)(want - total < CHUNK ? want - total : CHUNK);
+		CHECK_INT(ws_conn_recv(&c, chunk, n, &used, &ev), WS_OK);
+		if (used != n || ev.type != WS_EV_BINARY || ev.len != n) {
+			CHECK(!"bad chunk");
+			break;
+		}
+		begins += !!(ev.flags & WS_EVF_MSG_BEGIN);
+		ends += !!(ev.flags & WS_EVF_MSG_END);
+		total += n;
+	}
+	CHECK_INT(total, want);
+	CHECK_INT(begins, 1);
+	CHECK_INT(ends, 1);
+	free(chunk);
+}
+
+/* Limits fail at the header, before any payload is delivered. */
+static void limits(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64];
+	size_t len, used;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	cfg.max_message = 10;
+	cfg.max_frame = 6;
+	cfg.max_fragments = 3;
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("82 07", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_FRAME_TOO_BIG);
+	CHECK_INT(ws_status_close_code(WS_E_FRAME_TOO_BIG), 1009);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("02 06 000000000000 00 05", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_OK);
+	CHECK_INT(ev.len, 6);
+	CHECK_INT(ws_conn_recv(&c, in + used, len - used, &used, &ev), WS_E_MESSAGE_TOO_BIG);
+	/* Three fragments pass, the fourth fails, even when all are empty. */
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("02 00 00 00 00 00 80 00", in, sizeof in);
+	size_t off = 0;
+	int rc;
+	do {
+		rc = ws_conn_recv(&c, in + off, len - off, &used, &ev);
+		off += used;
+	} while (rc == WS_OK && ev.type != WS_EV_NONE);
+	CHECK_INT(rc, WS_E_TOO_MANY_FRAGMENTS);
+	CHECK_INT(off, 6);
+	/* Limits reset with each message. */
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("02 00 00 00 80 00 82 03 616263", in, sizeof in);
+	off = 0;
+	int msgs = 0;
+	do {
+		rc = ws_conn_recv(&c, in + off, len - off, &used, &ev);
+		off += used;
+		msgs += !!(ev.flags & WS_EVF_MSG_END);
+	} while (rc == WS_OK && ev.type != WS_EV_NONE);
+	CHECK_INT(rc, WS_OK);
+	CHECK_INT(msgs, 2);
+	CHECK_INT(off, len);
+}
+
+static int dispatched;
+static int on_event(void *ud, ws_conn *c, ws_event *ev)
+{
+	(void)c;
+	(void)ev;
+	dispatched++;
+	return dispatched == *(int *)ud ? 42 : 0;
+}
+
+static void dispatch(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64];
+	size_t len, used;
+	int stop_at = 100;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("81 01 61 89 00 81 01 62 82", in, sizeof in);
+	CHECK_INT(ws_conn_dispatch(&c, in, len, &used, on_event, &stop_at), WS_OK);
+	CHECK_INT(dispatched, 3);
+	CHECK_INT(used, len - 1);
+	dispatched = 0;
+	stop_at = 2;
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_dispatch(&c, in, len, &used, on_event, &stop_at), 42);
+	CHECK_INT(used, 5);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	RUN(size_and_init);
+	RUN(server_send_bytes);
+	RUN(send_rules);
+	RUN(client_to_server_round_trip);
+	RUN(header_only);
+	RUN(close_initiated_locally);
+	RUN(close_initiated_by_peer);
+	RUN(ping_reply);
+	RUN(failure_is_sticky);
+	RUN(eof);
+	RUN(streaming_large);
+	RUN(limits);
+	RUN(dispatch);
+	return t_done(argv[0]);
+}
