@@ -1,3 +1,5 @@
+/* UTF-8 validation: the scalar DFA (fallback and test oracle) and the
+ * dispatch to the vector validators of simd_x86.c and simd_neon.c. */
 #include "ws_internal.h"
 
 /* A shift-based DFA: each byte's entry holds, for every state s (stored as
@@ -76,9 +78,8 @@ static const uint64_t utf8_dfa[256] = {
 	0x0006186186186186u, 0x0006186186186186u, 0x0006186186186186u, 0x0006186186186186u,
 };
 
-size_t ws_utf8_validate(uint32_t *state, const void *s, size_t len)
+size_t ws__utf8_dfa(uint32_t *state, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = s;
 	uint64_t st = *state;
 	size_t i = 0;
 
@@ -106,4 +107,51 @@ size_t ws_utf8_validate(uint32_t *state, const void *s, size_t len)
 	}
 	*state = (uint32_t)st;
 	return len;
+}
+
+/* Shorter inputs go to the DFA: its ASCII loop costs less than vector setup. */
+#define UTF8_VECTOR_MIN 64
+
+size_t ws_utf8_validate(uint32_t *state, const void *s, size_t len)
+{
+	if (len >= UTF8_VECTOR_MIN) {
+#if WS__HAVE_X86
+		/* __builtin_cpu_supports() tests a flag that libgcc set once at start-up. */
+		if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f"))
+			return ws__utf8_avx512(state, s, len);
+		if (__builtin_cpu_supports("avx2"))
+			return ws__utf8_avx2(state, s, len);
+		if (__builtin_cpu_supports("ssse3"))
+			return ws__utf8_ssse3(state, s, len);
+#elif WS__HAVE_NEON
+		return ws__utf8_neon(state, s, len);
+#endif
+	}
+	return ws__utf8_dfa(state, s, len);
+}
+
+size_t ws__unmask_utf8_scalar(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
+{
+	ws__mask_scalar(d, d, n, key);
+	return ws__utf8_dfa(state, d, n);
+}
+
+size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
+{
+	if (n >= UTF8_VECTOR_MIN) {
+#if WS__HAVE_X86
+		if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f"))
+			return ws__unmask_utf8_avx512(d, n, key, state);
+		if (__builtin_cpu_supports("avx2"))
+			return ws__unmask_utf8_avx2(d, n, key, state);
+		if (__builtin_cpu_supports("ssse3"))
+			return ws__unmask_utf8_ssse3(d, n, key, state);
+#elif WS__HAVE_NEON
+		return ws__unmask_utf8_neon(d, n, key, state);
+#endif
+		ws__mask(d, d, n, key);
+		return ws__utf8_dfa(state, d, n);
+	}
+	ws__mask_small(d, d, n, key);
+	return ws__utf8_dfa(state, d, n);
 }

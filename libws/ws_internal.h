@@ -117,3 +117,150 @@ int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason
                     void *out, size_t cap, size_t *out_len);
 
 #endif
+
+/* ---- Unmasking and UTF-8 validation: mask.c, utf8.c, simd_x86.c, simd_neon.c ----
+ * A mask key travels as a uint32_t holding the 4 key bytes in memory order
+ * (memcpy'd), already rotated so that its first byte masks the first byte
+ * processed. Every per-ISA function below is exact at any length, alignment
+ * and key; test/test_simd.c compares them all with byte loops. */
+#ifndef WS_INTERNAL_SIMD_H
+#define WS_INTERNAL_SIMD_H
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WS__HAVE_X86 1 /* SSE2 is the baseline; SSSE3, AVX2, AVX-512BW chosen at run time */
+#endif
+#if (defined(__ARM_NEON) || defined(__ARM_NEON__)) && (defined(__aarch64__) || defined(__GNUC__))
+#define WS__HAVE_NEON 1
+#endif
+
+/* Implementations this build has and this CPU runs (ws__isa()). */
+enum {
+	WS__ISA_SSE2 = 0x1,
+	WS__ISA_SSSE3 = 0x2,
+	WS__ISA_AVX2 = 0x4,
+	WS__ISA_AVX512 = 0x8, /* AVX-512F + BW */
+	WS__ISA_NEON = 0x10
+};
+unsigned ws__isa(void);
+
+WS_INLINE uint32_t ws__key32(const uint8_t key[4])
+{
+	uint32_t k;
+	memcpy(&k, key, 4);
+	return k;
+}
+
+/* The key for the byte n positions further on: byte i of the result is byte
+ * (i + n) % 4 of k, in memory order. */
+WS_INLINE uint32_t ws__key_rotate(uint32_t k, uint64_t n)
+{
+	unsigned r = (unsigned)(n & 3) * 8;
+
+	if (!r)
+		return k;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return k >> r | k << (32 - r);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return k << r | k >> (32 - r);
+#else
+	{
+		uint8_t b[8];
+		memcpy(b, &k, 4);
+		memcpy(b + 4, &k, 4);
+		memcpy(&k, b + (n & 3), 4);
+		return k;
+	}
+#endif
+}
+
+/* dst[i] = src[i] ^ key for small n, a word at a time, inline. dst == src or
+ * no overlap. */
+WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+	uint64_t k = (uint64_t)key << 32 | key; /* the same bytes in either byte order */
+	uint8_t kb[4];
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, src + i, 8);
+		w ^= k;
+		memcpy(dst + i, &w, 8);
+	}
+	if (i + 4 <= n) {
+		uint32_t w;
+		memcpy(&w, src + i, 4);
+		w ^= key;
+		memcpy(dst + i, &w, 4);
+		i += 4;
+	}
+	memcpy(kb, &key, 4);
+	for (size_t j = 0; i < n; i++, j++)
+		dst[i] = src[i] ^ kb[j];
+}
+
+/* Masking: the portable 64-bit-word loop and one function per ISA. */
+void ws__mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+#if WS__HAVE_X86
+void ws__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void ws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+#endif
+#if WS__HAVE_NEON
+void ws__mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+#endif
+/* The best of them for this CPU, chosen by a cached flag for long inputs. */
+void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* Unmasks d[0..n) in place: inline for short payloads, else ws__mask(). */
+WS_INLINE void ws__unmask(uint8_t *d, size_t n, uint32_t key)
+{
+	if (n <= 32)
+		ws__mask_small(d, d, n, key);
+	else
+		ws__mask(d, d, n, key);
+}
+
+/* UTF-8, with the contract of ws_utf8_validate(): the scalar DFA (fallback
+ * and test oracle) and one vectorised validator per ISA. */
+size_t ws__utf8_dfa(uint32_t *state, const uint8_t *s, size_t len);
+#if WS__HAVE_X86
+size_t ws__utf8_ssse3(uint32_t *state, const uint8_t *s, size_t len);
+size_t ws__utf8_avx2(uint32_t *state, const uint8_t *s, size_t len);
+size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len);
+#endif
+#if WS__HAVE_NEON
+size_t ws__utf8_neon(uint32_t *state, const uint8_t *s, size_t len);
+#endif
+
+/* Unmasks d[0..n) in place with key and validates the result as UTF-8 in the
+ * same pass, continuing *state. Every byte of d[0..n) is unmasked exactly
+ * once, whatever the outcome. Returns the valid prefix length as
+ * ws_utf8_validate() does (n when all is valid). */
+size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+size_t ws__unmask_utf8_scalar(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+#if WS__HAVE_X86
+size_t ws__unmask_utf8_ssse3(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+#endif
+#if WS__HAVE_NEON
+size_t ws__unmask_utf8_neon(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+#endif
+
+/* For the vector validators: the start of the last UTF-8 sequence before
+ * p[b], given that p[lo..b) passed validation and lo is a sequence boundary.
+ * The DFA restarted there in state 0 sees exactly what it would have seen. */
+WS_INLINE size_t ws__utf8_boundary(const uint8_t *p, size_t b, size_t lo)
+{
+	for (size_t t = 1; t <= 3 && b >= lo + t; t++) {
+		uint8_t ch = p[b - t];
+		if (ch >= 0xC0)
+			return b - t;
+		if (ch < 0x80)
+			break;
+	}
+	return b;
+}
+
+#endif /* WS_INTERNAL_SIMD_H */

@@ -1,0 +1,536 @@
+/* x86-64 vector unmasking and UTF-8 validation: SSE2 (the baseline), SSSE3,
+ * AVX2 and AVX-512BW, each in a function compiled for its ISA with a target
+ * attribute and chosen at run time by mask.c and utf8.c.
+ *
+ * UTF-8 follows the lookup-table method of Keiser and Lemire ("Validating
+ * UTF-8 In Less Than One Instruction Per Byte", 2021), written afresh here:
+ * for every byte, three 16-entry tables indexed by the high and low nibble of
+ * the previous byte and the high nibble of the current one give bit sets of
+ * the errors that pair could be; their AND is the set it is. A continuation
+ * byte after a continuation byte is an error unless the byte two or three back
+ * starts a 3- or 4-byte sequence, which one XOR settles. The validator works
+ * on 64-byte steps and only answers "some error in this step"; the exact
+ * offset of the first impossible byte (the fail-fast contract) then comes
+ * from the scalar DFA, restarted at the last sequence boundary before the
+ * step. Input that is all ASCII skips the tables. */
+#include "ws_internal.h"
+
+#if WS__HAVE_X86
+#include <immintrin.h>
+
+#define TGT_SSSE3 __attribute__((target("ssse3")))
+#define TGT_AVX2 __attribute__((target("avx2")))
+#define TGT_AVX512 __attribute__((target("avx512f,avx512bw")))
+#define ALWAYS static inline __attribute__((always_inline))
+
+/* Error bits of a (previous byte, byte) pair. */
+enum {
+	TOO_SHORT = 0x01,  /* a lead byte not followed by a continuation byte */
+	TOO_LONG = 0x02,   /* a continuation byte after ASCII */
+	OVERLONG_3 = 0x04, /* E0 80..9F */
+	TOO_LARGE = 0x08,  /* F4 90..BF, F5..FF 90..BF */
+	SURROGATE = 0x10,  /* ED A0..BF */
+	OVERLONG_2 = 0x20, /* C0..C1 80..BF */
+	OVERLONG_4 = 0x40, /* F0 80..8F; also F5..FF 80..8F (too large) */
+	TWO_CONTS = 0x80   /* a continuation byte after a continuation byte */
+};
+
+/* Indexed by the previous byte's high nibble. */
+static const uint8_t utf8_t1[16] = {
+	TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+	TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+	TOO_SHORT | OVERLONG_2,                     /* C */
+	TOO_SHORT,                                  /* D */
+	TOO_SHORT | OVERLONG_3 | SURROGATE,         /* E */
+	TOO_SHORT | TOO_LARGE | OVERLONG_4,         /* F */
+};
+
+#define T2_ANY (TOO_SHORT | TOO_LONG | TWO_CONTS)
+/* Indexed by the previous byte's low nibble. */
+static const uint8_t utf8_t2[16] = {
+	T2_ANY | OVERLONG_2 | OVERLONG_3 | OVERLONG_4, /* C0 E0 F0 */
+	T2_ANY | OVERLONG_2,                           /* C1 */
+	T2_ANY, T2_ANY,
+	T2_ANY | TOO_LARGE,                            /* F4 */
+	T2_ANY | TOO_LARGE | OVERLONG_4,               /* F5 */
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4 | SURROGATE,   /* ED, FD */
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+	T2_ANY | TOO_LARGE | OVERLONG_4,
+};
+
+#define T3_CONT (TOO_LONG | TWO_CONTS | OVERLONG_2)
+/* Indexed by the byte's high nibble. */
+static const uint8_t utf8_t3[16] = {
+	TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+	T3_CONT | OVERLONG_3 | OVERLONG_4, /* 80..8F */
+	T3_CONT | OVERLONG_3 | TOO_LARGE,  /* 90..9F */
+	T3_CONT | SURROGATE | TOO_LARGE,   /* A0..AF */
+	T3_CONT | SURROGATE | TOO_LARGE,   /* B0..BF */
+	TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+};
+
+/* Subtracted (saturating) from the last 16 bytes of a step: nonzero where a
+ * sequence begun there is not complete yet. */
+static const uint8_t utf8_incomplete[16] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0xdf, 0xbf,
+};
+
+/* Finishes a sequence carried in from an earlier call, a byte at a time
+ * (unmasking each first when d is set). Sets *pos to the offset where state 0
+ * is reached (n if it is not) and returns 0, or sets *pos to the offset of an
+ * invalid byte (having unmasked the rest) and returns 1. */
+static int utf8_carry(uint8_t *d, const uint8_t *s, size_t n, uint32_t key, uint32_t *state,
+                      size_t *pos)
+{
+	uint8_t kb[4];
+	size_t i = 0;
+
+	memcpy(kb, &key, 4);
+	for (; *state && i < n; i++) {
+		if (d)
+			d[i] ^= kb[i & 3];
+		if (ws__utf8_dfa(state, s + i, 1) == 0) {
+			if (d)
+				ws__mask(d + i + 1, d + i + 1, n - i - 1, ws__key_rotate(key, i + 1));
+			*pos = i;
+			return 1;
+		}
+	}
+	*pos = i;
+	return 0;
+}
+
+/* The end of a successful pass: the DFA state left by the last (maybe
+ * unfinished) sequence, or the offset of a lead byte at the very end that no
+ * sequence may start with (the tables flag those at the byte after). */
+static size_t utf8_finish(const uint8_t *s, size_t n, size_t lo, uint32_t *state)
+{
+	size_t j = ws__utf8_boundary(s, n, lo);
+
+	*state = 0;
+	return j + ws__utf8_dfa(state, s + j, n - j);
+}
+
+/* An error somewhere in the step at s + i, everything before it good: the
+ * DFA, restarted at the last boundary, finds the first impossible byte. */
+static size_t utf8_locate(const uint8_t *s, size_t n, size_t i, size_t lo, uint32_t *state)
+{
+	size_t j = ws__utf8_boundary(s, i, lo);
+
+	*state = 0;
+	return j + ws__utf8_dfa(state, s + j, n - j);
+}
+
+/* ---- SSE2 / SSSE3 ---- */
+
+void ws__mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	__m128i k = _mm_set1_epi32((int)key);
+	size_t i = 0;
+
+	for (; i + 64 <= len; i += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+		__m128i e = _mm_loadu_si128((const __m128i *)(src + i + 32));
+		__m128i f = _mm_loadu_si128((const __m128i *)(src + i + 48));
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+		_mm_storeu_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, k));
+		_mm_storeu_si128((__m128i *)(dst + i + 32), _mm_xor_si128(e, k));
+		_mm_storeu_si128((__m128i *)(dst + i + 48), _mm_xor_si128(f, k));
+	}
+	for (; i + 16 <= len; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
+	}
+	ws__mask_small(dst + i, src + i, len - i, key);
+}
+
+typedef struct tables128 {
+	__m128i t1, t2, t3, nib, c60, c70, c80, inc;
+} tables128;
+
+TGT_SSSE3 ALWAYS void tables128_init(tables128 *t)
+{
+	t->t1 = _mm_loadu_si128((const __m128i *)utf8_t1);
+	t->t2 = _mm_loadu_si128((const __m128i *)utf8_t2);
+	t->t3 = _mm_loadu_si128((const __m128i *)utf8_t3);
+	t->inc = _mm_loadu_si128((const __m128i *)utf8_incomplete);
+	t->nib = _mm_set1_epi8(0x0f);
+	t->c60 = _mm_set1_epi8(0x60);
+	t->c70 = _mm_set1_epi8(0x70);
+	t->c80 = _mm_set1_epi8((char)0x80);
+}
+
+/* Error bits for every byte of cur, prev being the 16 bytes before it. */
+TGT_SSSE3 ALWAYS __m128i check128(const tables128 *t, __m128i prev, __m128i cur)
+{
+	__m128i p1 = _mm_alignr_epi8(cur, prev, 15);
+	__m128i p2 = _mm_alignr_epi8(cur, prev, 14);
+	__m128i p3 = _mm_alignr_epi8(cur, prev, 13);
+	__m128i a = _mm_shuffle_epi8(t->t1, _mm_and_si128(_mm_srli_epi16(p1, 4), t->nib));
+	__m128i b = _mm_shuffle_epi8(t->t2, _mm_and_si128(p1, t->nib));
+	__m128i c = _mm_shuffle_epi8(t->t3, _mm_and_si128(_mm_srli_epi16(cur, 4), t->nib));
+	__m128i m = _mm_or_si128(_mm_subs_epu8(p2, t->c60), _mm_subs_epu8(p3, t->c70));
+	return _mm_xor_si128(_mm_and_si128(_mm_and_si128(a, b), c), _mm_and_si128(m, t->c80));
+}
+
+TGT_SSSE3 ALWAYS size_t utf8_ssse3(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
+                                   uint32_t *state, int masking)
+{
+	tables128 t;
+	__m128i k, prev, inc, zero = _mm_setzero_si128();
+	size_t i = 0, lo, done;
+
+	if (*state) {
+		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
+			return i;
+		key = ws__key_rotate(key, i);
+	}
+	lo = i;
+	tables128_init(&t);
+	k = _mm_set1_epi32((int)key);
+	prev = inc = zero;
+	for (; i + 64 <= n; i += 64) {
+		__m128i v0 = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i v1 = _mm_loadu_si128((const __m128i *)(s + i + 16));
+		__m128i v2 = _mm_loadu_si128((const __m128i *)(s + i + 32));
+		__m128i v3 = _mm_loadu_si128((const __m128i *)(s + i + 48));
+		__m128i e;
+		if (masking) {
+			v0 = _mm_xor_si128(v0, k);
+			v1 = _mm_xor_si128(v1, k);
+			v2 = _mm_xor_si128(v2, k);
+			v3 = _mm_xor_si128(v3, k);
+			_mm_storeu_si128((__m128i *)(d + i), v0);
+			_mm_storeu_si128((__m128i *)(d + i + 16), v1);
+			_mm_storeu_si128((__m128i *)(d + i + 32), v2);
+			_mm_storeu_si128((__m128i *)(d + i + 48), v3);
+		}
+		if (WS_LIKELY(!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3))))) {
+			if (WS_UNLIKELY(_mm_movemask_epi8(_mm_cmpeq_epi8(inc, zero)) != 0xffff))
+				goto fail;
+			prev = v3;
+			continue;
+		}
+		e = _mm_or_si128(_mm_or_si128(check128(&t, prev, v0), check128(&t, v0, v1)),
+		                 _mm_or_si128(check128(&t, v1, v2), check128(&t, v2, v3)));
+		prev = v3;
+		inc = _mm_subs_epu8(v3, t.inc);
+		if (WS_UNLIKELY(_mm_movemask_epi8(_mm_cmpeq_epi8(e, zero)) != 0xffff))
+			goto fail;
+	}
+	if (i < n) {
+		size_t r = n - i;
+		uint8_t tmp[64] = {0};
+		__m128i v0, v1, v2, v3;
+		uint64_t bad;
+		if (masking)
+			ws__mask_small(d + i, d + i, r, key);
+		memcpy(tmp, s + i, r);
+		v0 = _mm_loadu_si128((const __m128i *)tmp);
+		v1 = _mm_loadu_si128((const __m128i *)(tmp + 16));
+		v2 = _mm_loadu_si128((const __m128i *)(tmp + 32));
+		v3 = _mm_loadu_si128((const __m128i *)(tmp + 48));
+		bad = (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, prev, v0), zero));
+		bad |= (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, v0, v1), zero)) << 16;
+		bad |= (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, v1, v2), zero)) << 32;
+		bad |= (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, v2, v3), zero)) << 48;
+		if (bad & ((1ull << r) - 1))
+			return utf8_locate(s, n, i, lo, state);
+	}
+	return utf8_finish(s, n, lo, state);
+fail:
+	done = i + 64;
+	if (masking && done < n)
+		ws__mask(d + done, d + done, n - done, key);
+	return utf8_locate(s, n, i, lo, state);
+}
+
+TGT_SSSE3 size_t ws__utf8_ssse3(uint32_t *state, const uint8_t *s, size_t len)
+{
+	return utf8_ssse3(NULL, s, len, 0, state, 0);
+}
+
+TGT_SSSE3 size_t ws__unmask_utf8_ssse3(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
+{
+	return utf8_ssse3(d, d, n, key, state, 1);
+}
+
+/* ---- AVX2 ---- */
+
+TGT_AVX2 void ws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	__m256i k = _mm256_set1_epi32((int)key);
+	size_t i = 0;
+
+	for (; i + 128 <= len; i += 128) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
+		__m256i e = _mm256_loadu_si256((const __m256i *)(src + i + 64));
+		__m256i f = _mm256_loadu_si256((const __m256i *)(src + i + 96));
+		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+		_mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
+		_mm256_storeu_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(e, k));
+		_mm256_storeu_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(f, k));
+	}
+	for (; i + 32 <= len; i += 32) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
+		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+	}
+	if (i + 16 <= len) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, _mm256_castsi256_si128(k)));
+		i += 16;
+	}
+	ws__mask_small(dst + i, src + i, len - i, key);
+}
+
+typedef struct tables256 {
+	__m256i t1, t2, t3, nib, c60, c70, c80, inc;
+} tables256;
+
+TGT_AVX2 ALWAYS void tables256_init(tables256 *t)
+{
+	t->t1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t1));
+	t->t2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t2));
+	t->t3 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t3));
+	t->inc = _mm256_inserti128_si256(_mm256_set1_epi8((char)0xff),
+	                                 _mm_loadu_si128((const __m128i *)utf8_incomplete), 1);
+	t->nib = _mm256_set1_epi8(0x0f);
+	t->c60 = _mm256_set1_epi8(0x60);
+	t->c70 = _mm256_set1_epi8(0x70);
+	t->c80 = _mm256_set1_epi8((char)0x80);
+}
+
+TGT_AVX2 ALWAYS __m256i check256(const tables256 *t, __m256i prev, __m256i cur)
+{
+	/* The 16 bytes before each 128-bit lane of cur, for the in-lane alignr. */
+	__m256i before = _mm256_permute2x128_si256(prev, cur, 0x21);
+	__m256i p1 = _mm256_alignr_epi8(cur, before, 15);
+	__m256i p2 = _mm256_alignr_epi8(cur, before, 14);
+	__m256i p3 = _mm256_alignr_epi8(cur, before, 13);
+	__m256i a = _mm256_shuffle_epi8(t->t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), t->nib));
+	__m256i b = _mm256_shuffle_epi8(t->t2, _mm256_and_si256(p1, t->nib));
+	__m256i c = _mm256_shuffle_epi8(t->t3, _mm256_and_si256(_mm256_srli_epi16(cur, 4), t->nib));
+	__m256i m = _mm256_or_si256(_mm256_subs_epu8(p2, t->c60), _mm256_subs_epu8(p3, t->c70));
+	return _mm256_xor_si256(_mm256_and_si256(_mm256_and_si256(a, b), c),
+	                        _mm256_and_si256(m, t->c80));
+}
+
+TGT_AVX2 ALWAYS uint32_t nonzero256(__m256i v)
+{
+	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+
+TGT_AVX2 ALWAYS size_t utf8_avx2(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
+                                 uint32_t *state, int masking)
+{
+	tables256 t;
+	__m256i k, prev, inc;
+	size_t i = 0, lo, done;
+
+	if (*state) {
+		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
+			return i;
+		key = ws__key_rotate(key, i);
+	}
+	lo = i;
+	tables256_init(&t);
+	k = _mm256_set1_epi32((int)key);
+	prev = inc = _mm256_setzero_si256();
+	for (; i + 64 <= n; i += 64) {
+		__m256i v0 = _mm256_loadu_si256((const __m256i *)(s + i));
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(s + i + 32));
+		__m256i e;
+		if (masking) {
+			v0 = _mm256_xor_si256(v0, k);
+			v1 = _mm256_xor_si256(v1, k);
+			_mm256_storeu_si256((__m256i *)(d + i), v0);
+			_mm256_storeu_si256((__m256i *)(d + i + 32), v1);
+		}
+		if (WS_LIKELY(!_mm256_movemask_epi8(_mm256_or_si256(v0, v1)))) {
+			if (WS_UNLIKELY(!_mm256_testz_si256(inc, inc)))
+				goto fail;
+			prev = v1;
+			continue;
+		}
+		e = _mm256_or_si256(check256(&t, prev, v0), check256(&t, v0, v1));
+		prev = v1;
+		inc = _mm256_subs_epu8(v1, t.inc);
+		if (WS_UNLIKELY(!_mm256_testz_si256(e, e)))
+			goto fail;
+	}
+	if (i < n) {
+		size_t r = n - i;
+		uint8_t tmp[64] = {0};
+		__m256i v0, v1;
+		uint64_t bad;
+		if (masking)
+			ws__mask_small(d + i, d + i, r, key);
+		memcpy(tmp, s + i, r);
+		v0 = _mm256_loadu_si256((const __m256i *)tmp);
+		v1 = _mm256_loadu_si256((const __m256i *)(tmp + 32));
+		bad = nonzero256(check256(&t, prev, v0)) | (uint64_t)nonzero256(check256(&t, v0, v1)) << 32;
+		if (bad & ((1ull << r) - 1))
+			return utf8_locate(s, n, i, lo, state);
+	}
+	return utf8_finish(s, n, lo, state);
+fail:
+	done = i + 64;
+	if (masking && done < n)
+		ws__mask_avx2(d + done, d + done, n - done, key);
+	return utf8_locate(s, n, i, lo, state);
+}
+
+TGT_AVX2 size_t ws__utf8_avx2(uint32_t *state, const uint8_t *s, size_t len)
+{
+	return utf8_avx2(NULL, s, len, 0, state, 0);
+}
+
+TGT_AVX2 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
+{
+	return utf8_avx2(d, d, n, key, state, 1);
+}
+
+/* ---- AVX-512 (F + BW): 64-byte registers, masked loads and stores for tails ---- */
+
+TGT_AVX512 ALWAYS __mmask64 first_bytes(size_t r)
+{
+	return r >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << r) - 1;
+}
+
+TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	__m512i k = _mm512_set1_epi32((int)key);
+	size_t i = 0;
+
+	for (; i + 256 <= len; i += 256) {
+		__m512i a = _mm512_loadu_si512((const void *)(src + i));
+		__m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
+		__m512i e = _mm512_loadu_si512((const void *)(src + i + 128));
+		__m512i f = _mm512_loadu_si512((const void *)(src + i + 192));
+		_mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+		_mm512_storeu_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
+		_mm512_storeu_si512((void *)(dst + i + 128), _mm512_xor_si512(e, k));
+		_mm512_storeu_si512((void *)(dst + i + 192), _mm512_xor_si512(f, k));
+	}
+	for (; i + 64 <= len; i += 64) {
+		__m512i a = _mm512_loadu_si512((const void *)(src + i));
+		_mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+	}
+	if (i < len) {
+		__mmask64 m = first_bytes(len - i);
+		__m512i a = _mm512_maskz_loadu_epi8(m, src + i);
+		_mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(a, k));
+	}
+}
+
+typedef struct tables512 {
+	__m512i t1, t2, t3, nib, c60, c70, c80, inc;
+} tables512;
+
+TGT_AVX512 ALWAYS void tables512_init(tables512 *t)
+{
+	t->t1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t1));
+	t->t2 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t2));
+	t->t3 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t3));
+	t->inc = _mm512_inserti32x4(_mm512_set1_epi8((char)0xff),
+	                            _mm_loadu_si128((const __m128i *)utf8_incomplete), 3);
+	t->nib = _mm512_set1_epi8(0x0f);
+	t->c60 = _mm512_set1_epi8(0x60);
+	t->c70 = _mm512_set1_epi8(0x70);
+	t->c80 = _mm512_set1_epi8((char)0x80);
+}
+
+TGT_AVX512 ALWAYS __m512i check512(const tables512 *t, __m512i prev, __m512i cur)
+{
+	/* Lanes [prev.3, cur.0, cur.1, cur.2]: the 16 bytes before each lane. */
+	__m512i before = _mm512_alignr_epi64(cur, prev, 6);
+	__m512i p1 = _mm512_alignr_epi8(cur, before, 15);
+	__m512i p2 = _mm512_alignr_epi8(cur, before, 14);
+	__m512i p3 = _mm512_alignr_epi8(cur, before, 13);
+	__m512i a = _mm512_shuffle_epi8(t->t1, _mm512_and_si512(_mm512_srli_epi16(p1, 4), t->nib));
+	__m512i b = _mm512_shuffle_epi8(t->t2, _mm512_and_si512(p1, t->nib));
+	__m512i c = _mm512_shuffle_epi8(t->t3, _mm512_and_si512(_mm512_srli_epi16(cur, 4), t->nib));
+	__m512i m = _mm512_or_si512(_mm512_subs_epu8(p2, t->c60), _mm512_subs_epu8(p3, t->c70));
+	return _mm512_xor_si512(_mm512_and_si512(_mm512_and_si512(a, b), c),
+	                        _mm512_and_si512(m, t->c80));
+}
+
+TGT_AVX512 ALWAYS size_t utf8_avx512(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
+                                     uint32_t *state, int masking)
+{
+	tables512 t;
+	__m512i k, prev, inc;
+	size_t i = 0, lo, done;
+
+	if (*state) {
+		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
+			return i;
+		key = ws__key_rotate(key, i);
+	}
+	lo = i;
+	tables512_init(&t);
+	k = _mm512_set1_epi32((int)key);
+	prev = inc = _mm512_setzero_si512();
+	for (; i + 64 <= n; i += 64) {
+		__m512i v = _mm512_loadu_si512((const void *)(s + i));
+		__m512i e;
+		if (masking) {
+			v = _mm512_xor_si512(v, k);
+			_mm512_storeu_si512((void *)(d + i), v);
+		}
+		if (WS_LIKELY(!_mm512_movepi8_mask(v))) {
+			if (WS_UNLIKELY(_mm512_test_epi8_mask(inc, inc)))
+				goto fail;
+			prev = v;
+			continue;
+		}
+		e = check512(&t, prev, v);
+		prev = v;
+		inc = _mm512_subs_epu8(v, t.inc);
+		if (WS_UNLIKELY(_mm512_test_epi8_mask(e, e)))
+			goto fail;
+	}
+	if (i < n) {
+		__mmask64 m = first_bytes(n - i);
+		__m512i v = _mm512_maskz_loadu_epi8(m, s + i);
+		__m512i e;
+		if (masking) {
+			v = _mm512_xor_si512(v, k);
+			_mm512_mask_storeu_epi8(d + i, m, v);
+			v = _mm512_maskz_mov_epi8(m, v);
+		}
+		e = check512(&t, prev, v);
+		if (_mm512_mask_test_epi8_mask(m, e, e))
+			return utf8_locate(s, n, i, lo, state);
+	}
+	return utf8_finish(s, n, lo, state);
+fail:
+	done = i + 64;
+	if (masking && done < n)
+		ws__mask_avx512(d + done, d + done, n - done, key);
+	return utf8_locate(s, n, i, lo, state);
+}
+
+TGT_AVX512 size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len)
+{
+	return utf8_avx512(NULL, s, len, 0, state, 0);
+}
+
+TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
+{
+	return utf8_avx512(d, d, n, key, state, 1);
+}
+
+#else
+typedef int ws__simd_x86_unused; /* ISO C forbids an empty translation unit */
+#endif
