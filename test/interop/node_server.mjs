@@ -1,0 +1,69 @@
+// Node `ws` echo server, the peer for our ws-client. Listens on 127.0.0.1 at a
+// free port and prints "listening PORT"; logs "closed CODE REASON" for every
+// connection that ends, so the driver can check what our client sent.
+// Echoes messages unchanged; text messages starting with "__" are commands:
+//   __close CODE REASON   close with that code and reason
+//   __ping                ping the client, answer "pong PAYLOAD" once it pongs
+//   __pings               answer "pings N", the pings received on this connection
+//   __frag / __fragbin    send a text / binary message in three fragments
+//   __proto               answer "proto NAME", the negotiated subprotocol
+//   __hdr NAME            answer "hdr VALUE" of that request header
+// Paths: /reject401 refuses the handshake; /nopong never answers pings;
+// /dropfirst says "conn N" and drops the first connection without a close.
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const log = (...a) => process.stdout.write(a.join(' ') + '\n');
+const options = {
+  noServer: true,
+  maxPayload: 64 << 20,
+  handleProtocols: (offered) => (offered.has('chat') ? 'chat' : offered.has('echo') ? 'echo' : false),
+};
+const normal = new WebSocketServer(options);
+const noPong = new WebSocketServer({ ...options, autoPong: false });
+let dropped = 0;
+
+const server = http.createServer((req, res) => res.writeHead(426).end());
+server.on('upgrade', (req, socket, head) => {
+  const path = req.url.split('?')[0];
+  if (path === '/reject401') {
+    socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n' +
+               'Content-Length: 13\r\nConnection: close\r\n\r\nunauthorized\n');
+    return;
+  }
+  (path === '/nopong' ? noPong : normal).handleUpgrade(req, socket, head, (ws) => serve(ws, req, path));
+});
+
+function serve(ws, req, path) {
+  let pings = 0;
+  ws.on('ping', () => pings++);
+  ws.on('close', (code, reason) => log('closed', code, reason.toString()));
+  if (path === '/dropfirst') {
+    dropped++;
+    ws.send(`conn ${dropped}`, () => { if (dropped === 1) ws.terminate(); });
+  }
+  ws.on('message', (data, isBinary) => {
+    const s = isBinary ? '' : data.toString();
+    if (!s.startsWith('__')) return ws.send(data, { binary: isBinary });
+    const [cmd, ...args] = s.split(' ');
+    switch (cmd) {
+      case '__close': return ws.close(Number(args[0]), args.slice(1).join(' '));
+      case '__ping': ws.once('pong', (d) => ws.send(`pong ${d}`)); return ws.ping('srv');
+      case '__pings': return ws.send(`pings ${pings}`);
+      case '__frag':
+        ws.send('frag', { fin: false });
+        ws.send('ment', { fin: false });
+        return ws.send('ed', { fin: true });
+      case '__fragbin':
+        ws.send(Buffer.from([0, 1, 2]), { binary: true, fin: false });
+        ws.send(Buffer.from([0xfe]), { binary: true, fin: false });
+        return ws.send(Buffer.from([0xff, 0x7f]), { binary: true, fin: true });
+      case '__proto': return ws.send(`proto ${ws.protocol}`);
+      case '__hdr': return ws.send(`hdr ${req.headers[args[0].toLowerCase()] ?? ''}`);
+      default: return ws.send(data, { binary: false });
+    }
+  });
+}
+
+server.listen(0, '127.0.0.1', () => log('listening', server.address().port));
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""Interop tests over loopback: our echo-server against the clients of Node's
+`ws` and Python's `websockets`, and our ws-client against their servers, plus
+a few raw-socket checks of the server's timeouts and shutdown.
+
+    run.py --bin build/examples
+
+Prints "ok CASE" or "FAIL CASE: why" per case and ends with
+"interop: N passed, M failed"; exits 1 if anything failed. Every server binds
+port 0 and reports the port it got, so runs never collide; every process has a
+timeout and is killed at the end.
+"""
+import argparse
+import asyncio
+import atexit
+import base64
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+counts = {"ok": 0, "FAIL": 0}
+children = []
+
+
+def check(ok, name, why=""):
+    word = "ok" if ok else "FAIL"
+    counts[word] += 1
+    print(f"{word} {name}" + ("" if ok or not why else f": {why}"), flush=True)
+    return ok
+
+
+@atexit.register
+def kill_children():
+    for p in children:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.wait()
+
+
+class Proc:
+    """A child in its own process group whose output is collected by threads."""
+
+    def __init__(self, argv, stdin=False):
+        self.p = subprocess.Popen(argv, cwd=ROOT, start_new_session=True,
+                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        children.append(self.p)
+        self.out, self.err = bytearray(), bytearray()
+        self.cond = threading.Condition()
+        self.readers = [threading.Thread(target=self._read, args=(f, b), daemon=True)
+                        for f, b in ((self.p.stdout, self.out), (self.p.stderr, self.err))]
+        for t in self.readers:
+            t.start()
+
+    def _read(self, f, buf):
+        while True:
+            chunk = f.read1(1 << 20)
+            with self.cond:
+                buf += chunk
+                self.cond.notify_all()
+            if not chunk:
+                return
+
+    def lines(self):
+        with self.cond:
+            return self.out.decode("utf-8", "replace").splitlines()
+
+    def wait_for(self, pred, timeout):
+        """Waits until pred() is true (checked as output arrives) or timeout."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while not pred():
+                left = end - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and not any(t.is_alive() for t in self.readers)):
+                    return pred()
+                self.cond.wait(min(left, 0.1))
+            return True
+
+    def wait_line(self, pattern, timeout, start=0):
+        """The first stdout line at index >= start matching pattern, or None."""
+        found = []
+
+        def pred():
+            for line in self.out.decode("utf-8", "replace").splitlines()[start:]:
+                m = re.search(pattern, line)
+                if m:
+                    found.append(m)
+                    return True
+            return False
+        self.wait_for(pred, timeout)
+        return found[0] if found else None
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+            return None
+        finally:
+            for t in self.readers:
+                t.join(5)
+
+    def stop(self):
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGTERM)
+        if self.wait(5) is None:
+            pass
+
+
+def tail(b, n=300):
+    s = b.decode("utf-8", "replace").strip()
+    return s[-n:].replace("\n", " | ")
+
+
+# --- our server, their clients --------------------------------------------
+
+def start_echo_server(bindir):
+    srv = Proc([os.path.join(bindir, "echo-server"), "--port", "0"])
+    m = srv.wait_line(r"^listening on ws://127\.0\.0\.1:(\d+)/$", 10)
+    if not m:
+        srv.stop()
+        return None, None
+    return srv, int(m.group(1))
+
+
+def run_peer_client(label, argv, timeout):
+    """Runs a peer script that prints ok/FAIL lines and "done"."""
+    p = Proc(argv)
+    finished = p.wait_for(lambda: b"\ndone\n" in b"\n" + p.out, timeout)
+    p.wait(5)
+    for line in p.lines():
+        if line.startswith("ok "):
+            check(True, f"{label}: {line[3:]}")
+        elif line.startswith("FAIL "):
+            check(False, f"{label}: {line[5:]}")
+    if not finished:
+        check(False, f"{label}: script did not finish", f"timeout or crash; stderr: {tail(p.err)}")
+
+
+# --- our client, their servers ---------------------------------------------
+
+def run_client(bindir, url, args=(), feed=(), want_lines=None, want_err=None, eof=True, timeout=30):
+    """Runs ws-client, writes feed (bytes are lines, numbers are pauses in
+    seconds), waits for want_lines stdout lines (default: one per line fed)
+    or want_err on stderr, then closes stdin if eof. Returns (rc, out, err);
+    rc is None if it had to be killed."""
+    p = Proc([os.path.join(bindir, "ws-client"), url, *args], stdin=True)
+
+    def writer():
+        try:
+            for item in feed:
+                if isinstance(item, (int, float)):
+                    time.sleep(item)
+                else:
+                    p.p.stdin.write(item + b"\n")
+                    p.p.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    w = threading.Thread(target=writer, daemon=True)
+    w.start()
+    if want_lines is None:
+        want_lines = sum(1 for i in feed if isinstance(i, bytes))
+    p.wait_for(lambda: p.out.count(b"\n") >= want_lines and
+               (want_err is None or re.search(want_err, p.err.decode("utf-8", "replace"))), timeout)
+    w.join(timeout)
+    if eof:
+        try:
+            p.p.stdin.close()
+        except BrokenPipeError:
+            pass
+    rc = p.wait(10)
+    try:
+        p.p.stdin.close()
+    except (BrokenPipeError, ValueError):
+        pass
+    return rc, bytes(p.out), p.err.decode("utf-8", "replace")
+
+
+def client_cases(bindir, peer, srv, port):
+    base = f"ws://127.0.0.1:{port}"
+    name = f"ws-client -> {peer} server"
+
+    def server_logged(pattern, mark):
+        return srv.wait_line(pattern, 5, start=mark) is not None
+
+    def lines_equal(label, out, sent, names):
+        got = out.split(b"\n")
+        for i, n in enumerate(names):
+            ok = i < len(got) and got[i] == sent[i]
+            check(ok, f"{name}: {label} {n}",
+                  f"got {len(got[i]) if i < len(got) else 'no'} bytes, want {len(sent[i])}")
+
+    # Text of several sizes, then stdin EOF: close 1000, exit 0.
+    mark = len(srv.lines())
+    sent = [b"hello", "héllo wörld ✓ 🎉".encode(), b"", b"a" * 125, b"b" * 126, b"c" * 65535,
+            b"d" * 65536, ("é✓🎉x" * 1677722).encode()]
+    rc, out, err = run_client(bindir, base + "/text?x=1", feed=sent)
+    lines_equal("text", out, sent, ["hello", "utf-8", "empty", "125 bytes", "126 bytes",
+                                    "65535 bytes", "65536 bytes", "16 MiB (multibyte UTF-8)"])
+    check(rc == 0, f"{name}: stdin EOF -> exit 0", f"rc {rc}; {err.strip()[-200:]}")
+    check(server_logged(r"^closed 1000 $", mark), f"{name}: stdin EOF -> server saw close 1000")
+
+    # Binary, printed raw with --print-binary (lines must not contain \n).
+    sent = [os.urandom(n).replace(b"\n", b"\x0b") for n in (1000, 0, 125, 126, 65535, 65536, 16 << 20)]
+    rc, out, err = run_client(bindir, base, ["--binary", "--print-binary"], feed=sent)
+    lines_equal("binary", out, sent, ["1000 bytes", "empty", "125 bytes", "126 bytes", "65535 bytes",
+                                      "65536 bytes", "16 MiB"])
+
+    # Binary without --print-binary: stdout stays empty, stderr notes the length.
+    rc, out, err = run_client(bindir, base, ["--binary"], feed=[b"z" * 1000], want_lines=0,
+                              want_err=r"binary message: 1000 bytes")
+    check(out == b"" and "binary message: 1000 bytes" in err and rc == 0,
+          f"{name}: binary message noted on stderr only", f"stdout {out[:40]!r}, stderr {err[-200:]!r}")
+
+    # Fragmented messages from the server.
+    rc, out, err = run_client(bindir, base, ["--print-binary"], feed=[b"__frag", b"__fragbin"])
+    check(out == b"fragmented\n\x00\x01\x02\xfe\xff\x7f\n", f"{name}: fragmented text and binary",
+          f"got {out!r}")
+
+    # The server pings, we pong with its payload.
+    rc, out, err = run_client(bindir, base, feed=[b"__ping"])
+    check(out == b"pong srv\n", f"{name}: server ping -> our pong", f"got {out!r}")
+
+    # Our keepalive pings: the server counts them, we log each matching pong.
+    rc, out, err = run_client(bindir, base, ["--ping-interval", "0.2", "-v"], feed=[1.1, b"__pings"])
+    m = re.match(rb"pings (\d+)\n$", out)
+    pongs = err.count("ws-client: pong")
+    check(m is not None and int(m.group(1)) >= 3 and pongs >= 3, f"{name}: --ping-interval 0.2 pings answered",
+          f"stdout {out!r}, {pongs} pongs logged")
+
+    # Extra headers and subprotocols.
+    rc, out, err = run_client(bindir, base, ["-H", "X-Test: forty two"], feed=[b"__hdr X-Test"])
+    check(out == b"hdr forty two\n", f"{name}: -H header reaches the server", f"got {out!r}")
+    rc, out, err = run_client(bindir, base, ["-s", "chat"], feed=[b"__proto"])
+    check(out == b"proto chat\n" and "(subprotocol chat)" in err, f"{name}: -s chat -> chat",
+          f"stdout {out!r}, stderr {err.strip()!r}")
+    rc, out, err = run_client(bindir, base, ["-s", "foo", "-s", "chat"], feed=[b"__proto"])
+    check(out == b"proto chat\n", f"{name}: -s foo -s chat -> chat", f"got {out!r}")
+    rc, out, err = run_client(bindir, base, [], feed=[b"__proto"])
+    check(out == b"proto \n" and "subprotocol" not in err, f"{name}: no -s -> no subprotocol",
+          f"got {out!r}")
+
+    # Our close code and reason at EOF.
+    mark = len(srv.lines())
+    rc, out, err = run_client(bindir, base, ["--close", "4002:going away"], feed=[b"x"])
+    check(rc == 0 and server_logged(r"^closed 4002 going away$", mark),
+          f"{name}: --close 4002:going away -> server saw 4002 \"going away\"",
+          f"rc {rc}, server log {srv.lines()[mark:]}")
+
+    # The server closes with 4001 "bye": we print it, echo 4001, exit 1.
+    mark = len(srv.lines())
+    rc, out, err = run_client(bindir, base, feed=[b"__close 4001 bye"], want_lines=0,
+                              want_err=r"closed by server", eof=False)
+    check("closed by server: 4001 bye" in err and rc == 1, f"{name}: server close 4001 \"bye\" reported, exit 1",
+          f"rc {rc}, stderr {err.strip()!r}")
+    check(server_logged(r"^closed 4001 ", mark), f"{name}: server close 4001 -> we echoed 4001",
+          f"server log {srv.lines()[mark:]}")
+
+    # Rejected handshake.
+    rc, out, err = run_client(bindir, base + "/reject401", feed=[], eof=False)
+    check(rc == 1 and "rejected: HTTP 401" in err and out == b"", f"{name}: 401 -> \"rejected: HTTP 401\", exit 1",
+          f"rc {rc}, stderr {err.strip()!r}")
+
+    if peer != "node":
+        return
+    # A server that never answers pings is declared dead.
+    t0 = time.monotonic()
+    rc, out, err = run_client(bindir, base + "/nopong", ["--ping-interval", "0.3"], want_lines=0,
+                              want_err=r"no pong", eof=False, timeout=10)
+    check(rc == 1 and "no pong within" in err and time.monotonic() - t0 < 5,
+          f"{name}: no pong within --ping-interval -> dead, exit 1", f"rc {rc}, stderr {err.strip()!r}")
+
+    # --reconnect after the server drops the connection without a close.
+    rc, out, err = run_client(bindir, base + "/dropfirst", ["--reconnect"], want_lines=2, timeout=15)
+    check(out == b"conn 1\nconn 2\n" and "reconnecting in" in err and rc == 0,
+          f"{name}: --reconnect after a dropped connection", f"rc {rc}, stdout {out!r}, stderr {err.strip()!r}")
+
+
+def peer_server(label, argv):
+    srv = Proc(argv)
+    m = srv.wait_line(r"^listening (\d+)$", 15)
+    if not m:
+        check(False, f"{label} server starts", tail(srv.err))
+        srv.stop()
+        return None, None
+    return srv, int(m.group(1))
+
+
+# --- raw sockets against our server -----------------------------------------
+
+def request(path="/", key=True):
+    k = base64.b64encode(os.urandom(16)).decode()
+    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + (f"Sec-WebSocket-Key: {k}\r\n" if key else "") + "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+def read_until_eof(s, timeout):
+    s.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        return data, False
+
+
+def open_raw(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(request())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return s, head
+
+
+def raw_cases(port, label):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(request(key=False))
+    data, eof = read_until_eof(s, 5)
+    s.close()
+    check(data.startswith(b"HTTP/1.1 400") and eof, f"{label}: request without a key -> HTTP 400, closed",
+          f"got {data[:60]!r}, eof {eof}")
+
+    s, head = open_raw(port)
+    s.sendall(b"\x81\x02hi")  # unmasked: a protocol error from a client (RFC 6455 §5.1)
+    data, eof = read_until_eof(s, 5)
+    s.close()
+    check(head.startswith(b"HTTP/1.1 101") and data[:1] == b"\x88" and data[2:4] == struct.pack("!H", 1002)
+          and eof, f"{label}: unmasked client frame -> close 1002, closed", f"got {data[:30]!r}, eof {eof}")
+
+
+def start_handshake_timeout_probe(port):
+    """Sends half a request; the server must hang up after its 5 s deadline."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(request()[:30])
+    t0 = time.monotonic()
+    result = {}
+
+    def wait():
+        data, eof = read_until_eof(s, 12)
+        result.update(data=data, eof=eof, after=time.monotonic() - t0)
+        s.close()
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    return t, result
+
+
+def sigterm_case(bindir, label):
+    import websockets
+
+    srv, port = start_echo_server(bindir)
+    if not srv:
+        return check(False, f"{label}: server starts")
+
+    async def go():
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/", ping_interval=None, close_timeout=10)
+        await ws.send("before")
+        assert await asyncio.wait_for(ws.recv(), 5) == "before"
+        mute, head = open_raw(port)  # opened, then never answers the close
+        t0 = time.monotonic()
+        os.killpg(srv.p.pid, signal.SIGTERM)
+        await ws.wait_closed()
+        data, eof = await asyncio.get_running_loop().run_in_executor(None, read_until_eof, mute, 10)
+        mute.close()
+        rc = await asyncio.get_running_loop().run_in_executor(None, srv.wait, 10)
+        return ws.close_code, ws.close_reason, data, rc, time.monotonic() - t0
+
+    try:
+        code, reason, data, rc, took = asyncio.run(asyncio.wait_for(go(), 30))
+    except Exception as e:  # noqa: BLE001
+        srv.stop()
+        return check(False, f"{label}: SIGTERM", f"{type(e).__name__}: {e}")
+    check(code == 1001 and reason == "server shutting down",
+          f"{label}: SIGTERM -> close 1001 to a python client", f"got {code} {reason!r}")
+    check(data[:1] == b"\x88" and data[2:4] == struct.pack("!H", 1001),
+          f"{label}: SIGTERM -> close 1001 to a silent raw client", f"got {data[:30]!r}")
+    check(rc == 0 and 4 <= took <= 8, f"{label}: SIGTERM -> exit 0 after the 5 s close timeout",
+          f"rc {rc}, took {took:.1f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "examples"))
+    bindir = os.path.abspath(ap.parse_args().bin)
+    t_start = time.monotonic()
+    node_ok = os.path.isdir(os.path.join(ROOT, "node_modules", "ws"))
+    try:
+        import websockets  # noqa: F401
+        py_ok = True
+    except ImportError:
+        py_ok = False
+    check(node_ok, "node peers available", "node_modules/ws missing: run `npm ci` at the repo root")
+    check(py_ok, "python peers available", f"{sys.executable} cannot import websockets (apt install python3-websockets)")
+
+    srv, port = start_echo_server(bindir)
+    if not check(srv is not None, "echo-server starts and prints its port"):
+        return
+    probe, probe_result = start_handshake_timeout_probe(port)
+    url = f"ws://127.0.0.1:{port}"
+    if node_ok:
+        run_peer_client("node ws client -> echo-server",
+                        ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid)], 90)
+    if py_ok:
+        run_peer_client("python websockets client -> echo-server",
+                        [sys.executable, os.path.join(HERE, "py_client.py"), url], 90)
+    raw_cases(port, "raw socket -> echo-server")
+    probe.join(15)
+    check(probe_result.get("eof") and 4 <= probe_result.get("after", 0) <= 8,
+          "raw socket -> echo-server: half a request -> closed after the 5 s handshake timeout",
+          f"{probe_result}")
+    alive = srv.p.poll() is None
+    srv.stop()
+    check(alive and srv.p.returncode == 0, "echo-server survived every case and exited 0 on SIGTERM",
+          f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
+    if py_ok:
+        sigterm_case(bindir, "echo-server shutdown")
+
+    for peer, ok, argv in (("node", node_ok, ["node", os.path.join(HERE, "node_server.mjs")]),
+                           ("python", py_ok, [sys.executable, os.path.join(HERE, "py_server.py")])):
+        if not ok:
+            continue
+        psrv, pport = peer_server(peer, argv)
+        if psrv:
+            try:
+                client_cases(bindir, peer, psrv, pport)
+            finally:
+                psrv.stop()
+
+    rc, out, err = run_client(bindir, "wss://127.0.0.1:1/", feed=[], eof=True)
+    check(rc == 2 and "not supported" in err, "ws-client: wss:// -> clear error, exit 2",
+          f"rc {rc}, stderr {err.strip()!r}")
+    print(f"(interop took {time.monotonic() - t_start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        kill_children()
+        print(f"interop: {counts['ok']} passed, {counts['FAIL']} failed", flush=True)
+    sys.exit(1 if counts["FAIL"] else 0)
