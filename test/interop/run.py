@@ -373,7 +373,8 @@ def sigterm_case(bindir, label):
     async def go():
         ws = await websockets.connect(f"ws://127.0.0.1:{port}/", ping_interval=None, close_timeout=10)
         await ws.send("before")
-        assert await asyncio.wait_for(ws.recv(), 5) == "before"
+        echoed = await asyncio.wait_for(ws.recv(), 5)
+        assert echoed == "before", f"echo before SIGTERM: {echoed!r}"
         mute, head = open_raw(port)  # opened, then never answers the close
         t0 = time.monotonic()
         os.killpg(srv.p.pid, signal.SIGTERM)
