@@ -18,6 +18,9 @@ int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg)
 	if (!c || !cfg || (cfg->role != WS_ROLE_SERVER && cfg->role != WS_ROLE_CLIENT) ||
 	    (cfg->role == WS_ROLE_CLIENT && !cfg->rand) || cfg->max_fragments == 0)
 		return WS_E_ARG;
+	if (cfg->deflate && (!cfg->deflate->alloc.alloc || !cfg->deflate->alloc.free ||
+	                     !cfg->deflate->inflate_buf || cfg->deflate->inflate_cap < 1024))
+		return WS_E_ARG;
 	memset(c, 0, sizeof *c);
 	c->cfg_ = cfg;
 	if (cfg->flags & WS_CFG_START_OPEN)
@@ -78,8 +81,11 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 	unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0f;
 	int n;
 
-	if (WS_UNLIKELY(b0 & 0x70 & ~c->rsv_))
-		return WS_E_RSV; /* RFC 6455 §5.2 */
+	if (WS_UNLIKELY(b0 & 0x70)) {
+		/* RFC 6455 §5.2; RFC 7692 §6.1: RSV1 only on a message's first frame */
+		if ((b0 & 0x70 & ~c->rsv_) || op == WS_OP_CONTINUATION || (op & 8))
+			return WS_E_RSV;
+	}
 	if (WS_UNLIKELY(!(WS__OPCODES_KNOWN >> op & 1)))
 		return WS_E_OPCODE;
 	if (WS_UNLIKELY((b1 >> 7) != (cfg->role == WS_ROLE_SERVER))) /* RFC 6455 §5.1 */
@@ -113,7 +119,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 	size_t pos = 0;
 
 	for (;;) {
-		if (c->u_.f.frame_left == 0) {
+		if (c->u_.f.frame_left == 0 && !(c->bits_ & WS__FLUSHING)) {
 			uint8_t *p = buf + pos;
 			size_t avail = len - pos;
 			uint64_t plen;
@@ -142,7 +148,8 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 			pos += (size_t)n;
 			if (op) {
 				c->msg_ = (uint8_t)op;
-				c->bits_ |= WS__BEGIN_PENDING;
+				c->bits_ = (uint8_t)((c->bits_ & ~WS__INFLATE) | WS__BEGIN_PENDING |
+				                     (b0 & WS_RSV1 ? WS__INFLATE : 0));
 			}
 			c->frame_ = (uint8_t)(b0 & WS_FIN);
 			c->u_.f.fragments++;
@@ -150,13 +157,40 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 			c->u_.f.frame_left = plen;
 			if (n > 2 && c->cfg_->role == WS_ROLE_SERVER)
 				memcpy(c->mask_, p + n - 4, 4);
-			if (plen == 0) {
+			if (plen == 0 && !(c->bits_ & WS__INFLATE)) {
 				if (!(c->bits_ & WS__BEGIN_PENDING) && !(b0 & WS_FIN))
 					continue; /* an empty middle fragment says nothing */
 				goto deliver_empty;
 			}
 		}
 
+#if WS_DEFLATE
+		if (c->bits_ & WS__INFLATE) {
+			int r = ws__inflate_recv(c, buf, len, &pos, ev);
+			*consumed = pos;
+			if (r < 0)
+				return r;
+			if (r == 0) {
+				if (c->u_.f.frame_left == 0 && !(c->frame_ & WS_FIN))
+					continue; /* on to the next fragment */
+				break;
+			}
+			ev->type = c->msg_ == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
+			ev->flags |= c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0;
+			c->bits_ &= (uint8_t)~WS__BEGIN_PENDING;
+			if (r == 2) {
+				ev->flags |= WS_EVF_MSG_END;
+				c->bits_ &= (uint8_t)~(WS__INFLATE | WS__FLUSHING);
+				c->msg_ = 0;
+				c->u_.f.msg_len = 0;
+				c->u_.f.fragments = 0;
+				c->u_.f.utf8 = 0;
+			} else if (c->u_.f.frame_left == 0 && (c->frame_ & WS_FIN)) {
+				c->bits_ |= WS__FLUSHING; /* input done, output still to come */
+			}
+			return WS_OK;
+		}
+#endif
 		/* Payload of a data frame. */
 		{
 			size_t n = len - pos;

@@ -7,7 +7,7 @@ static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint6
 		return c->error_;
 	if (c->state_ < WS__OPEN || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
 		return WS_E_STATE;
-	if (flags & ~(unsigned)WS_SEND_MORE)
+	if (flags & ~(unsigned)(WS_SEND_MORE | WS_SEND_NO_COMPRESS))
 		return WS_E_ARG;
 	switch (opcode) {
 	case WS_OP_TEXT:
@@ -58,6 +58,8 @@ static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, ui
 	return WS_OK;
 }
 
+/* c->send_: 0 between messages, 1 inside a fragmented message, 2 inside a
+ * compressed one. */
 static void note_sent(ws_conn *c, unsigned opcode, unsigned flags)
 {
 	if (!(opcode & 8))
@@ -69,14 +71,61 @@ static unsigned first_byte(unsigned opcode, unsigned flags)
 	return (flags & WS_SEND_MORE ? 0 : WS_FIN) | opcode;
 }
 
+#if WS_DEFLATE
+/* A frame of a compressed message (RFC 7692 §6): RSV1 on the first frame only.
+ * Compresses behind the largest header it could need, then writes the real
+ * header and moves the payload up to it. Returns 1 if compression is not
+ * available for this message (zlib memory), to send it plain instead. */
+static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
+                           uint8_t *out, size_t cap, size_t *out_len)
+{
+	int client = c->cfg_->role == WS_ROLE_CLIENT, first = opcode != WS_OP_CONTINUATION;
+	int final = !(flags & WS_SEND_MORE);
+	size_t bound = ws__deflate_bound(c, len, first && final), hmax, m, hl;
+	uint8_t key[4];
+	int rc;
+
+	if (len > (1u << 30))
+		return WS_E_ARG; /* zlib counts in 32 bits: send such payloads in pieces */
+	if (!bound)
+		return 1;
+	hmax = ws__header_size(bound, client);
+	if (cap < hmax || cap - hmax < bound) {
+		*out_len = hmax + bound;
+		return WS_E_BUFFER;
+	}
+	if (client && c->cfg_->rand(c->cfg_->rand_ctx, key, 4))
+		return WS_E_RAND;
+	rc = ws__deflate_frame(c, data, len, final, out + hmax, bound, &m);
+	if (rc != WS_OK)
+		return rc;
+	hl = ws__header_write(out, first_byte(opcode, flags) | (first ? WS_RSV1 : 0), m,
+	                      client ? key : NULL);
+	memmove(out + hl, out + hmax, m);
+	if (client)
+		ws_mask(out + hl, m, key, 0);
+	*out_len = hl + m;
+	c->send_ = final ? 0 : 2;
+	return WS_OK;
+}
+#endif
+
 int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                  void *out, size_t cap, size_t *out_len)
 {
 	int rc = send_allowed(c, opcode, flags, len);
 
 	*out_len = 0;
-	if (rc == WS_OK)
-		rc = write_frame(c, first_byte(opcode, flags), data, len, out, cap, out_len);
+	if (rc != WS_OK)
+		return rc;
+#if WS_DEFLATE
+	if (!(opcode & 8) && (c->send_ == 2 || (!c->send_ && ws__deflate_wanted(c, len, flags)))) {
+		rc = send_compressed(c, opcode, flags, data, len, out, cap, out_len);
+		if (rc <= 0)
+			return rc;
+	}
+#endif
+	rc = write_frame(c, first_byte(opcode, flags), data, len, out, cap, out_len);
 	if (rc == WS_OK)
 		note_sent(c, opcode, flags);
 	return rc;
@@ -89,6 +138,8 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 	int rc = send_allowed(c, opcode, flags, len);
 
 	*out_len = 0;
+	if (rc == WS_OK && c->send_ == 2)
+		rc = WS_E_STATE; /* the caller's bytes cannot join a compressed message */
 	if (rc == WS_OK)
 		rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
 	if (rc == WS_OK)

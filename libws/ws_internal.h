@@ -30,7 +30,8 @@ enum {
 	WS__CLOSE_RECV = 0x02,
 	WS__BEGIN_PENDING = 0x04, /* a message began but MSG_BEGIN was not reported yet */
 	WS__DONE = 0x08,          /* the transport may close (EOF, fail written, rejected) */
-	WS__INFLATE = 0x10        /* the current message is compressed */
+	WS__INFLATE = 0x10,       /* the current message is compressed */
+	WS__FLUSHING = 0x20       /* a compressed message's input is in; output remains */
 };
 
 /* Opcodes that exist: 0, 1, 2, 8, 9, 10 (RFC 6455 §5.2). */
@@ -115,6 +116,67 @@ WS_INLINE int ws__fail(ws_conn *c, int err)
 /* Writes a close frame (code 0: empty payload) and marks it sent. */
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
                     void *out, size_t cap, size_t *out_len);
+
+/* The opening handshake, RFC 6455 §4 (http.c, handshake_server.c,
+ * handshake_client.c, sha1_mbedtls.c). */
+
+/* Called by ws_conn_recv() while state_ < WS__OPEN; ev is already cleared. */
+int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev);
+/* Called by ws_conn_fail() for a connection that failed during the handshake. */
+int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
+/* Judge a complete head (through its CRLFCRLF) and fill in ev. */
+int ws__server_head(ws_conn *c, ws_str head, ws_event *ev);
+int ws__client_head(ws_conn *c, ws_str head, ws_event *ev);
+
+/* RFC 9110 §5.6.2 token: one or more tchars. */
+int ws__is_token(const char *s, size_t n);
+/* Non-empty and only visible ASCII (no SP, CTL or obs-text). */
+int ws__is_vchars(const char *s);
+/* a equals b exactly / ASCII case-insensitively. */
+int ws__eq(ws_str a, const char *b);
+int ws__ieq(ws_str a, const char *b);
+/* The start line of head (without its CRLF); 0 if it has no CRLF. */
+int ws__start_line(ws_str head, ws_str *line);
+/* RFC 9112 §2.3: HTTP-version "HTTP/" DIGIT "." DIGIT, exactly n = 8 bytes;
+ * returns 10 * major + minor, or -1. */
+int ws__http_version(const char *p, size_t n);
+/* Checks every field line after the start line (RFC 9112 §5) and their count. */
+int ws__fields_check(ws_str head, size_t pos, uint32_t max_headers);
+/* 1 if s is NULL or well-formed "Name: value\r\n" lines (caller's extra headers). */
+int ws__lines_ok(const char *s);
+
+/* Output that counts what it could not write, so one pass both writes and
+ * measures: ws__out_end() gives WS_E_BUFFER and the size needed. */
+typedef struct ws__out {
+	char *p;
+	size_t len, cap;
+} ws__out;
+void ws__put(ws__out *o, const void *s, size_t n);
+void ws__puts(ws__out *o, const char *s);
+void ws__put_uint(ws__out *o, size_t v);
+int ws__out_end(const ws__out *o, size_t *out_len);
+
+/* Sec-WebSocket-Key <-> its 16 bytes. Decoding accepts only the canonical
+ * 24-character form; returns 0 on success. */
+int ws__key_decode(const char *s, size_t n, uint8_t key[16]);
+void ws__key_encode(const uint8_t key[16], char out[25]);
+
+/* permessage-deflate (deflate.c), compiled in when WS_DEFLATE is 1. */
+#ifndef WS_DEFLATE
+#define WS_DEFLATE 0
+#endif
+/* Inflates the next piece of a compressed message at buf[*pos..len), advancing
+ * *pos. Returns 0 (no event), 1 (an event in *ev), 2 (the message's last
+ * event), or an error. */
+int ws__inflate_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *pos, ws_event *ev);
+/* 1 if a message (or first fragment) of len bytes with these flags is to be compressed. */
+int ws__deflate_wanted(const ws_conn *c, size_t len, unsigned flags);
+/* Picks and readies the compressor for a message; returns the most bytes
+ * ws__deflate_frame() may write for len bytes, or 0 if zlib memory could not be had. */
+size_t ws__deflate_bound(ws_conn *c, size_t len, int whole);
+/* Compresses one frame's payload into out[0..cap); *out_len gets its length. */
+int ws__deflate_frame(ws_conn *c, const void *data, size_t len, int final, uint8_t *out, size_t cap,
+                      size_t *out_len);
 
 #endif
 

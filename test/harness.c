@@ -182,6 +182,8 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 		t_log_add(&log, "init-error %s\n", ws_status_name(rc));
 		goto out;
 	}
+	if (o->setup)
+		o->setup(&c);
 	if (o->connect) {
 		uint8_t req[4096];
 		size_t n;
@@ -328,6 +330,7 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 	if (!stop && have)
 		t_log_add(&log, "rest %zu\n", have);
 out:
+	ws_conn_release(&c);
 	free(buf);
 	free(m.data);
 	return log.s;

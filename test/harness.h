@@ -53,6 +53,7 @@ typedef struct t_feed_opts {
 	const ws_connect_opts *connect; /* client: ws_conn_connect() before feeding */
 	int accept;                     /* server: accept every REQUEST (log the response) */
 	int eof;                        /* call ws_conn_recv_eof() at the end */
+	void (*setup)(ws_conn *c);      /* called right after ws_conn_init() */
 } t_feed_opts;
 
 /* Feeds in[0..len) in pieces whose ends are split[0..nsplit) (increasing

@@ -67,6 +67,8 @@ typedef struct ws_config {
 	uint32_t max_headers;   /* most header fields in a handshake head (431 beyond) */
 	ws_rand_fn rand;        /* required for clients; unused by servers */
 	void *rand_ctx;
+	/* permessage-deflate settings (see deflate.h), or NULL to never use it. */
+	const struct ws_deflate_config *deflate;
 } ws_config;
 
 /* Events returned by ws_conn_recv(). */
@@ -133,11 +135,15 @@ enum {
 
 /* ws_conn_send() flags */
 enum {
-	WS_SEND_MORE = 0x1 /* not the final fragment: more of this message follows */
+	WS_SEND_MORE = 0x1,       /* not the final fragment: more of this message follows */
+	WS_SEND_NO_COMPRESS = 0x2 /* first fragment or whole message: send it uncompressed */
 };
 
-/* Output bytes needed to send a frame with a payload of len bytes. */
+/* Output bytes that always suffice to send a frame with len payload bytes;
+ * the second also covers compression (permessage-deflate may expand
+ * incompressible data slightly). */
 #define WS_SEND_SIZE(len) ((size_t)(len) + WS_FRAME_HEADER_MAX)
+#define WS_SEND_SIZE_COMPRESSED(len) ((size_t)(len) + (size_t)(len) / 8 + (size_t)(len) / 64 + 64)
 
 /* The connection. Allocate it anywhere (static, stack, arrays); the fields are
  * private and public only so that sizeof works. At most 64 bytes. */
@@ -177,8 +183,11 @@ WS_API void ws_config_init(ws_config *cfg, int role);
 /* Initialises c to use cfg (which must outlive it). Pass sizeof(ws_conn) as size.
  * Returns WS_OK, WS_E_ABI if size differs from the library's ws_conn, or
  * WS_E_ARG if cfg is invalid (unknown role, a client without rand,
- * max_fragments of 0). A server starts awaiting the request; a client must
- * call ws_conn_connect() first; with WS_CFG_START_OPEN both start OPEN. */
+ * max_fragments of 0, a deflate config without allocator or with an inflate
+ * buffer under 1024 bytes). A server starts awaiting the request; a client
+ * must call ws_conn_connect() first; with WS_CFG_START_OPEN both start OPEN.
+ * A connection that may use permessage-deflate holds memory from its
+ * allocator until ws_conn_release(). */
 WS_API int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg);
 
 /* Consumes bytes from buf[0..len) and returns at most one event in *ev.
@@ -203,8 +212,11 @@ WS_API int ws_conn_recv_eof(ws_conn *c, ws_event *ev);
  * or WS_OP_PING / WS_OP_PONG (len <= 125, no WS_SEND_MORE; allowed between the
  * fragments of a message). A client masks with a fresh key into out; data is
  * never modified. The caller is responsible for text being valid UTF-8.
- * *out_len gets the bytes written, or, on WS_E_BUFFER, the bytes needed
- * (at most WS_SEND_SIZE(len)). Returns WS_OK, WS_E_BUFFER, WS_E_ARG (bad
+ * With permessage-deflate agreed, messages of at least the configured
+ * threshold, and all fragmented ones, are compressed unless the first call has
+ * WS_SEND_NO_COMPRESS. *out_len gets the bytes written, or, on WS_E_BUFFER,
+ * the bytes needed (at most WS_SEND_SIZE(len), or WS_SEND_SIZE_COMPRESSED(len)
+ * when compressing); nothing else changes then. Returns WS_OK, WS_E_BUFFER, WS_E_ARG (bad
  * opcode or flags, control payload > 125), WS_E_STATE (continuation without a
  * message, new message inside one, not OPEN, or our close already sent),
  * WS_E_RAND, or the sticky error of a failed connection. */
@@ -215,7 +227,8 @@ WS_API int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void 
  * bytes) of a frame whose len payload bytes the caller sends itself, e.g. with
  * writev and no copy. A client's header ends with the 4-byte mask key: the
  * caller must mask the payload with ws_mask(payload, len, key, 0), where key
- * is the last 4 bytes written. Same errors as ws_conn_send(). */
+ * is the last 4 bytes written. Never compresses. Same errors as
+ * ws_conn_send(), and WS_E_STATE inside a compressed fragmented message. */
 WS_API int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len,
                                void *out, size_t cap, size_t *out_len);
 

@@ -7,5 +7,6 @@
 #include "frame.h"
 #include "conn.h"
 #include "handshake.h"
+#include "deflate.h"
 
 #endif

@@ -1,0 +1,121 @@
+/* permessage-deflate (RFC 7692), built with zlib unless `make WS_DEFLATE=0`
+ * (then ws_deflate_available() is 0, the extension is never offered or
+ * accepted, and ws_conn_enable_deflate() returns WS_E_STATE).
+ *
+ * Turn it on by pointing ws_config.deflate at a ws_deflate_config. The
+ * handshake then offers it (client) or accepts the first acceptable offer
+ * (server); compressed messages arrive as ordinary TEXT/BINARY events with
+ * WS_EVF_COMPRESSED, their data inflated into the config's inflate buffer.
+ *
+ * Memory. The library allocates nothing itself: zlib's state comes from the
+ * allocator in the config, lazily, on first use. Per connection:
+ *   - 64 bytes of ws_conn, always;
+ * *   - 256 bytes of extension state once permessage-deflate is agreed;
+ *   - receiving: zlib's inflate state, about 7 KiB + 2^window_bits (39 KiB at
+ *     15 bits, 8 KiB at 9 bits), while a compressed message is being received.
+ *     With context takeover it stays allocated; when the peer compresses
+ *     without context takeover it is freed at the end of every message, so an
+ *     idle connection holds none;
+ *   - sending: zlib's deflate state, about 6 KiB + 2^(window_bits+2) +
+ *     2^(mem_level+9) (262 KiB at 15 bits and memLevel 8; 13 KiB at 9 bits and
+ *     memLevel 1). With context takeover it stays allocated. Without it (we
+ *     send with no context takeover, e.g. server_no_context_takeover on a
+ *     server) whole messages are compressed by the one compressor in
+ *     ws_deflate_config.shared, shared by every connection of a thread, so a
+ *     connection holds none.
+ * A server for 100k mostly idle connections therefore sets
+ * server_no_context_takeover and client_no_context_takeover, a shared
+ * compressor, and small window bits: the idle cost is 64 + 256 bytes each. */
+#ifndef WS_DEFLATE_H
+#define WS_DEFLATE_H
+
+#include "conn.h"
+
+/* Memory for zlib. alloc returns NULL on failure (the connection then fails
+ * with WS_E_ALLOC, close code 1011, or sends uncompressed). */
+typedef struct ws_allocator {
+	void *(*alloc)(void *ctx, size_t size);
+	void (*free)(void *ctx, void *ptr);
+	void *ctx;
+} ws_allocator;
+
+typedef struct ws_deflate_shared ws_deflate_shared;
+typedef struct ws_deflate_config ws_deflate_config;
+
+/* Agreed parameters (RFC 7692 §7.1). Window bits are 8-15; 15 when absent. */
+typedef struct ws_deflate_params {
+	uint8_t server_no_context_takeover;
+	uint8_t client_no_context_takeover;
+	uint8_t server_max_window_bits;
+	uint8_t client_max_window_bits;
+} ws_deflate_params;
+
+/* Shared by the connections of one thread (the inflate buffer and the shared
+ * compressor are used by one connection at a time); must outlive them. */
+struct ws_deflate_config {
+	ws_allocator alloc;        /* required */
+	/* What a client asks for and what a server insists on or accepts: */
+	uint8_t server_no_context_takeover; /* the server resets its compressor per message */
+	uint8_t client_no_context_takeover; /* the client resets its compressor per message */
+	uint8_t server_max_window_bits;     /* 9-15 (8 is treated as 9: zlib cannot compress with 8) */
+	uint8_t client_max_window_bits;     /* 9-15 */
+	uint8_t mem_level;          /* our compressor's zlib memLevel, 1-9 */
+	int8_t level;               /* zlib compression level, 0-9 */
+	uint32_t threshold;         /* whole messages shorter than this are sent uncompressed */
+	uint8_t *inflate_buf;       /* where inflated data lands; events point here until the next recv */
+	size_t inflate_cap;         /* at least 1024 bytes */
+	ws_deflate_shared *shared;  /* optional: this thread's compressor for no-context-takeover sending */
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if this build of the library has permessage-deflate, 0 if not. */
+WS_API int ws_deflate_available(void);
+
+/* Defaults: no parameters requested, 15 window bits both ways, memLevel 8,
+ * level 6, threshold 64 bytes; alloc, inflate_buf and shared unset. */
+WS_API void ws_deflate_config_init(ws_deflate_config *d);
+
+/* Creates the compressor that connections of one thread share for whole
+ * messages they send without context takeover, with memory from cfg->alloc,
+ * cfg's memLevel and level, and the smaller of cfg's two window bits (it serves
+ * only connections allowed at least that window). Returns WS_OK, WS_E_ALLOC, or WS_E_STATE when built
+ * without deflate. */
+WS_API int ws_deflate_shared_new(const ws_deflate_config *cfg, ws_deflate_shared **out);
+WS_API void ws_deflate_shared_free(ws_deflate_shared *s);
+
+/* Server: looks through one Sec-WebSocket-Extensions value for permessage-deflate
+ * offers (RFC 7692 §5, §7.1) and agrees to the first acceptable one: offers with
+ * unknown, duplicate or invalid parameters are declined. Returns 1 with *out
+ * set, 0 if no offer is acceptable. */
+WS_API int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out);
+
+/* Writes the Sec-WebSocket-Extensions value for agreed parameters (server) or
+ * the offer for cfg (client, params NULL) into out, NUL-terminated. Returns the
+ * length, or 0 if cap is too small (128 bytes always suffice). */
+WS_API size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params,
+                                char *out, size_t cap);
+
+/* Client: checks the server's Sec-WebSocket-Extensions value against the offer
+ * made from cfg: exactly one permessage-deflate with valid parameters, window
+ * bits no larger than asked for, the no-context-takeover we asked for granted.
+ * Returns 1 with *out set, 0 if the response is invalid. */
+WS_API int ws_deflate_check_response(const ws_deflate_config *cfg, ws_str response,
+                                     ws_deflate_params *out);
+
+/* Turns permessage-deflate on for an OPEN connection whose handshake was done
+ * elsewhere (WS_CFG_START_OPEN, e.g. over HTTP/2) with the agreed parameters.
+ * The handshake in this library calls it itself. Returns WS_OK, WS_E_STATE
+ * (no deflate config, already on, or built without deflate), WS_E_ALLOC. */
+WS_API int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p);
+
+/* Frees the memory a connection took from the deflate allocator. Call it once
+ * the connection is finished; safe on any connection, and more than once. */
+WS_API void ws_conn_release(ws_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,227 @@
+/* permessage-deflate negotiation (RFC 7692 §5, §7.1): parsing offers and
+ * responses, choosing, formatting. No zlib here. */
+#include "ws_internal.h"
+
+void ws_deflate_config_init(ws_deflate_config *d)
+{
+	memset(d, 0, sizeof *d);
+	d->server_max_window_bits = 15;
+	d->client_max_window_bits = 15;
+	d->mem_level = 8;
+	d->level = 6;
+	d->threshold = 64;
+}
+
+/* One permessage-deflate element's parameters; -1 absent, 0 present without value. */
+typedef struct offer {
+	int snct, cnct, smwb, cmwb;
+} offer;
+
+static int is_tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static const char *skip_ows(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static int token_is(const char *p, size_t n, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < n && lit[i]; i++)
+		if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] | 0x20 : p[i]) != lit[i])
+			return 0;
+	return i == n && !lit[i];
+}
+
+/* A window-bits value: 8-15 in decimal without leading zeros (RFC 7692 §7.1.2.1). */
+static int window_bits(const char *v, size_t n)
+{
+	if (n == 1 && (*v == '8' || *v == '9'))
+		return *v - '0';
+	if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5')
+		return 10 + v[1] - '0';
+	return -1;
+}
+
+/* Parses one element of an extension list at [*pp, end): its name and
+ * parameters, up to the next top-level comma. Returns 1 for a well-formed
+ * permessage-deflate element with valid parameters, 0 for any other element
+ * (another extension, unknown/duplicate/invalid parameters), -1 for bytes that
+ * are not an extension list at all. */
+static int parse_element(const char **pp, const char *end, offer *o)
+{
+	const char *p = skip_ows(*pp, end), *name = p;
+	int ours, valid = 1;
+
+	if (p == end || *p == ',') { /* an empty list element (RFC 9110 §5.6.1) */
+		*pp = p < end ? p + 1 : p;
+		return 0;
+	}
+	while (p < end && is_tchar((unsigned char)*p))
+		p++;
+	if (p == name)
+		return -1;
+	ours = token_is(name, (size_t)(p - name), "permessage-deflate");
+	o->snct = o->cnct = o->smwb = o->cmwb = -1;
+	for (;;) {
+		const char *pn, *v = NULL;
+		size_t pl, vl = 0;
+		char unq[4];
+
+		p = skip_ows(p, end);
+		if (p == end || *p == ',')
+			break;
+		if (*p != ';')
+			return -1;
+		p = skip_ows(p + 1, end);
+		pn = p;
+		while (p < end && is_tchar((unsigned char)*p))
+			p++;
+		pl = (size_t)(p - pn);
+		if (!pl)
+			return -1;
+		p = skip_ows(p, end);
+		if (p < end && *p == '=') {
+			p = skip_ows(p + 1, end);
+			if (p < end && *p == '"') {
+				/* quoted-string: a token once unquoted (RFC 6455 §9.1) */
+				vl = 0;
+				for (p++; p < end && *p != '"'; p++) {
+					if (*p == '\\' && ++p == end)
+						return -1;
+					if (!is_tchar((unsigned char)*p))
+						valid = 0;
+					if (vl < sizeof unq)
+						unq[vl] = *p;
+					vl++;
+				}
+				if (p == end)
+					return -1;
+				p++;
+				v = unq;
+				if (vl > sizeof unq)
+					valid = 0;
+			} else {
+				v = p;
+				while (p < end && is_tchar((unsigned char)*p))
+					p++;
+				vl = (size_t)(p - v);
+				if (!vl)
+					return -1;
+			}
+		}
+		if (!ours)
+			continue;
+		if (token_is(pn, pl, "server_no_context_takeover") && o->snct < 0 && !v)
+			o->snct = 0;
+		else if (token_is(pn, pl, "client_no_context_takeover") && o->cnct < 0 && !v)
+			o->cnct = 0;
+		else if (token_is(pn, pl, "server_max_window_bits") && o->smwb < 0 && v &&
+		         window_bits(v, vl) > 0)
+			o->smwb = window_bits(v, vl);
+		else if (token_is(pn, pl, "client_max_window_bits") && o->cmwb < 0 &&
+		         (!v || window_bits(v, vl) > 0))
+			o->cmwb = v ? window_bits(v, vl) : 0;
+		else
+			valid = 0; /* RFC 7692 §7.1: unknown, duplicate or invalid: decline */
+	}
+	*pp = p < end ? p + 1 : p;
+	return ours && valid;
+}
+
+static int bits_of(uint8_t b)
+{
+	return b < 9 ? 9 : b > 15 ? 15 : b;
+}
+
+int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out)
+{
+	const char *p = offers.ptr, *end = offers.ptr + offers.len;
+	offer o;
+
+	while (p < end) {
+		int r = parse_element(&p, end, &o);
+		if (r < 0)
+			return 0;
+		if (r == 0)
+			continue;
+		/* RFC 7692 §7.1.1: either side's no-context-takeover, asked or imposed. */
+		out->server_no_context_takeover = o.snct == 0 || cfg->server_no_context_takeover;
+		out->client_no_context_takeover = o.cnct == 0 || cfg->client_no_context_takeover;
+		/* §7.1.2.1: at most what the client allows our compressor. */
+		out->server_max_window_bits = (uint8_t)bits_of(cfg->server_max_window_bits);
+		if (o.smwb > 0 && o.smwb < out->server_max_window_bits)
+			out->server_max_window_bits = (uint8_t)o.smwb;
+		/* §7.1.2.2: we can limit the client only if it said it can be limited. */
+		out->client_max_window_bits = 15;
+		if (o.cmwb >= 0) {
+			int want = bits_of(cfg->client_max_window_bits);
+			out->client_max_window_bits = (uint8_t)(o.cmwb > 0 && o.cmwb < want ? o.cmwb : want);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params, char *out,
+                         size_t cap)
+{
+	ws__out o = {out, 0, cap ? cap - 1 : 0};
+	int snct = params ? params->server_no_context_takeover : cfg->server_no_context_takeover;
+	int cnct = params ? params->client_no_context_takeover : cfg->client_no_context_takeover;
+	int s = params ? params->server_max_window_bits : bits_of(cfg->server_max_window_bits);
+	int c = params ? params->client_max_window_bits : bits_of(cfg->client_max_window_bits);
+	size_t n;
+
+	ws__puts(&o, "permessage-deflate");
+	if (snct)
+		ws__puts(&o, "; server_no_context_takeover");
+	if (cnct)
+		ws__puts(&o, "; client_no_context_takeover");
+	if (s < 15) {
+		ws__puts(&o, "; server_max_window_bits=");
+		ws__put_uint(&o, (size_t)s);
+	}
+	/* A response names the client's window only to limit it; an offer always
+	 * says the client can be limited (RFC 7692 §7.1.2.2). */
+	if (!params || c < 15)
+		ws__puts(&o, "; client_max_window_bits");
+	if (c < 15) {
+		ws__puts(&o, "=");
+		ws__put_uint(&o, (size_t)c);
+	}
+	if (!cap || ws__out_end(&o, &n) != WS_OK)
+		return 0;
+	out[n] = 0;
+	return n;
+}
+
+int ws_deflate_check_response(const ws_deflate_config *cfg, ws_str response, ws_deflate_params *out)
+{
+	const char *p = response.ptr, *end = response.ptr + response.len;
+	int asked_s = bits_of(cfg->server_max_window_bits), asked_c = bits_of(cfg->client_max_window_bits);
+	offer o;
+
+	if (parse_element(&p, end, &o) != 1 || skip_ows(p, end) != end)
+		return 0; /* exactly one element, and it is ours */
+	if (o.cmwb == 0)
+		return 0; /* RFC 7692 §7.1.2.2: a response gives a value */
+	if (cfg->server_no_context_takeover && o.snct < 0)
+		return 0; /* §7.1.1.1: asked for, so it must be granted */
+	if (asked_s < 15 && (o.smwb < 0 || o.smwb > asked_s))
+		return 0; /* §7.1.2.1 */
+	if (o.cmwb > asked_c)
+		return 0;
+	out->server_no_context_takeover = o.snct == 0;
+	out->client_no_context_takeover = o.cnct == 0 || cfg->client_no_context_takeover;
+	out->server_max_window_bits = (uint8_t)(o.smwb > 0 ? o.smwb : 15);
+	out->client_max_window_bits = (uint8_t)(o.cmwb > 0 ? o.cmwb : asked_c);
+	return 1;
+}
