@@ -30,7 +30,7 @@ LIB_OBJ := $(LIB_SRC:libws/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(filter-out test/harness.c,$(wildcard test/test_*.c))
 TESTS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 
-.PHONY: all lib test check sanitize sanitize-gcc sanitize-clang install uninstall clean deps run bench fuzz symbols \
+.PHONY: all lib test check sanitize sanitize-gcc sanitize-clang nodeflate install uninstall clean deps run bench fuzz symbols \
         install-test examples
 
 all: lib
@@ -98,7 +98,11 @@ deps:
 # exported symbols and imports, install + pkg-config; the fragments included
 # below append their own steps (bench correctness, fuzz corpus replay,
 # interop). Ends with one summary line, "N passed, M failed".
-CHECK_STEPS := test sanitize-gcc sanitize-clang symbols install-test
+CHECK_STEPS := test sanitize-gcc sanitize-clang nodeflate symbols install-test
+
+# The library and its tests built without zlib (make WS_DEFLATE=0).
+nodeflate:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/nodeflate WS_DEFLATE=0 test
 
 sanitize-gcc:
 	@$(MAKE) --no-print-directory sanitize CC=gcc
