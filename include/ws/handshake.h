@@ -48,9 +48,10 @@ extern "C" {
 
 /* Server: accepts the request of the last WS_EV_REQUEST and writes the 101
  * response into out. The connection is then OPEN. Returns WS_E_STATE if no
- * request awaits an answer, WS_E_ARG if opts->protocol or opts->headers contain
- * CR/LF/NUL where they may not (header injection), WS_E_BUFFER (*out_len is
- * then the size needed). opts may be NULL. */
+ * request awaits an answer, WS_E_ARG if opts->protocol is not a token or
+ * opts->headers are not well-formed header lines (no header injection through
+ * CR/LF/NUL), WS_E_BUFFER (*out_len is then the size needed). opts may be
+ * NULL. */
 WS_API int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap,
                           size_t *out_len);
 
@@ -58,7 +59,8 @@ WS_API int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, siz
  * (each ending in CRLF, or NULL) and a body of body_len bytes (Content-Length is
  * added). Afterwards ws_conn_should_close_transport() is true. Returns
  * WS_E_STATE if no request awaits an answer, WS_E_ARG for a status outside
- * 400-599 or malformed headers, WS_E_BUFFER. */
+ * 400-599, malformed headers or a NULL body with body_len > 0, WS_E_BUFFER
+ * (*out_len is then the size needed). */
 WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, const void *body,
                           size_t body_len, void *out, size_t cap, size_t *out_len);
 
@@ -66,7 +68,10 @@ WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, cons
  * rand callback. opts (and the strings it points to) must stay valid until
  * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it. Returns
  * WS_E_STATE unless this is a client that has not connected yet, WS_E_ARG for
- * a missing host or strings with CR/LF/NUL, WS_E_RAND, WS_E_BUFFER. */
+ * a missing host, a host, target or origin that is empty or not visible ASCII
+ * (no spaces, CR/LF/NUL), a subprotocol that is not a token, or malformed
+ * headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
+ * bytes are drawn). */
 WS_API int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t cap,
                            size_t *out_len);
 

@@ -1,0 +1,325 @@
+/* HTTP/1.1 heads for the opening handshake: finding the end of a head that
+ * arrives in pieces, strict checking of its lines (RFC 9112), the public
+ * iterators over header fields and lists, and an output writer shared by the
+ * server and client sides. */
+#include "ws_internal.h"
+
+/* RFC 9110 §5.6.2: tchar. */
+static int is_tchar(unsigned ch)
+{
+	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
+		return 1;
+	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
+}
+
+/* RFC 9110 §5.5: field-vchar / SP / HTAB; every other control (NUL, bare CR,
+ * DEL...) is refused, since a peer that sends them hopes some hop reads the
+ * head differently from us. */
+static int is_value_char(unsigned ch)
+{
+	return ch >= 0x20 ? ch != 0x7f : ch == '\t';
+}
+
+static int is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int is_ows(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+int ws__is_token(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int ws__is_vchars(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int ws__eq(ws_str a, const char *b)
+{
+	return strlen(b) == a.len && memcmp(a.ptr, b, a.len) == 0;
+}
+
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+int ws__ieq(ws_str a, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < a.len; i++)
+		if (!b[i] || lower((unsigned char)a.ptr[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return b[i] == 0;
+}
+
+int ws__http_version(const char *p, size_t n)
+{
+	/* Case-sensitive (RFC 9112 §2.3); "HTTP/1.10" and the like are malformed. */
+	if (n != 8 || memcmp(p, "HTTP/", 5) || !is_digit(p[5]) || p[6] != '.' || !is_digit(p[7]))
+		return -1;
+	return (p[5] - '0') * 10 + (p[7] - '0');
+}
+
+/* RFC 9112 §5: field-name ":" OWS field-value OWS, for a line without its
+ * CRLF. No whitespace may precede the colon (§5.1), and a line may not start
+ * with whitespace: that is obs-fold (§5.2), or, on the first field line, the
+ * smuggling vector §2.2 tells recipients to reject. */
+static int field_line_ok(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && is_tchar((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i == n || p[i] != ':')
+		return 0;
+	for (i++; i < n; i++)
+		if (!is_value_char((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* The line at pos, without its CRLF; 0 if it does not end in CRLF. */
+static int crlf_line(ws_str head, size_t pos, ws_str *line)
+{
+	const char *p = head.ptr + pos;
+	const char *lf = pos < head.len ? memchr(p, '\n', head.len - pos) : NULL;
+
+	if (!lf || lf == p || lf[-1] != '\r')
+		return 0;
+	line->ptr = p;
+	line->len = (size_t)(lf - p) - 1;
+	return 1;
+}
+
+int ws__start_line(ws_str head, ws_str *line)
+{
+	return crlf_line(head, 0, line);
+}
+
+int ws__fields_check(ws_str head, size_t pos, uint32_t max_headers)
+{
+	uint32_t count = 0;
+	ws_str line;
+
+	for (;;) {
+		/* The scan let no bare LF through (RFC 9112 §2.2), but the caller may
+		 * have changed the bytes since: check again rather than trust. */
+		if (!crlf_line(head, pos, &line))
+			return WS_E_HTTP_MALFORMED;
+		pos += line.len + 2;
+		if (line.len == 0)
+			return pos == head.len ? WS_OK : WS_E_HTTP_MALFORMED;
+		if (!field_line_ok(line.ptr, line.len))
+			return WS_E_HTTP_MALFORMED;
+		if (++count > max_headers)
+			return WS_E_HTTP_TOO_MANY_HEADERS;
+	}
+}
+
+int ws__lines_ok(const char *s)
+{
+	if (!s)
+		return 1;
+	while (*s) {
+		const char *cr = strchr(s, '\r');
+		if (!cr || cr[1] != '\n' || !field_line_ok(s, (size_t)(cr - s)))
+			return 0;
+		s = cr + 2;
+	}
+	return 1;
+}
+
+/* Finds the CRLFCRLF ending a head in buf[0..len), resuming where the last
+ * call stopped: the caller presents the same head again with more appended,
+ * so a sender dribbling bytes costs linear time in total. Each LF is judged
+ * by looking back at the three bytes before it, so resuming exactly at
+ * `scanned` misses no terminator split across calls. Returns 1 with the head
+ * length in *head_len, 0 if more bytes are needed, or an error. */
+static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_len)
+{
+	size_t max = c->cfg_->max_head;
+	size_t end = len < max ? len : max;
+	size_t i = c->u_.h.scanned <= end ? c->u_.h.scanned : 0;
+
+	while (i < end) {
+		const uint8_t *lf = memchr(buf + i, '\n', end - i);
+		if (!lf)
+			break;
+		i = (size_t)(lf - buf);
+		if (i == 0 || buf[i - 1] != '\r')
+			return WS_E_HTTP_MALFORMED; /* RFC 9112 §2.2: bare LF */
+		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+			*head_len = i + 1;
+			return 1;
+		}
+		i++;
+	}
+	c->u_.h.scanned = (uint32_t)end;
+	return len && len >= max ? WS_E_HTTP_HEAD_TOO_BIG : 0;
+}
+
+int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
+{
+	size_t n;
+	int rc;
+
+	if (c->state_ == WS__CLIENT_IDLE)
+		return WS_E_STATE; /* a call out of order, not the peer's fault */
+	/* Awaiting accept/reject, or rejected: the bytes after the head wait for
+	 * the answer (or belong to no one), so leave them unconsumed. */
+	if (c->state_ == WS__SERVER_ANSWER || (c->bits_ & WS__DONE))
+		return WS_OK;
+	rc = head_scan(c, buf, len, &n);
+	if (rc <= 0)
+		return rc ? ws__fail(c, rc) : WS_OK;
+	{
+		ws_str head = {(const char *)buf, n};
+		rc = c->cfg_->role == WS_ROLE_SERVER ? ws__server_head(c, head, ev)
+		                                     : ws__client_head(c, head, ev);
+	}
+	if (rc < 0)
+		return ws__fail(c, rc);
+	*consumed = n;
+	return WS_OK;
+}
+
+/* Line [i, *end) without its line ending; returns where the next line starts.
+ * Tolerates bare LF and a missing final line ending, since the public
+ * iterators may be given any bytes. */
+static size_t next_line(const char *p, size_t n, size_t i, size_t *end)
+{
+	const char *lf = memchr(p + i, '\n', n - i);
+	size_t e = lf ? (size_t)(lf - p) : n;
+
+	*end = e > i && p[e - 1] == '\r' ? e - 1 : e;
+	return lf ? e + 1 : n;
+}
+
+int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value)
+{
+	const char *p = head.ptr;
+	size_t i = *pos, e;
+
+	if (i == 0 && head.len)
+		i = next_line(p, head.len, 0, &e); /* the start line */
+	while (i < head.len) {
+		size_t next = next_line(p, head.len, i, &e);
+		const char *colon;
+
+		if (e == i)
+			break; /* the empty line that ends the head */
+		colon = memchr(p + i, ':', e - i);
+		if (colon) {
+			const char *v = colon + 1, *ve = p + e;
+			while (v < ve && is_ows(*v))
+				v++;
+			while (ve > v && is_ows(ve[-1]))
+				ve--;
+			name->ptr = p + i;
+			name->len = (size_t)(colon - name->ptr);
+			value->ptr = v;
+			value->len = (size_t)(ve - v);
+			*pos = next;
+			return 1;
+		}
+		i = next;
+	}
+	*pos = head.len;
+	return 0;
+}
+
+int ws_list_next(ws_str list, size_t *pos, ws_str *item)
+{
+	const char *p = list.ptr;
+	size_t i = *pos, n = list.len, start, end;
+	int quoted = 0;
+
+	while (i < n && (is_ows(p[i]) || p[i] == ','))
+		i++;
+	if (i >= n) {
+		*pos = n;
+		return 0;
+	}
+	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
+	 * parameters may have, does not end the element. */
+	for (start = i; i < n; i++) {
+		if (quoted) {
+			if (p[i] == '\\' && i + 1 < n)
+				i++;
+			else if (p[i] == '"')
+				quoted = 0;
+		} else if (p[i] == '"') {
+			quoted = 1;
+		} else if (p[i] == ',') {
+			break;
+		}
+	}
+	for (end = i; end > start && is_ows(p[end - 1]); end--)
+		;
+	item->ptr = p + start;
+	item->len = end - start;
+	*pos = i;
+	return 1;
+}
+
+int ws_header_has_token(ws_str head, const char *name, const char *token)
+{
+	size_t pos = 0, lpos;
+	ws_str n, v, item;
+
+	while (ws_header_next(head, &pos, &n, &v)) {
+		if (!ws__ieq(n, name))
+			continue;
+		for (lpos = 0; ws_list_next(v, &lpos, &item);)
+			if (ws__ieq(item, token))
+				return 1;
+	}
+	return 0;
+}
+
+void ws__put(ws__out *o, const void *s, size_t n)
+{
+	if (n && o->len <= o->cap && n <= o->cap - o->len)
+		memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+void ws__puts(ws__out *o, const char *s)
+{
+	ws__put(o, s, strlen(s));
+}
+
+void ws__put_uint(ws__out *o, size_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+
+	do
+		d[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	ws__put(o, d + i, sizeof d - i);
+}
+
+int ws__out_end(const ws__out *o, size_t *out_len)
+{
+	*out_len = o->len;
+	return o->len > o->cap ? WS_E_BUFFER : WS_OK;
+}
