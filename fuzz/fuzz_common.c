@@ -1,0 +1,740 @@
+/* The read loop and contract checks shared by the connection fuzz targets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fuzz_common.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FZ_ASAN 1
+#endif
+#endif
+#ifdef FZ_ASAN
+#include <sanitizer/asan_interface.h>
+#define FZ_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define FZ_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define FZ_POISON(p, n) ((void)(p), (void)(n))
+#define FZ_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* FZ_TRACE=1 in the environment prints every event and error (to see what a
+ * seed or a crash input does). */
+static int trace(void)
+{
+	static int t = -1;
+	if (t < 0)
+		t = getenv("FZ_TRACE") != NULL;
+	return t;
+}
+
+void fz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "fuzz contract violated at %s:%d: %s\n", file, line, what);
+	fflush(stderr);
+	abort();
+}
+
+unsigned fz_byte(fz_in *in)
+{
+	if (!in->n)
+		return 0;
+	in->n--;
+	return *in->p++;
+}
+
+unsigned fz_u16(fz_in *in)
+{
+	unsigned lo = fz_byte(in);
+	return lo | fz_byte(in) << 8;
+}
+
+uint32_t fz_rand32(uint32_t *s)
+{
+	uint32_t x = *s ? *s : 0x9e3779b9u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+int fz_rand(void *ctx, void *buf, size_t len)
+{
+	uint32_t *ctr = ctx;
+	uint8_t *b = buf;
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(0x5b * ++*ctr + 0x13);
+	return 0;
+}
+
+size_t fz_split_next(fz_split *s, size_t pos)
+{
+	size_t left = s->total - pos, k;
+	uint32_t param = s->seed & 31;
+
+	switch (s->mode) {
+	case 0: /* whole */
+		k = left;
+		break;
+	case 1: /* one byte at a time */
+		k = 1;
+		break;
+	case 2: /* fixed size 1..32 */
+		k = param + 1;
+		break;
+	case 3: /* random 1..16 */
+		k = fz_rand32(&s->seed) % 16 + 1;
+		break;
+	case 4: /* random 1..256 */
+		k = fz_rand32(&s->seed) % 256 + 1;
+		break;
+	case 5: /* two pieces */
+		k = pos == 0 ? s->total * param / 32 : left;
+		break;
+	case 6: /* random 1..4: headers split everywhere */
+		k = fz_rand32(&s->seed) % 4 + 1;
+		break;
+	default: /* three pieces at random points */
+		k = fz_rand32(&s->seed) % (s->total / 2 + 1);
+		break;
+	}
+	if (k == 0)
+		k = 1;
+	return k < left ? k : left;
+}
+
+int fz_utf8_step(fz_utf8 *u, uint8_t b)
+{
+	if (u->need) {
+		if (b < u->lo || b > u->hi)
+			return 0;
+		u->need--;
+		u->lo = 0x80;
+		u->hi = 0xbf;
+		return 1;
+	}
+	u->lo = 0x80;
+	u->hi = 0xbf;
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xc2 && b <= 0xdf)
+		u->need = 1;
+	else if (b == 0xe0)
+		u->need = 2, u->lo = 0xa0;
+	else if (b == 0xed)
+		u->need = 2, u->hi = 0x9f; /* no surrogates */
+	else if (b >= 0xe1 && b <= 0xef)
+		u->need = 2;
+	else if (b == 0xf0)
+		u->need = 3, u->lo = 0x90; /* no overlongs */
+	else if (b >= 0xf1 && b <= 0xf3)
+		u->need = 3;
+	else if (b == 0xf4)
+		u->need = 3, u->hi = 0x8f; /* nothing above U+10FFFF */
+	else
+		return 0;
+	return 1;
+}
+
+size_t fz_utf8_ref(fz_utf8 *u, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!fz_utf8_step(u, s[i]))
+			return i;
+	return n;
+}
+
+static const char *const offered[] = {"chat", "superchat", NULL};
+
+const ws_connect_opts fz_connect_opts = {
+	"server.example.com", "/chat?room=1", offered, "http://example.com",
+	"Authorization: Bearer x\r\n"
+};
+
+const char *const fz_server_protocols[] = {"superchat", "chat", NULL};
+
+/* ---- the connection driver ---- */
+
+enum { GUARD = 16 };
+
+typedef struct fz_run {
+	const fz_conn_opts *o;
+	ws_config cfg;
+	ws_conn c;
+	uint32_t rng;
+	unsigned flags, app;
+	/* The model of what the connection has done. */
+	int opened, requested, close_recv, close_sent, done, failed, stopped;
+	int msg;             /* WS_EV_TEXT / WS_EV_BINARY of the message in progress, 0 if none */
+	fz_utf8 utf8;        /* reference validation of the text message in progress */
+	int echo_open;       /* our echo of the message in progress is open (sent with MORE) */
+	unsigned events;
+	/* The read buffer and the stream it came from. */
+	const uint8_t *src;
+	uint8_t *buf;
+	size_t cap, have, base;
+} fz_run;
+
+static int within(const void *p, size_t n, const uint8_t *lo, const uint8_t *hi)
+{
+	const uint8_t *q = p;
+	return n == 0 || (q >= lo && q <= hi && n <= (size_t)(hi - q));
+}
+
+#if WS_FUZZ_HANDSHAKE
+static int ieq(ws_str a, const char *b)
+{
+	size_t n = strlen(b);
+	if (a.len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int x = (unsigned char)a.ptr[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 32;
+		if (y >= 'A' && y <= 'Z')
+			y += 32;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+#endif
+
+static int is_wire_error(int rc)
+{
+	return ws_status_close_code(rc) != 0 || ws_status_http(rc) != 0 ||
+	       (rc <= WS_E_HTTP_MALFORMED && rc >= WS_E_HTTP_EXTENSION);
+}
+
+/* 1 if s occurs in p[0..n). */
+static int has(const uint8_t *p, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(p + i, s, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* A frame the connection wrote: one complete frame of the expected opcode,
+ * masked exactly when we are a client. Returns the unmasked payload in pay. */
+static size_t check_frame(const fz_run *r, const uint8_t *out, size_t n, unsigned op, uint8_t *pay)
+{
+	ws_frame_header h;
+	int hl = ws_frame_header_decode(&h, out, n, 0);
+
+	FZ_ASSERT(hl > 0);
+	FZ_ASSERT(h.opcode == op && h.fin == 1 && h.rsv == 0);
+	FZ_ASSERT(h.masked == (r->cfg.role == WS_ROLE_CLIENT));
+	FZ_ASSERT(h.len == n - (size_t)hl);
+	FZ_ASSERT(h.len <= WS_CONTROL_PAYLOAD_MAX || !(op & 8));
+	if (pay) {
+		memcpy(pay, out + hl, (size_t)h.len);
+		if (h.masked)
+			ws_mask(pay, (size_t)h.len, h.mask, 0);
+	}
+	return (size_t)h.len;
+}
+
+static void check_close_frame(const fz_run *r, const uint8_t *out, size_t n, unsigned code)
+{
+	uint8_t pay[WS_CONTROL_PAYLOAD_MAX];
+	size_t len = check_frame(r, out, n, WS_OP_CLOSE, pay);
+	uint32_t st = 0;
+
+	if (code == 0 || code == WS_CLOSE_NO_STATUS) {
+		FZ_ASSERT(len == 0);
+		return;
+	}
+	FZ_ASSERT(len >= 2);
+	FZ_ASSERT((unsigned)(pay[0] << 8 | pay[1]) == code);
+	FZ_ASSERT(ws_utf8_validate(&st, pay + 2, len - 2) == len - 2 && st == 0);
+}
+
+static void check_state(const fz_run *r)
+{
+	int st = ws_conn_state(&r->c);
+
+	if (r->failed) {
+		FZ_ASSERT(st == WS_STATE_FAILED);
+		return;
+	}
+	FZ_ASSERT(ws_conn_error(&r->c) == WS_OK);
+	if (r->done)
+		return;
+	if (!r->opened) {
+		FZ_ASSERT(st == WS_STATE_HANDSHAKE);
+		return;
+	}
+	if (r->close_recv && r->close_sent) {
+		FZ_ASSERT(st == WS_STATE_CLOSED);
+		FZ_ASSERT(ws_conn_should_close_transport(&r->c));
+	} else if (r->close_sent) {
+		FZ_ASSERT(st == WS_STATE_CLOSE_SENT);
+	} else if (r->close_recv) {
+		FZ_ASSERT(st == WS_STATE_CLOSE_RECEIVED);
+	} else {
+		FZ_ASSERT(st == WS_STATE_OPEN);
+		FZ_ASSERT(!ws_conn_should_close_transport(&r->c));
+	}
+}
+
+/* The connection failed with rc: the error is sticky, and ws_conn_fail writes
+ * what it calls for. */
+static void on_error(fz_run *r, int rc, size_t off)
+{
+	uint8_t out[1024];
+	size_t n = 0, used = 1, small;
+	ws_event ev;
+	int was_handshake = !r->opened, frc;
+
+	FZ_ASSERT(is_wire_error(rc));
+	FZ_ASSERT(!r->failed || rc == WS_E_UTF8);
+	FZ_ASSERT(ws_conn_error(&r->c) == rc);
+	r->failed = 1;
+	check_state(r);
+	/* Sticky: the same error with the same bytes, with none, with others. */
+	FZ_ASSERT(ws_conn_recv(&r->c, r->buf + off, r->have - off, &used, &ev) == rc);
+	FZ_ASSERT(used == 0 && ev.type == WS_EV_NONE);
+	FZ_ASSERT(ws_conn_recv(&r->c, r->buf, 0, &used, &ev) == rc);
+	FZ_ASSERT(used == 0 && ev.type == WS_EV_NONE);
+	FZ_ASSERT(ws_conn_send(&r->c, WS_OP_BINARY, 0, "x", 1, out, sizeof out, &n) == rc);
+	/* A buffer that may be too small first: it fails cleanly or fits. */
+	small = r->app % 24;
+	frc = ws_conn_fail(&r->c, out, small, &n);
+	FZ_ASSERT(frc == WS_OK || frc == WS_E_BUFFER);
+	if (frc == WS_OK) {
+		FZ_ASSERT(n <= small);
+	} else {
+		FZ_ASSERT(!ws_conn_should_close_transport(&r->c));
+		FZ_ASSERT(ws_conn_fail(&r->c, out, sizeof out, &n) == WS_OK);
+		FZ_ASSERT(n <= sizeof out);
+	}
+	FZ_ASSERT(ws_conn_should_close_transport(&r->c));
+	if (n) {
+		if (was_handshake) {
+			char want[32];
+			FZ_ASSERT(r->cfg.role == WS_ROLE_SERVER);
+			FZ_ASSERT(ws_status_http(rc) != 0);
+			snprintf(want, sizeof want, "HTTP/1.1 %u ", ws_status_http(rc));
+			FZ_ASSERT(n > strlen(want) && memcmp(out, want, strlen(want)) == 0);
+			FZ_ASSERT(has(out, n, "\r\n\r\n")); /* a head, maybe a body after it */
+		} else {
+			FZ_ASSERT(!r->close_sent);
+			check_close_frame(r, out, n, ws_status_close_code(rc));
+		}
+	} else if (!was_handshake) {
+		FZ_ASSERT(r->close_sent); /* a close frame is due unless one was sent */
+	}
+	/* Nothing more is written once the close frame went out. (During the
+	 * handshake a second call writes the HTTP response again; the docs do
+	 * not say otherwise, so that is not checked.) */
+	frc = ws_conn_fail(&r->c, out, sizeof out, &n);
+	FZ_ASSERT(frc == WS_OK);
+	FZ_ASSERT(was_handshake || n == 0);
+	FZ_ASSERT(ws_conn_error(&r->c) == rc);
+	r->stopped = 1;
+}
+
+static void app_send(fz_run *r, unsigned op, unsigned flags, const void *data, size_t len, int want)
+{
+	size_t cap = WS_SEND_SIZE(len), n;
+	uint8_t *out = malloc(cap);
+	int rc;
+
+	FZ_ASSERT(out != NULL);
+	rc = ws_conn_send(&r->c, op, flags, data, len, out, cap, &n);
+	FZ_ASSERT(rc == want);
+	if (rc == WS_OK) {
+		ws_frame_header h;
+		FZ_ASSERT(n <= cap);
+		FZ_ASSERT(ws_frame_header_decode(&h, out, n, 0) == (int)(n - len));
+		FZ_ASSERT(h.len == len && h.fin == !(flags & WS_SEND_MORE) && h.opcode == op);
+		FZ_ASSERT(h.masked == (r->cfg.role == WS_ROLE_CLIENT));
+	}
+	free(out);
+}
+
+/* Echoes a data chunk as the app would, one outgoing fragment per chunk. */
+static void app_echo(fz_run *r, const ws_event *ev)
+{
+	int begin = ev->flags & WS_EVF_MSG_BEGIN, end = ev->flags & WS_EVF_MSG_END;
+	unsigned op = begin ? (ev->type == WS_EV_TEXT ? WS_OP_TEXT : WS_OP_BINARY) : WS_OP_CONTINUATION;
+	int want = r->failed ? ws_conn_error(&r->c) : r->close_sent ? WS_E_STATE : WS_OK;
+
+	if (!begin && !r->echo_open)
+		return; /* the beginning was not echoed (sent before our close) */
+	app_send(r, op, end ? 0 : WS_SEND_MORE, ev->data, ev->len, want);
+	if (want == WS_OK)
+		r->echo_open = !end;
+}
+
+static void on_request(fz_run *r, const ws_event *ev, const uint8_t *lo, const uint8_t *hi)
+{
+	const ws_http *h = &ev->http;
+
+	FZ_ASSERT(r->cfg.role == WS_ROLE_SERVER && !r->opened && !r->requested);
+	r->requested = 1;
+	FZ_ASSERT(within(h->head.ptr, h->head.len, lo, hi));
+	FZ_ASSERT(h->head.len >= 4 && memcmp(h->head.ptr + h->head.len - 4, "\r\n\r\n", 4) == 0);
+	FZ_ASSERT(h->head.len <= r->cfg.max_head);
+	lo = (const uint8_t *)h->head.ptr;
+	hi = lo + h->head.len;
+	FZ_ASSERT(h->target.len > 0 && within(h->target.ptr, h->target.len, lo, hi));
+	FZ_ASSERT(within(h->host.ptr, h->host.len, lo, hi));
+	FZ_ASSERT(within(h->origin.ptr, h->origin.len, lo, hi));
+	FZ_ASSERT(h->key.len == 24 && within(h->key.ptr, h->key.len, lo, hi));
+	FZ_ASSERT(ws_conn_state(&r->c) == WS_STATE_HANDSHAKE);
+#if WS_FUZZ_HANDSHAKE
+	{
+		static const char *const origins[] = {"http://example.com", NULL};
+		uint8_t out[2048];
+		size_t n, pos = 0, count = 0;
+		ws_str name, value;
+		char accept[WS_ACCEPT_KEY_LEN + 1];
+		const char *proto;
+		int rc;
+
+		while (ws_header_next(h->head, &pos, &name, &value)) {
+			FZ_ASSERT(within(name.ptr, name.len, lo, hi) && within(value.ptr, value.len, lo, hi));
+			FZ_ASSERT(++count <= r->cfg.max_headers);
+		}
+		(void)ws_origin_allowed(h, origins);
+		proto = ws_select_protocol(h, fz_server_protocols);
+		FZ_ASSERT(!proto || ws_header_has_token(h->head, "Sec-WebSocket-Protocol", proto));
+		/* Calls that are not allowed now change nothing. */
+		FZ_ASSERT(ws_conn_send(&r->c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n) == WS_E_STATE);
+		if (r->flags & FZ_REJECT) {
+			rc = ws_conn_reject(&r->c, 403, "X-Why: fuzz\r\n", "no", 2, out, sizeof out, &n);
+			FZ_ASSERT(rc == WS_OK);
+			FZ_ASSERT(n > 13 && memcmp(out, "HTTP/1.1 403 ", 13) == 0);
+			FZ_ASSERT(ws_conn_should_close_transport(&r->c));
+			r->done = 1;
+			r->stopped = 1;
+			return;
+		}
+		ws_accept_opts ao = {proto, r->app & 1 ? "Set-Cookie: a=b\r\n" : NULL};
+		rc = ws_conn_accept(&r->c, &ao, out, 8, &n);
+		FZ_ASSERT(rc == WS_E_BUFFER && n > 8 && n <= sizeof out);
+		FZ_ASSERT(ws_conn_state(&r->c) == WS_STATE_HANDSHAKE);
+		rc = ws_conn_accept(&r->c, &ao, out, sizeof out, &n);
+		FZ_ASSERT(rc == WS_OK && n <= sizeof out);
+		FZ_ASSERT(n > 13 && memcmp(out, "HTTP/1.1 101 ", 13) == 0);
+		FZ_ASSERT(memcmp(out + n - 4, "\r\n\r\n", 4) == 0);
+		FZ_ASSERT(ws_accept_key(h->key.ptr, h->key.len, accept) == WS_OK);
+		{
+			ws_str resp = {(const char *)out, n};
+			size_t p2 = 0;
+			int found = 0;
+			/* Skip the status line: ws_header_next starts after it. */
+			while (ws_header_next(resp, &p2, &name, &value))
+				if (ieq(name, "Sec-WebSocket-Accept"))
+					found += value.len == WS_ACCEPT_KEY_LEN &&
+					         memcmp(value.ptr, accept, WS_ACCEPT_KEY_LEN) == 0;
+			FZ_ASSERT(found == 1);
+		}
+		FZ_ASSERT(ws_conn_accept(&r->c, &ao, out, sizeof out, &n) == WS_E_STATE);
+	}
+#else
+	(void)lo, (void)hi;
+#endif
+	r->opened = 1;
+}
+
+/* Handles one event: the model's checks, then what an application does. */
+static void on_event(fz_run *r, ws_event *ev, const uint8_t *lo, const uint8_t *hi)
+{
+	uint8_t out[WS_CONTROL_FRAME_MAX + 16], pay[WS_CONTROL_PAYLOAD_MAX];
+	size_t n;
+	int rc;
+
+	r->events++;
+	FZ_ASSERT(!(ev->flags & ~(unsigned)(WS_EVF_MSG_BEGIN | WS_EVF_MSG_END | WS_EVF_REPLY |
+	                                    WS_EVF_COMPRESSED)));
+	switch (ev->type) {
+	case WS_EV_TEXT:
+	case WS_EV_BINARY:
+		FZ_ASSERT(r->opened && !r->close_recv);
+		FZ_ASSERT(within(ev->data, ev->len, lo, hi));
+		FZ_ASSERT(!(ev->flags & WS_EVF_REPLY));
+		if (ev->flags & WS_EVF_MSG_BEGIN) {
+			FZ_ASSERT(r->msg == 0);
+			r->msg = ev->type;
+			memset(&r->utf8, 0, sizeof r->utf8);
+		} else {
+			FZ_ASSERT(r->msg == ev->type);
+		}
+		if (ev->type == WS_EV_TEXT && !(r->cfg.flags & WS_CFG_NO_UTF8_CHECK)) {
+			FZ_ASSERT(fz_utf8_ref(&r->utf8, ev->data, ev->len) == ev->len);
+			if (ev->flags & WS_EVF_MSG_END)
+				FZ_ASSERT(r->utf8.need == 0);
+		}
+		if (r->flags & FZ_ACT)
+			app_echo(r, ev);
+		if (ev->flags & WS_EVF_MSG_END)
+			r->msg = 0;
+		break;
+	case WS_EV_PING:
+	case WS_EV_PONG:
+		FZ_ASSERT(r->opened && !r->close_recv);
+		FZ_ASSERT(ev->len <= WS_CONTROL_PAYLOAD_MAX && within(ev->data, ev->len, lo, hi));
+		if (ev->type == WS_EV_PONG) {
+			FZ_ASSERT(ev->flags == 0);
+			break;
+		}
+		FZ_ASSERT(ev->flags == (r->close_sent ? 0u : (unsigned)WS_EVF_REPLY));
+		if (r->app & 2)
+			break; /* an application need not answer every ping */
+		rc = ws_conn_reply(&r->c, ev, out, sizeof out, &n);
+		FZ_ASSERT(rc == WS_OK);
+		if (ev->flags & WS_EVF_REPLY) {
+			FZ_ASSERT(check_frame(r, out, n, WS_OP_PONG, pay) == ev->len);
+			FZ_ASSERT(ev->len == 0 || memcmp(pay, ev->data, ev->len) == 0);
+		} else {
+			FZ_ASSERT(n == 0);
+		}
+		break;
+	case WS_EV_CLOSE:
+		FZ_ASSERT(r->opened && !r->close_recv);
+		FZ_ASSERT(ev->len <= WS_CONTROL_PAYLOAD_MAX - 2 && within(ev->data, ev->len, lo, hi));
+		FZ_ASSERT(ev->code == WS_CLOSE_NO_STATUS ? ev->len == 0 : ws_close_code_valid(ev->code));
+		if (!(r->cfg.flags & WS_CFG_NO_UTF8_CHECK)) {
+			fz_utf8 u = {0, 0, 0};
+			FZ_ASSERT(fz_utf8_ref(&u, ev->data, ev->len) == ev->len && u.need == 0);
+		}
+		FZ_ASSERT(ev->flags == (r->close_sent ? 0u : (unsigned)WS_EVF_REPLY));
+		r->close_recv = 1;
+		r->msg = 0;
+		check_state(r);
+		/* We may still send data until we answer. */
+		if (!r->close_sent && (r->flags & FZ_ACT) && !r->echo_open)
+			app_send(r, WS_OP_TEXT, 0, "last", 4, WS_OK);
+		rc = ws_conn_reply(&r->c, ev, out, sizeof out, &n);
+		FZ_ASSERT(rc == WS_OK);
+		if (ev->flags & WS_EVF_REPLY) {
+			check_close_frame(r, out, n, ev->code);
+			r->close_sent = 1;
+			FZ_ASSERT(ws_conn_should_close_transport(&r->c));
+			/* A second reply writes nothing. */
+			FZ_ASSERT(ws_conn_reply(&r->c, ev, out, sizeof out, &n) == WS_OK && n == 0);
+		} else {
+			FZ_ASSERT(n == 0);
+		}
+		break;
+	case WS_EV_REQUEST:
+		on_request(r, ev, lo, hi);
+		break;
+	case WS_EV_OPEN:
+	case WS_EV_REJECTED: {
+		const ws_http *h = &ev->http;
+		FZ_ASSERT(r->cfg.role == WS_ROLE_CLIENT && !r->opened);
+		FZ_ASSERT(within(h->head.ptr, h->head.len, lo, hi));
+		FZ_ASSERT(h->head.len >= 4 && memcmp(h->head.ptr + h->head.len - 4, "\r\n\r\n", 4) == 0);
+		FZ_ASSERT(h->head.len <= r->cfg.max_head);
+		if (ev->type == WS_EV_REJECTED) {
+			FZ_ASSERT(h->status != 101 && h->status >= 100 && h->status <= 999);
+			r->done = 1;
+			r->stopped = 1;
+			break;
+		}
+		FZ_ASSERT(h->status == 101);
+		if (h->protocol.len) {
+			int ok = 0;
+			FZ_ASSERT(within(h->protocol.ptr, h->protocol.len, (const uint8_t *)h->head.ptr,
+			                 (const uint8_t *)h->head.ptr + h->head.len));
+			for (const char *const *p = fz_connect_opts.protocols; *p; p++)
+				ok |= strlen(*p) == h->protocol.len && memcmp(*p, h->protocol.ptr, h->protocol.len) == 0;
+			FZ_ASSERT(ok);
+		}
+		r->opened = 1;
+		break;
+	}
+	default:
+		FZ_ASSERT(!"unknown event type");
+	}
+	if (r->o->heads_only && r->opened)
+		r->stopped = 1;
+	check_state(r);
+	/* App activity: a ping now and then, and our own close after some events. */
+	if ((r->flags & FZ_ACT) && r->opened && !r->stopped && !r->close_sent && !r->failed) {
+		if ((r->events & 3) == 1)
+			app_send(r, WS_OP_PING, 0, "p", 1, WS_OK);
+		if (r->events == (r->app >> 4) && r->app >> 4) {
+			rc = ws_conn_close(&r->c, 1000, "bye", 3, out, sizeof out, &n);
+			FZ_ASSERT(rc == WS_OK);
+			check_close_frame(r, out, n, 1000);
+			r->close_sent = 1;
+			check_state(r);
+		}
+	}
+}
+
+/* After an event, the consumed bytes it did not report are untouched. */
+static void check_untouched(const fz_run *r, size_t off, size_t used, const ws_event *ev)
+{
+	const uint8_t *d = ev->data;
+	size_t a = 0, b = 0;
+
+	if (ev->len && (ev->type == WS_EV_TEXT || ev->type == WS_EV_BINARY || ev->type == WS_EV_PING ||
+	                ev->type == WS_EV_PONG || ev->type == WS_EV_CLOSE)) {
+		a = (size_t)(d - r->buf);
+		b = a + ev->len;
+		if (ev->type == WS_EV_CLOSE)
+			a -= 2; /* the close code */
+	} else if (ev->type == WS_EV_CLOSE && ev->code != WS_CLOSE_NO_STATUS) {
+		/* A close code without a reason: those two bytes were unmasked; they
+		 * end the consumed range. */
+		a = off + used - 2;
+		b = off + used;
+	}
+	for (size_t i = off; i < off + used; i++)
+		if (i < a || i >= b)
+			FZ_ASSERT(r->buf[i] == r->src[r->base + i]);
+}
+
+/* Presents buf[off..have) until no event is left; returns the new offset. */
+static size_t drain(fz_run *r, size_t off)
+{
+	unsigned idle = 0;
+
+	while (!r->stopped) {
+		ws_event ev;
+		size_t used = (size_t)-1, len = r->have - off;
+		const uint8_t *lo = r->buf + off;
+		int rc;
+
+		memset(&ev, 0x5a, sizeof ev);
+		FZ_POISON(r->buf + r->have, r->cap - r->have);
+		rc = ws_conn_recv(&r->c, r->buf + off, len, &used, &ev);
+		FZ_UNPOISON(r->buf + r->have, r->cap - r->have);
+		FZ_ASSERT(used <= len);
+		if (trace())
+			fprintf(stderr, "recv %zu of %zu: rc %s, event %d flags %x len %zu code %u\n", used,
+			        len, ws_status_name(rc), ev.type, ev.flags, ev.type ? ev.len : 0,
+			        ev.type ? ev.code : 0);
+		for (size_t i = 0; i < GUARD; i++)
+			FZ_ASSERT(r->buf[r->have + i] == 0xa5);
+		/* Bytes not consumed are presented again: they must be as they came. */
+		FZ_ASSERT(memcmp(r->buf + off + used, r->src + r->base + off + used, len - used) == 0);
+		if (rc < 0) {
+			FZ_ASSERT(ev.type == WS_EV_NONE);
+			if (rc == WS_E_STATE && !r->opened && !WS_FUZZ_HANDSHAKE) {
+				/* The handshake is a stub before it lands. */
+				FZ_ASSERT(used == 0 && ws_conn_error(&r->c) == WS_OK);
+				r->stopped = 1;
+				break;
+			}
+			on_error(r, rc, off + used);
+			break;
+		}
+		FZ_ASSERT(rc == WS_OK);
+		if (ws_conn_error(&r->c) == WS_OK)
+			check_untouched(r, off, used, &ev);
+		else
+			r->failed = 1; /* the valid prefix of a text chunk; the error comes next */
+		off += used;
+		if (ev.type == WS_EV_NONE) {
+			/* Nothing more: the same bytes again give nothing again. */
+			FZ_ASSERT(ev.len == 0);
+			if (ws_conn_error(&r->c) == WS_OK) {
+				FZ_ASSERT(ws_conn_recv(&r->c, r->buf + off, r->have - off, &used, &ev) == WS_OK);
+				FZ_ASSERT(used == 0 && ev.type == WS_EV_NONE);
+			}
+			break;
+		}
+		idle = used ? 0 : idle + 1;
+		FZ_ASSERT(idle < 4); /* events without progress cannot go on forever */
+		on_event(r, &ev, lo, lo + used);
+	}
+	return off;
+}
+
+void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
+{
+	static const uint64_t frames[8] = {0, 1, 2, 125, 126, 65535, 65536, UINT64_MAX};
+	static const uint64_t messages[8] = {0, 1, 3, 125, 126, 200, 65536, WS_DEFAULT_MAX_MESSAGE};
+	static const uint32_t fragments[4] = {1, 2, 3, 1000};
+	static const uint32_t heads[4] = {64, 200, 512, WS_DEFAULT_MAX_HEAD};
+	static const uint32_t nheaders[4] = {1, 3, 8, WS_DEFAULT_MAX_HEADERS};
+	fz_in in = {data, size};
+	fz_split sp;
+	fz_run *r = calloc(1, sizeof *r);
+	unsigned b1, b2;
+	size_t given = 0;
+
+	FZ_ASSERT(r != NULL);
+	r->o = o;
+	r->flags = fz_byte(&in);
+	b1 = fz_byte(&in);
+	b2 = fz_byte(&in);
+	r->app = fz_byte(&in);
+	ws_config_init(&r->cfg, o->role);
+	r->cfg.rand = fz_rand;
+	r->cfg.rand_ctx = &r->rng;
+	if (r->flags & FZ_START_OPEN)
+		r->cfg.flags |= WS_CFG_START_OPEN;
+	if (r->flags & FZ_LENIENT)
+		r->cfg.flags |= WS_CFG_LENIENT_LENGTH;
+	if (r->flags & FZ_NO_UTF8)
+		r->cfg.flags |= WS_CFG_NO_UTF8_CHECK;
+	if (r->flags & FZ_SMALL) {
+		r->cfg.max_frame = frames[b2 & 7];
+		r->cfg.max_message = messages[b2 >> 3 & 7];
+		r->cfg.max_fragments = fragments[b2 >> 6];
+		r->cfg.max_head = heads[r->app >> 2 & 3];
+		r->cfg.max_headers = nheaders[r->app >> 4 & 3];
+	}
+	FZ_ASSERT(ws_conn_init(&r->c, sizeof r->c, &r->cfg) == WS_OK);
+	r->opened = (r->flags & FZ_START_OPEN) != 0;
+	check_state(r);
+	if (o->role == WS_ROLE_CLIENT && !r->opened) {
+		uint8_t req[4096];
+		size_t n;
+		int rc = ws_conn_connect(&r->c, &fz_connect_opts, req, sizeof req, &n);
+		if (rc == WS_E_STATE && !WS_FUZZ_HANDSHAKE)
+			goto out;
+		FZ_ASSERT(rc == WS_OK && n <= sizeof req);
+		FZ_ASSERT(n > 4 && memcmp(req, "GET /chat?room=1 HTTP/1.1\r\n", 27) == 0);
+		FZ_ASSERT(memcmp(req + n - 4, "\r\n\r\n", 4) == 0);
+		FZ_ASSERT(ws_conn_connect(&r->c, &fz_connect_opts, req, sizeof req, &n) == WS_E_STATE);
+	}
+
+	r->src = in.p;
+	r->cap = in.n + GUARD;
+	r->buf = malloc(r->cap);
+	FZ_ASSERT(r->buf != NULL);
+	sp.mode = (b1 & 7);
+	sp.seed = (b1 >> 3) | (uint32_t)r->app << 5 | 0x10000u;
+	sp.total = in.n;
+	while (given < in.n && !r->stopped) {
+		size_t k = fz_split_next(&sp, given), off;
+		FZ_ASSERT(k > 0 && k <= in.n - given);
+		memcpy(r->buf + r->have, in.p + given, k);
+		r->have += k;
+		given += k;
+		memset(r->buf + r->have, 0xa5, GUARD);
+		off = drain(r, 0);
+		/* The read loop of conn.h: keep the tail. */
+		memmove(r->buf, r->buf + off, r->have - off);
+		r->have -= off;
+		r->base += off;
+	}
+	if (!r->stopped) {
+		ws_event ev;
+		int closed = r->close_recv;
+		FZ_ASSERT(ws_conn_recv_eof(&r->c, &ev) == WS_OK);
+		if (!closed) {
+			FZ_ASSERT(ev.type == WS_EV_CLOSE && ev.code == WS_CLOSE_ABNORMAL);
+		} else {
+			FZ_ASSERT(ev.type == WS_EV_NONE);
+		}
+		FZ_ASSERT(ws_conn_should_close_transport(&r->c));
+		FZ_ASSERT(ws_conn_state(&r->c) == WS_STATE_CLOSED);
+	}
+out:
+	free(r->buf);
+	free(r);
+}

@@ -1,0 +1,94 @@
+/* Shared by the libFuzzer targets in fuzz/: taking configuration from the first
+ * input bytes, a read loop that feeds a ws_conn in fuzzed pieces while checking
+ * the library's contract, and a reference UTF-8 validator.
+ *
+ * Every check that fails calls FZ_ASSERT, which prints the condition and traps,
+ * so libFuzzer (or fuzz/replay.c under gcc) reports it as a crash. */
+#ifndef WS_FUZZ_COMMON_H
+#define WS_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ws/ws.h"
+
+/* WS_FUZZ_HANDSHAKE is 1 when libws has the opening handshake (http.c and
+ * friends); fuzz/fuzz.mk sets it from the files present. Before, only
+ * WS_CFG_START_OPEN connections can be driven. */
+#ifndef WS_FUZZ_HANDSHAKE
+#define WS_FUZZ_HANDSHAKE 0
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+void fz_fail(const char *file, int line, const char *what);
+#define FZ_ASSERT(c) do { if (!(c)) fz_fail(__FILE__, __LINE__, #c); } while (0)
+
+/* A cursor over the fuzz input. */
+typedef struct fz_in {
+	const uint8_t *p;
+	size_t n;
+} fz_in;
+/* The next byte (0 once the input is exhausted). */
+unsigned fz_byte(fz_in *in);
+/* The next 16-bit value, little-endian. */
+unsigned fz_u16(fz_in *in);
+
+/* xorshift32: deterministic "random" numbers from a fuzzed seed. */
+uint32_t fz_rand32(uint32_t *s);
+
+/* The rand callback used everywhere: a counter, so keys and masks (and thus
+ * the Sec-WebSocket-Key of ws_conn_connect) are reproducible; *ctx is reset
+ * to 0 per input. Also used by fuzz/gen_seeds.c. */
+int fz_rand(void *ctx, void *buf, size_t len);
+
+/* Chunk sizes for a read loop: a mode (0-7) and a seed select whole input,
+ * one byte at a time, fixed-size, random-size or two-piece splits. */
+typedef struct fz_split {
+	unsigned mode;
+	uint32_t seed;
+	size_t total;
+} fz_split;
+/* Size of the next piece; pos bytes were already given. Never 0 when pos < total. */
+size_t fz_split_next(fz_split *s, size_t pos);
+
+/* Reference UTF-8 validation (RFC 3629), byte by byte with no tables, for
+ * differential checks. State: bytes still needed and the range allowed for
+ * the next one. */
+typedef struct fz_utf8 {
+	unsigned need;
+	uint8_t lo, hi;
+} fz_utf8;
+/* Returns 1 if byte b may follow, advancing the state; 0 if b cannot start or
+ * continue a sequence here (the state is then unchanged). */
+int fz_utf8_step(fz_utf8 *u, uint8_t b);
+/* Offset of the first byte of s[0..n) that fails, or n. */
+size_t fz_utf8_ref(fz_utf8 *u, const uint8_t *s, size_t n);
+
+/* Configuration byte 0 of the connection targets (server, client, http). */
+enum {
+	FZ_START_OPEN = 0x01, /* WS_CFG_START_OPEN */
+	FZ_LENIENT = 0x02,    /* WS_CFG_LENIENT_LENGTH */
+	FZ_NO_UTF8 = 0x04,    /* WS_CFG_NO_UTF8_CHECK */
+	FZ_SMALL = 0x08,      /* small limits from byte 2 */
+	FZ_ACT = 0x10,        /* app activity: echo data, send pings, close after some events */
+	FZ_REJECT = 0x20,     /* server: reject the request instead of accepting it */
+	/* bits 6-7 with byte 1: the split mode, see fz_conn_run() */
+};
+
+/* Options of one connection run. */
+typedef struct fz_conn_opts {
+	int role;          /* WS_ROLE_* */
+	int heads_only;    /* fuzz_http: stop at the first event after the handshake */
+} fz_conn_opts;
+
+/* Takes 4 configuration bytes from in (flags, split, limits, app), then feeds
+ * the rest of the input to a connection of the given role through the read
+ * loop of include/ws/conn.h, asserting the contract on every call. */
+void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size);
+
+/* The fixed options fuzz_client connects with (and gen_seeds answers). */
+extern const ws_connect_opts fz_connect_opts;
+/* Subprotocols a server prefers (for ws_select_protocol). */
+extern const char *const fz_server_protocols[];
+
+#endif
