@@ -193,28 +193,36 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 #endif
 		/* Payload of a data frame. */
 		{
-			size_t n = len - pos;
+			size_t n = len - pos, ok;
 			uint8_t *d = buf + pos;
-			int err = 0;
+			int err = 0, text;
 
 			if (n == 0)
 				break;
 			if (n > c->u_.f.frame_left)
 				n = (size_t)c->u_.f.frame_left;
+			text = c->msg_ == WS_OP_TEXT && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK);
+			ok = n;
 			if (c->cfg_->role == WS_ROLE_SERVER) {
-				uint8_t k[4];
-				ws_mask(d, n, c->mask_, 0);
+				uint32_t k = ws__key32(c->mask_);
+				if (text && n >= 64) {
+					/* Unmask and validate in one pass while the bytes are hot. */
+					ok = ws__unmask_utf8(d, n, k, &c->u_.f.utf8);
+					text = 2;
+				} else {
+					ws__unmask(d, n, k);
+				}
 				/* Rotate the key so the next piece starts at phase 0. */
-				for (int i = 0; i < 4; i++)
-					k[i] = c->mask_[(i + n) & 3];
-				memcpy(c->mask_, k, 4);
+				k = ws__key_rotate(k, n);
+				memcpy(c->mask_, &k, 4);
 			}
 			pos += n;
 			c->u_.f.frame_left -= n;
 			ev->data = d;
 			ev->len = n;
-			if (c->msg_ == WS_OP_TEXT && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) {
-				size_t ok = ws_utf8_validate(&c->u_.f.utf8, d, n);
+			if (text) {
+				if (text == 1)
+					ok = ws_utf8_validate(&c->u_.f.utf8, d, n);
 				if (ok < n) {
 					err = WS_E_UTF8;
 					ev->len = ok;

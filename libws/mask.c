@@ -52,6 +52,10 @@ void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
 	if (len >= MASK_VECTOR_MIN) {
 #if WS__HAVE_X86
 		/* __builtin_cpu_supports() tests a flag that libgcc set once at start-up. */
+		if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f")) {
+			ws__mask_avx512(dst, src, len, key);
+			return;
+		}
 		if (__builtin_cpu_supports("avx2")) {
 			ws__mask_avx2(dst, src, len, key);
 			return;

@@ -407,24 +407,47 @@ TGT_AVX512 ALWAYS __mmask64 first_bytes(size_t r)
 	return r >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << r) - 1;
 }
 
+/* The destination is aligned to 64 bytes first (a masked head), as unaligned
+ * 64-byte stores each split across two cache lines. */
 TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
 {
-	__m512i k = _mm512_set1_epi32((int)key);
-	size_t i = 0;
+	size_t mis = (uintptr_t)dst & 63, i;
+	__m512i k;
 
+	if (len == 0)
+		return;
+	if (mis) {
+		/* Bytes [mis, 64) of the aligned block around dst; the masked-off
+		 * bytes are neither read nor written. */
+		__mmask64 m = ~(__mmask64)0 << mis;
+		if (len < 64 - mis)
+			m &= first_bytes(mis + len);
+		k = _mm512_set1_epi32((int)ws__key_rotate(key, (0 - mis) & 3));
+		_mm512_mask_storeu_epi8(dst - mis, m,
+		                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src - mis), k));
+		i = 64 - mis;
+		if (i >= len)
+			return;
+		key = ws__key_rotate(key, i);
+	} else {
+		i = 0;
+	}
+	k = _mm512_set1_epi32((int)key);
+	dst += i, src += i, len -= i;
+	i = 0;
 	for (; i + 256 <= len; i += 256) {
 		__m512i a = _mm512_loadu_si512((const void *)(src + i));
 		__m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
 		__m512i e = _mm512_loadu_si512((const void *)(src + i + 128));
 		__m512i f = _mm512_loadu_si512((const void *)(src + i + 192));
-		_mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
-		_mm512_storeu_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
-		_mm512_storeu_si512((void *)(dst + i + 128), _mm512_xor_si512(e, k));
-		_mm512_storeu_si512((void *)(dst + i + 192), _mm512_xor_si512(f, k));
+		_mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+		_mm512_store_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
+		_mm512_store_si512((void *)(dst + i + 128), _mm512_xor_si512(e, k));
+		_mm512_store_si512((void *)(dst + i + 192), _mm512_xor_si512(f, k));
 	}
 	for (; i + 64 <= len; i += 64) {
 		__m512i a = _mm512_loadu_si512((const void *)(src + i));
-		_mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+		_mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
 	}
 	if (i < len) {
 		__mmask64 m = first_bytes(len - i);
@@ -465,12 +488,47 @@ TGT_AVX512 ALWAYS __m512i check512(const tables512 *t, __m512i prev, __m512i cur
 	                        _mm512_and_si512(m, t->c80));
 }
 
+/* One 64-byte step at the aligned address a (da when unmasking), of the
+ * bytes selected by m (all when full); the others read as zero, which is
+ * ASCII. Returns nonzero if the step has an error. */
+TGT_AVX512 ALWAYS int step512(const tables512 *t, uint8_t *da, const uint8_t *a, __mmask64 m,
+                              int full, __m512i k, __m512i *prev, __m512i *inc, int masking)
+{
+	__m512i v = full ? _mm512_load_si512((const void *)a) : _mm512_maskz_loadu_epi8(m, a);
+	__m512i e;
+
+	if (masking) {
+		v = _mm512_xor_si512(v, k);
+		if (full) {
+			_mm512_store_si512((void *)da, v);
+		} else {
+			_mm512_mask_storeu_epi8(da, m, v);
+			v = _mm512_maskz_mov_epi8(m, v);
+		}
+	}
+	if (WS_LIKELY(!_mm512_movepi8_mask(v))) {
+		/* All ASCII: an error only if the step before ended inside a sequence. */
+		int bad = _mm512_test_epi8_mask(*inc, *inc) != 0;
+		*prev = v;
+		*inc = _mm512_setzero_si512();
+		return bad;
+	}
+	e = check512(t, *prev, v);
+	*prev = v;
+	*inc = _mm512_subs_epu8(v, t->inc);
+	return (full ? _mm512_test_epi8_mask(e, e) : _mm512_mask_test_epi8_mask(m, e, e)) != 0;
+}
+
+/* Steps are aligned to 64 bytes: the first covers the bytes from the start
+ * to the next boundary, the last those up to the end, both masked. */
 TGT_AVX512 ALWAYS size_t utf8_avx512(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
                                      uint32_t *state, int masking)
 {
 	tables512 t;
 	__m512i k, prev, inc;
-	size_t i = 0, lo, done;
+	const uint8_t *a, *end = s + n;
+	size_t i = 0, lo, mis, at;
+	__mmask64 m;
 
 	if (*state) {
 		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
@@ -478,47 +536,42 @@ TGT_AVX512 ALWAYS size_t utf8_avx512(uint8_t *d, const uint8_t *s, size_t n, uin
 		key = ws__key_rotate(key, i);
 	}
 	lo = i;
-	tables512_init(&t);
-	k = _mm512_set1_epi32((int)key);
-	prev = inc = _mm512_setzero_si512();
-	for (; i + 64 <= n; i += 64) {
-		__m512i v = _mm512_loadu_si512((const void *)(s + i));
-		__m512i e;
-		if (masking) {
-			v = _mm512_xor_si512(v, k);
-			_mm512_storeu_si512((void *)(d + i), v);
-		}
-		if (WS_LIKELY(!_mm512_movepi8_mask(v))) {
-			if (WS_UNLIKELY(_mm512_test_epi8_mask(inc, inc)))
-				goto fail;
-			prev = v;
-			continue;
-		}
-		e = check512(&t, prev, v);
-		prev = v;
-		inc = _mm512_subs_epu8(v, t.inc);
-		if (WS_UNLIKELY(_mm512_test_epi8_mask(e, e)))
-			goto fail;
+	if (lo == n) {
+		*state = 0;
+		return n;
 	}
-	if (i < n) {
-		__mmask64 m = first_bytes(n - i);
-		__m512i v = _mm512_maskz_loadu_epi8(m, s + i);
-		__m512i e;
-		if (masking) {
-			v = _mm512_xor_si512(v, k);
-			_mm512_mask_storeu_epi8(d + i, m, v);
-			v = _mm512_maskz_mov_epi8(m, v);
+	tables512_init(&t);
+	mis = (uintptr_t)(s + lo) & 63;
+	a = s + lo - mis;
+	/* Byte j of an aligned step gets key byte (j - mis) % 4. */
+	k = _mm512_set1_epi32((int)ws__key_rotate(key, (0 - mis) & 3));
+	prev = inc = _mm512_setzero_si512();
+	m = ~(__mmask64)0 << mis;
+	if (n - lo < 64 - mis)
+		m &= first_bytes(mis + n - lo);
+	if (step512(&t, (uint8_t *)(uintptr_t)a, a, m, 0, k, &prev, &inc, masking))
+		goto fail;
+	for (at = lo + 64 - mis; at < n; at += 64) {
+		a = s + at;
+		if (n - at < 64) {
+			if (step512(&t, (uint8_t *)(uintptr_t)a, a, first_bytes(n - at), 0, k, &prev, &inc,
+			            masking))
+				goto fail;
+			break;
 		}
-		e = check512(&t, prev, v);
-		if (_mm512_mask_test_epi8_mask(m, e, e))
-			return utf8_locate(s, n, i, lo, state);
+		if (WS_UNLIKELY(step512(&t, (uint8_t *)(uintptr_t)a, a, ~(__mmask64)0, 1, k, &prev, &inc,
+		                        masking)))
+			goto fail;
 	}
 	return utf8_finish(s, n, lo, state);
 fail:
-	done = i + 64;
-	if (masking && done < n)
-		ws__mask_avx512(d + done, d + done, n - done, key);
-	return utf8_locate(s, n, i, lo, state);
+	/* The step at a has an error; unmask what follows it, then locate. */
+	at = a < s + lo ? lo : (size_t)(a - s);
+	if (masking && (size_t)(end - a) > 64) {
+		size_t done = (size_t)(end - a) - 64; /* bytes after the step */
+		ws__mask_avx512(d + n - done, d + n - done, done, ws__key_rotate(key, n - done - lo));
+	}
+	return utf8_locate(s, n, at, lo, state);
 }
 
 TGT_AVX512 size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len)

@@ -84,6 +84,8 @@ size_t ws__utf8_dfa(uint32_t *state, const uint8_t *p, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
+		size_t end;
+		uint64_t s;
 		if (st == 0) {
 			/* ASCII fast path, 16 bytes at a time. */
 			while (i + 16 <= len) {
@@ -97,13 +99,26 @@ size_t ws__utf8_dfa(uint32_t *state, const uint8_t *p, size_t len)
 			if (i == len)
 				break;
 		}
-		uint64_t next = utf8_dfa[p[i]] >> st & 63;
-		if (WS_UNLIKELY(next == UTF8_REJECT)) {
-			*state = (uint32_t)st;
-			return i;
+		/* Up to 16 bytes through the DFA with one test for rejection at the
+		 * end, as rejection is absorbing. Only the low 6 bits of s are the
+		 * state: the shift ignores the rest (x86 shifts mask the count), so
+		 * the loop-carried chain is one shift per byte. */
+		end = len - i > 16 ? i + 16 : len;
+		s = st;
+		for (size_t j = i; j < end; j++)
+			s = utf8_dfa[p[j]] >> (s & 63);
+		if (WS_UNLIKELY((s & 63) == UTF8_REJECT)) {
+			/* Find the first impossible byte. */
+			for (;; i++) {
+				st = utf8_dfa[p[i]] >> st & 63;
+				if (st == UTF8_REJECT) {
+					*state = (uint32_t)st;
+					return i;
+				}
+			}
 		}
-		st = next;
-		i++;
+		st = s & 63;
+		i = end;
 	}
 	*state = (uint32_t)st;
 	return len;
