@@ -212,9 +212,12 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 				} else {
 					ws__unmask(d, n, k);
 				}
-				/* Rotate the key so the next piece starts at phase 0. */
-				k = ws__key_rotate(k, n);
-				memcpy(c->mask_, &k, 4);
+				/* Rotate the key so the next piece starts at phase 0 (unless
+				 * the frame ends here: the next header brings a new key). */
+				if (n != c->u_.f.frame_left) {
+					k = ws__key_rotate(k, n);
+					memcpy(c->mask_, &k, 4);
+				}
 			}
 			pos += n;
 			c->u_.f.frame_left -= n;

@@ -191,8 +191,9 @@ int ws__deflate_frame(ws_conn *c, const void *data, size_t len, int final, uint8
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WS__HAVE_X86 1 /* SSE2 is the baseline; SSSE3, AVX2, AVX-512BW chosen at run time */
 #endif
-#if (defined(__ARM_NEON) || defined(__ARM_NEON__)) && (defined(__aarch64__) || defined(__GNUC__))
-#define WS__HAVE_NEON 1
+#if defined(__ARM_NEON) && defined(__aarch64__) && defined(__BYTE_ORDER__) && \
+	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WS__HAVE_NEON 1 /* AArch64 (little-endian): NEON is always there */
 #endif
 
 /* Implementations this build has and this CPU runs (ws__isa()). */
@@ -235,30 +236,47 @@ WS_INLINE uint32_t ws__key_rotate(uint32_t k, uint64_t n)
 #endif
 }
 
-/* dst[i] = src[i] ^ key for small n, a word at a time, inline. dst == src or
- * no overlap. */
+/* dst[i] = src[i] ^ key for small n, inline: 16 bytes per iteration, then
+ * one step per set bit of the remainder (8, 4, 2, 1), each keeping the key
+ * phase. dst == src or no overlap. */
 WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
 {
 	uint64_t k = (uint64_t)key << 32 | key; /* the same bytes in either byte order */
 	uint8_t kb[4];
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
+	for (; i + 16 <= n; i += 16) {
+		uint64_t a, b;
+		memcpy(&a, src + i, 8);
+		memcpy(&b, src + i + 8, 8);
+		a ^= k, b ^= k;
+		memcpy(dst + i, &a, 8);
+		memcpy(dst + i + 8, &b, 8);
+	}
+	if (n & 8) {
 		uint64_t w;
 		memcpy(&w, src + i, 8);
 		w ^= k;
 		memcpy(dst + i, &w, 8);
+		i += 8;
 	}
-	if (i + 4 <= n) {
+	if (n & 4) {
 		uint32_t w;
 		memcpy(&w, src + i, 4);
 		w ^= key;
 		memcpy(dst + i, &w, 4);
 		i += 4;
 	}
-	memcpy(kb, &key, 4);
-	for (size_t j = 0; i < n; i++, j++)
-		dst[i] = src[i] ^ kb[j];
+	if (n & 3) {
+		memcpy(kb, &key, 4);
+		if (n & 2) {
+			dst[i] = src[i] ^ kb[0];
+			dst[i + 1] = src[i + 1] ^ kb[1];
+			i += 2;
+		}
+		if (n & 1)
+			dst[i] = src[i] ^ kb[n & 2];
+	}
 }
 
 /* Masking: the portable 64-bit-word loop and one function per ISA. */
