@@ -1,0 +1,749 @@
+/* A hostile-input battery through the public API: what an attacker sends to
+ * make a parser slow, big, confused or quiet. Each case must end in its
+ * defined error (and the HTTP response or close frame ws_conn_fail() writes
+ * for it) with bounded memory: the library allocates nothing, and the work is
+ * shown to be linear by counting calls and consumed bytes, never by timing.
+ *
+ * Handshake: heads of 100 KiB and of 10 000 fields (431), NUL, bare LF, bare
+ * CR, obs-fold, duplicate or missing keys (400), a slow sender (one byte per
+ * call), the same against a client. Frames: 2^63 and 2^63-1 lengths, a
+ * million empty fragments, a ping flood inside a fragmented message, a close
+ * whose reason is invalid UTF-8, a 126-byte close, and the other protocol
+ * violations a peer can commit, each with its close code. */
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "ws_internal.h"
+
+static uint32_t rng;
+
+static ws_config cfg_of(int role, unsigned flags)
+{
+	ws_config cfg;
+	ws_config_init(&cfg, role);
+	cfg.flags = flags;
+	cfg.rand = t_rand;
+	cfg.rand_ctx = &rng;
+	return cfg;
+}
+
+/* ---- helpers: frames as a peer sends them ---- */
+
+static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+
+/* A frame header (+ payload) as a client sends it (masked), or a server
+ * (masked = 0). Returns the bytes written. */
+static size_t put_frame(uint8_t *out, unsigned b0, const void *pay, size_t len, int masked)
+{
+	size_t n = ws_frame_header_encode(out, b0 & 0xf0, b0 & 0x0f, len, masked ? key : NULL);
+	if (len)
+		memcpy(out + n, pay, len);
+	if (masked)
+		ws_mask(out + n, len, key, 0);
+	return n + len;
+}
+
+/* Presents buf[0..len) until no event is left; returns the first error (or
+ * WS_OK), counting events and calls. */
+typedef struct counts {
+	size_t calls, events, consumed;
+} counts;
+
+static int drain(ws_conn *c, uint8_t *buf, size_t len, counts *k, ws_event *last)
+{
+	size_t off = 0, used;
+	ws_event ev;
+	int rc;
+
+	for (;;) {
+		rc = ws_conn_recv(c, buf + off, len - off, &used, &ev);
+		k->calls++;
+		CHECK(used <= len - off);
+		off += used;
+		k->consumed += used;
+		if (rc != WS_OK || ev.type == WS_EV_NONE)
+			break;
+		k->events++;
+		if (last)
+			*last = ev;
+	}
+	return rc;
+}
+
+/* The connection failed with err: sticky, and ws_conn_fail() writes a close
+ * frame with the error's close code (or nothing if ours was sent). */
+static void expect_failed(ws_conn *c, int err, unsigned close_code)
+{
+	uint8_t out[WS_CONTROL_FRAME_MAX], junk[4] = {0x81, 0x80, 0, 0};
+	size_t n, used;
+	ws_event ev;
+	ws_frame_header h;
+	int hl;
+
+	CHECK_INT(ws_conn_error(c), err);
+	CHECK_INT(ws_conn_state(c), WS_STATE_FAILED);
+	CHECK_INT(ws_status_close_code(err), close_code);
+	CHECK_INT(ws_conn_recv(c, junk, sizeof junk, &used, &ev), err);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_recv(c, junk, 0, &used, &ev), err);
+	CHECK_INT(ws_conn_fail(c, out, sizeof out, &n), WS_OK);
+	CHECK(n >= 4);
+	hl = ws_frame_header_decode(&h, out, n, 0);
+	CHECK(hl > 0);
+	CHECK_INT((size_t)hl + h.len, n);
+	CHECK_INT(h.opcode, WS_OP_CLOSE);
+	CHECK_INT(h.masked, c->cfg_->role == WS_ROLE_CLIENT);
+	if (h.masked)
+		ws_mask(out + n - h.len, (size_t)h.len, h.mask, 0);
+	CHECK_INT((unsigned)out[n - h.len] << 8 | out[n - h.len + 1], close_code);
+	CHECK_INT(ws_conn_should_close_transport(c), 1);
+	CHECK_INT(ws_conn_recv(c, junk, sizeof junk, &used, &ev), err);
+}
+
+/* ---- handshake ---- */
+
+#define RL "GET /chat HTTP/1.1\r\n"
+#define H_HOST "Host: server.example.com\r\n"
+#define H_UP "Upgrade: websocket\r\n"
+#define H_CONN "Connection: Upgrade\r\n"
+#define H_KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define H_VER "Sec-WebSocket-Version: 13\r\n"
+#define GOOD RL H_HOST H_UP H_CONN H_KEY H_VER
+
+/* A server fed head[0..len) whole must fail with err without consuming, and
+ * ws_conn_fail() must write "HTTP/1.1 <status> ..." and let the transport go. */
+static void expect_http_error(const ws_config *cfg, const void *head, size_t len, int err,
+                              unsigned status)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	char out[512], want[16];
+	ws_conn c;
+	ws_event ev;
+	size_t used = 1, n;
+
+	memcpy(buf, head, len);
+	CHECK_INT(ws_conn_init(&c, sizeof c, cfg), WS_OK);
+	CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), err);
+	CHECK_INT(used, 0);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_FAILED);
+	CHECK_INT(ws_status_http(err), status);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	snprintf(want, sizeof want, "HTTP/1.1 %u ", status);
+	CHECK(n > strlen(want) && memcmp(out, want, strlen(want)) == 0);
+	if (status == 426)
+		CHECK(strstr(out, "Sec-WebSocket-Version: 13\r\n") != NULL);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), err);
+	free(buf);
+}
+
+static void expect_http_error_str(const char *head, int err, unsigned status)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+	expect_http_error(&cfg, head, strlen(head), err, status);
+}
+
+/* 100 KiB of head: refused once max_head bytes are in, whether the end is
+ * there or not, whole or through a read loop of 4 KiB reads. */
+static void head_100k(void)
+{
+	enum { SIZE = 100 * 1024 };
+	char *head = malloc(SIZE);
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+	size_t len = 0;
+
+	len += (size_t)sprintf(head, "%s", GOOD);
+	while (len + 40 < SIZE)
+		len += (size_t)sprintf(head + len, "X-Filler-%06zu: %020zu\r\n", len, len);
+	memset(head + len, 'a', SIZE - len);
+	expect_http_error(&cfg, head, SIZE, WS_E_HTTP_HEAD_TOO_BIG, 431);
+	/* With its end: still too big. */
+	memcpy(head + SIZE - 4, "\r\n\r\n", 4);
+	memset(head + len, 'a', SIZE - 4 - len); /* the tail is one long field value */
+	memcpy(head + len, "X-Tail: ", 8);
+	expect_http_error(&cfg, head, SIZE, WS_E_HTTP_HEAD_TOO_BIG, 431);
+	/* A read loop of 4 KiB reads: the error comes with the read that
+	 * reaches 8 KiB, not later, and nothing is consumed before it. */
+	{
+		static uint8_t buf[16384];
+		size_t have = 0, given = 0, calls = 0, used;
+		ws_conn c;
+		ws_event ev;
+		int rc = WS_OK;
+		ws_conn_init(&c, sizeof c, &cfg);
+		while (given < SIZE && rc == WS_OK) {
+			memcpy(buf + have, head + given, 4096);
+			have += 4096;
+			given += 4096;
+			rc = ws_conn_recv(&c, buf, have, &used, &ev);
+			calls++;
+			CHECK_INT(used, 0);
+		}
+		CHECK_INT(rc, WS_E_HTTP_HEAD_TOO_BIG);
+		CHECK_INT(calls, WS_DEFAULT_MAX_HEAD / 4096);
+	}
+	/* A client answered with 100 KiB: the same error; it writes nothing. */
+	{
+		ws_config ccfg = cfg_of(WS_ROLE_CLIENT, 0);
+		ws_connect_opts o = {"server.example.com", "/", NULL, NULL, NULL};
+		uint8_t req[512], out[512];
+		size_t n, used;
+		ws_conn c;
+		ws_event ev;
+		memcpy(head, "HTTP/1.1 101 Switching Protocols\r\n", 34);
+		ws_conn_init(&c, sizeof c, &ccfg);
+		CHECK_INT(ws_conn_connect(&c, &o, req, sizeof req, &n), WS_OK);
+		CHECK_INT(ws_conn_recv(&c, head, SIZE, &used, &ev), WS_E_HTTP_HEAD_TOO_BIG);
+		CHECK_INT(used, 0);
+		CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+		CHECK_INT(n, 0);
+		CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	}
+	free(head);
+}
+
+/* 10 000 header fields: 431 at the field limit (the head limit raised so
+ * it is the count that fails), and 431 for size with the defaults. */
+static void headers_10000(void)
+{
+	size_t cap = sizeof GOOD + 10000 * 16 + 8, len = 0;
+	char *head = malloc(cap);
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+
+	len += (size_t)sprintf(head, "%s", GOOD);
+	for (int i = 0; i < 10000; i++)
+		len += (size_t)sprintf(head + len, "X-%d: %d\r\n", i, i);
+	len += (size_t)sprintf(head + len, "\r\n");
+	cfg.max_head = (uint32_t)len;
+	expect_http_error(&cfg, head, len, WS_E_HTTP_TOO_MANY_HEADERS, 431);
+	cfg.max_headers = 10005; /* 5 required fields + 10 000 */
+	{
+		ws_conn c;
+		ws_event ev;
+		size_t used;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(used, len);
+	}
+	cfg.max_headers = 10004;
+	expect_http_error(&cfg, head, len, WS_E_HTTP_TOO_MANY_HEADERS, 431);
+	cfg = cfg_of(WS_ROLE_SERVER, 0);
+	expect_http_error(&cfg, head, len, WS_E_HTTP_HEAD_TOO_BIG, 431);
+	free(head);
+}
+
+/* Bytes a head may not contain: each is a way to make two parsers disagree. */
+static void head_bytes(void)
+{
+	static const char nul_value[] = RL H_HOST "X-A: a\0b\r\n" H_UP H_CONN H_KEY H_VER "\r\n";
+	static const char nul_name[] = RL H_HOST "X\0A: ab\r\n" H_UP H_CONN H_KEY H_VER "\r\n";
+	static const char nul_target[] = "GET /ch\0t HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n";
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+
+	expect_http_error(&cfg, nul_value, sizeof nul_value - 1, WS_E_HTTP_MALFORMED, 400);
+	expect_http_error(&cfg, nul_name, sizeof nul_name - 1, WS_E_HTTP_MALFORMED, 400);
+	expect_http_error(&cfg, nul_target, sizeof nul_target - 1, WS_E_HTTP_MALFORMED, 400);
+	/* Bare LF: in the request line, between fields, as the final line. */
+	expect_http_error_str("GET /chat HTTP/1.1\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL H_HOST "X-A: 1\n" H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(GOOD "\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(GOOD "\n\n", WS_E_HTTP_MALFORMED, 400);
+	/* Bare CR inside a value, and CR CR LF. */
+	expect_http_error_str(RL H_HOST "X-A: a\rb\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL H_HOST "X-A: ab\r\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	/* obs-fold (RFC 9112 §5.2), and whitespace before the first field or
+	 * before a colon (§2.2, §5.1): request smuggling vectors. */
+	expect_http_error_str(RL H_HOST "X-A: a\r\n b\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL H_HOST "X-A: a\r\n\tb\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL " " H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL "Host : server.example.com\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	/* DEL and other controls in a value. */
+	expect_http_error_str(RL H_HOST "X-A: a\x7f\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(RL H_HOST "X-A: a\x01\r\n" H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	/* High bytes (obs-text) in a value are allowed by RFC 9110 §5.5. */
+	{
+		static const char obs[] = RL H_HOST "X-A: caf\xc3\xa9\r\n" H_UP H_CONN H_KEY H_VER "\r\n";
+		ws_conn c;
+		ws_event ev;
+		size_t used;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, (void *)obs, sizeof obs - 1, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+	}
+}
+
+/* Keys and other fields that must appear exactly once. */
+static void head_fields(void)
+{
+	expect_http_error_str(RL H_HOST H_UP H_CONN H_VER "\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(GOOD H_KEY "\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(GOOD "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(RL H_HOST H_UP H_CONN "Sec-WebSocket-Key: \r\n" H_VER "\r\n", WS_E_HTTP_KEY, 400);
+	/* 15 bytes, 17 bytes, not canonical, not base64. */
+	expect_http_error_str(RL H_HOST H_UP H_CONN "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4P\r\n" H_VER "\r\n",
+	                      WS_E_HTTP_KEY, 400);
+	expect_http_error_str(RL H_HOST H_UP H_CONN "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEBE=\r\n" H_VER
+	                      "\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(RL H_HOST H_UP H_CONN "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEB==\r\n" H_VER
+	                      "\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(RL H_HOST H_UP H_CONN "Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PE!==\r\n" H_VER
+	                      "\r\n", WS_E_HTTP_KEY, 400);
+	expect_http_error_str(RL H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_HOST, 400);
+	expect_http_error_str(GOOD H_HOST "\r\n", WS_E_HTTP_HOST, 400);
+	expect_http_error_str(RL H_HOST H_UP H_CONN H_KEY H_VER H_VER "\r\n", WS_E_HTTP_WS_VERSION, 426);
+	expect_http_error_str(RL H_HOST H_UP H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n",
+	                      WS_E_HTTP_WS_VERSION, 426);
+	expect_http_error_str(RL H_HOST H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_UPGRADE, 400);
+	expect_http_error_str(RL H_HOST "Upgrade: websocketx\r\n" H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_UPGRADE, 400);
+	expect_http_error_str(RL H_HOST H_UP "Connection: keep-alive\r\n" H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_CONNECTION, 400);
+	expect_http_error_str("POST /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_METHOD, 400);
+	expect_http_error_str("GET /chat HTTP/1.0\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_VERSION, 400);
+	expect_http_error_str("GET  /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("\r\n" GOOD "\r\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("\r\n\r\n", WS_E_HTTP_MALFORMED, 400);
+}
+
+/* A sender dribbling a 100 KiB head (the limit raised to allow it) one byte
+ * per call, each call presenting the whole head so far, as the read loop
+ * does. The library's work is the bytes it searches: `scanned` must grow by
+ * exactly one per call (linear in total, though the caller presents
+ * n(n+1)/2 bytes), nothing is consumed, and the last byte completes it. */
+static void slow_sender(void)
+{
+	enum { SIZE = 100 * 1024 };
+	char *head = malloc(SIZE);
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+	size_t len = 0, used, searched = 0, calls = 0;
+	unsigned long long presented = 0;
+	uint32_t before;
+	ws_conn c;
+	ws_event ev;
+	int bad = 0;
+
+	len += (size_t)sprintf(head, "%s", GOOD);
+	while (len + 64 < SIZE)
+		len += (size_t)sprintf(head + len, "X-Pad: %040zu\r\n", len);
+	len += (size_t)sprintf(head + len, "\r\n");
+	cfg.max_head = SIZE;
+	cfg.max_headers = 10000;
+	ws_conn_init(&c, sizeof c, &cfg);
+	for (size_t k = 1; k < len && !bad; k++) {
+		int rc;
+		before = c.u_.h.scanned;
+		rc = ws_conn_recv(&c, head, k, &used, &ev);
+		calls++;
+		presented += k;
+		searched += c.u_.h.scanned - before;
+		if (rc != WS_OK || used || ev.type != WS_EV_NONE || c.u_.h.scanned != k) {
+			CHECK_INT(rc, WS_OK);
+			CHECK_INT(used, 0);
+			CHECK_INT(c.u_.h.scanned, k);
+			bad = 1;
+		}
+	}
+	CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_REQUEST);
+	CHECK_INT(used, len);
+	CHECK_INT(calls, len - 1);
+	CHECK_INT(searched, len - 1);
+	CHECK(presented > (unsigned long long)len * len / 3); /* what a rescan would cost */
+	/* Dribbled past the limit: 431 at the byte that reaches it. */
+	cfg.max_head = 4096;
+	ws_conn_init(&c, sizeof c, &cfg);
+	for (size_t k = 1; k <= 4096; k++) {
+		int rc = ws_conn_recv(&c, head, k, &used, &ev);
+		if (rc != (k < 4096 ? WS_OK : WS_E_HTTP_HEAD_TOO_BIG)) {
+			CHECK_INT(k, 4096);
+			break;
+		}
+	}
+	CHECK_INT(ws_conn_error(&c), WS_E_HTTP_HEAD_TOO_BIG);
+	free(head);
+}
+
+/* ---- frames ---- */
+
+/* Bytes for a connection that starts OPEN; returns the error it ends in. */
+static int feed_open(ws_config *cfg, ws_conn *c, uint8_t *buf, size_t len, counts *k)
+{
+	counts none = {0, 0, 0};
+	ws_conn_init(c, sizeof *c, cfg);
+	return drain(c, buf, len, k ? k : &none, NULL);
+}
+
+static void lengths_2e63(void)
+{
+	uint8_t b[32];
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	ws_config ccfg = cfg_of(WS_ROLE_CLIENT, WS_CFG_START_OPEN);
+	ws_conn c;
+	counts k = {0, 0, 0};
+
+	/* 2^63: the top bit, refused from the header alone (no payload needed). */
+	size_t n = t_unhex("82 ff 80 00 00 00 00 00 00 00 37 fa 21 3d", b, sizeof b);
+	CHECK_INT(feed_open(&cfg, &c, b, n, &k), WS_E_LENGTH_TOP_BIT);
+	CHECK_INT(k.consumed, 0);
+	expect_failed(&c, WS_E_LENGTH_TOP_BIT, 1002);
+	n = t_unhex("82 7f ff ff ff ff ff ff ff ff", b, sizeof b);
+	CHECK_INT(feed_open(&ccfg, &c, b, n, NULL), WS_E_LENGTH_TOP_BIT);
+	expect_failed(&c, WS_E_LENGTH_TOP_BIT, 1002);
+	/* 2^63 - 1 is a valid length, and far beyond the default frame limit. */
+	n = t_unhex("82 ff 7f ff ff ff ff ff ff ff 37 fa 21 3d", b, sizeof b);
+	k.consumed = 0;
+	CHECK_INT(feed_open(&cfg, &c, b, n, &k), WS_E_FRAME_TOO_BIG);
+	CHECK_INT(k.consumed, 0);
+	expect_failed(&c, WS_E_FRAME_TOO_BIG, 1009);
+	/* Also with every limit at its maximum: the message limit catches it... */
+	cfg.max_frame = UINT64_MAX;
+	CHECK_INT(feed_open(&cfg, &c, b, n, NULL), WS_E_MESSAGE_TOO_BIG);
+	expect_failed(&c, WS_E_MESSAGE_TOO_BIG, 1009);
+	/* ...and with none, the header is accepted and the payload awaited. */
+	cfg.max_message = UINT64_MAX;
+	CHECK_INT(feed_open(&cfg, &c, b, n, &k), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+	/* Minimal encodings only: 16 bits for < 126... */
+	cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	n = t_unhex("82 fe 00 05 37 fa 21 3d", b, sizeof b);
+	CHECK_INT(feed_open(&cfg, &c, b, n, NULL), WS_E_LENGTH_NOT_MINIMAL);
+	expect_failed(&c, WS_E_LENGTH_NOT_MINIMAL, 1002);
+	n = t_unhex("82 ff 00 00 00 00 00 00 ff ff 37 fa 21 3d", b, sizeof b);
+	CHECK_INT(feed_open(&cfg, &c, b, n, NULL), WS_E_LENGTH_NOT_MINIMAL);
+	/* ...unless lenient. */
+	cfg.flags |= WS_CFG_LENIENT_LENGTH;
+	n = t_unhex("82 fe 00 01 37 fa 21 3d 00", b, sizeof b);
+	{
+		ws_event ev;
+		counts kk = {0, 0, 0};
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(drain(&c, b, n, &kk, &ev), WS_OK);
+		CHECK_INT(kk.events, 1);
+		CHECK_INT(ev.len, 1);
+		CHECK_INT(ev.data[0], 0x37);
+	}
+}
+
+/* A generator of frames, fed through a read loop with a small buffer: the
+ * stream can be millions of frames long while memory stays constant. */
+typedef struct gen {
+	ws_conn *c;
+	uint8_t buf[4096];
+	size_t have;
+	counts k;
+	int rc;
+	size_t frames;
+	ws_event last;
+} gen;
+
+static void gen_push(gen *g, const uint8_t *p, size_t n)
+{
+	if (g->rc != WS_OK)
+		return;
+	if (g->have + n > sizeof g->buf) {
+		size_t before = g->k.consumed, used;
+		g->rc = drain(g->c, g->buf, g->have, &g->k, &g->last);
+		used = g->k.consumed - before;
+		memmove(g->buf, g->buf + used, g->have - used);
+		g->have -= used;
+		if (g->rc != WS_OK)
+			return;
+		CHECK(g->have + n <= sizeof g->buf);
+	}
+	memcpy(g->buf + g->have, p, n);
+	g->have += n;
+	g->frames++;
+}
+
+static int gen_end(gen *g)
+{
+	if (g->rc == WS_OK) {
+		size_t before = g->k.consumed;
+		g->rc = drain(g->c, g->buf, g->have, &g->k, &g->last);
+		g->have -= g->k.consumed - before;
+	}
+	return g->rc;
+}
+
+static void million_empty_fragments(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	gen *g = calloc(1, sizeof *g);
+	ws_conn c;
+	uint8_t f[16];
+	size_t n;
+
+	ws_conn_init(&c, sizeof c, &cfg);
+	g->c = &c;
+	n = put_frame(f, WS_OP_BINARY, NULL, 0, 1);
+	gen_push(g, f, n);
+	n = put_frame(f, WS_OP_CONTINUATION, NULL, 0, 1);
+	for (size_t i = 1; i < 1000000 && g->rc == WS_OK; i++)
+		gen_push(g, f, n);
+	CHECK_INT(gen_end(g), WS_E_TOO_MANY_FRAGMENTS);
+	/* The 65537th frame is refused: 65536 headers of 6 bytes were consumed. */
+	CHECK_INT(g->k.consumed, 65536 * 6);
+	/* One event: the (empty) beginning; empty middle fragments say nothing. */
+	CHECK_INT(g->k.events, 1);
+	CHECK_INT(g->last.flags, WS_EVF_MSG_BEGIN);
+	/* Calls: a few per 4 KiB buffer, not one per frame. */
+	CHECK(g->k.calls <= 3 * (65536 * 6 / 4096 + 2));
+	expect_failed(&c, WS_E_TOO_MANY_FRAGMENTS, 1009);
+
+	/* With the limit raised, a million of them end in one message. */
+	cfg.max_fragments = 2000000;
+	memset(g, 0, sizeof *g);
+	ws_conn_init(&c, sizeof c, &cfg);
+	g->c = &c;
+	n = put_frame(f, WS_OP_TEXT, NULL, 0, 1);
+	gen_push(g, f, n);
+	n = put_frame(f, WS_OP_CONTINUATION, NULL, 0, 1);
+	for (size_t i = 2; i < 1000000; i++)
+		gen_push(g, f, n);
+	n = put_frame(f, WS_FIN | WS_OP_CONTINUATION, "ok", 2, 1);
+	gen_push(g, f, n);
+	CHECK_INT(gen_end(g), WS_OK);
+	CHECK_INT(g->frames, 1000000);
+	CHECK_INT(g->k.consumed, 999999 * 6 + 8);
+	CHECK_INT(g->k.events, 2);
+	CHECK_INT(g->last.flags, WS_EVF_MSG_END);
+	CHECK_INT(g->last.len, 2);
+	CHECK(g->k.calls <= 3 * (1000000 * 6 / 4096 + 2));
+	free(g);
+}
+
+/* Pings between the fragments of a message: each answered, the message whole. */
+static void ping_flood(void)
+{
+	enum { PINGS = 20000 };
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	uint8_t *stream = malloc(16 + PINGS * 30), out[WS_CONTROL_FRAME_MAX];
+	size_t len = 0, off = 0, used, n, pings = 0, calls = 0;
+	char msg[16] = "";
+	ws_conn c;
+	ws_event ev;
+	int bad = 0;
+
+	len += put_frame(stream + len, WS_OP_TEXT, "Hel", 3, 1);
+	for (int i = 0; i < PINGS; i++) {
+		char p[24];
+		int pl = sprintf(p, "ping %d", i);
+		len += put_frame(stream + len, WS_FIN | WS_OP_PING, p, (size_t)pl, 1);
+	}
+	len += put_frame(stream + len, WS_FIN | WS_OP_CONTINUATION, "lo", 2, 1);
+	ws_conn_init(&c, sizeof c, &cfg);
+	for (;;) {
+		int rc = ws_conn_recv(&c, stream + off, len - off, &used, &ev);
+		calls++;
+		off += used;
+		if (rc != WS_OK) {
+			CHECK_INT(rc, WS_OK);
+			break;
+		}
+		if (ev.type == WS_EV_NONE)
+			break;
+		if (ev.type == WS_EV_PING) {
+			char want[24];
+			ws_frame_header h;
+			int wl = sprintf(want, "ping %zu", pings);
+			if (ev.len != (size_t)wl || memcmp(ev.data, want, ev.len) || ev.flags != WS_EVF_REPLY)
+				bad++;
+			CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+			if (ws_frame_header_decode(&h, out, n, 0) != 2 || h.opcode != WS_OP_PONG ||
+			    h.len != ev.len || memcmp(out + 2, want, ev.len))
+				bad++;
+			pings++;
+		} else {
+			CHECK(ev.type == WS_EV_TEXT);
+			CHECK(strlen(msg) + ev.len < sizeof msg);
+			strncat(msg, (const char *)ev.data, ev.len);
+			if (ev.flags & WS_EVF_MSG_END)
+				CHECK_STR(msg, "Hello");
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(pings, PINGS);
+	CHECK_INT(off, len);
+	CHECK_STR(msg, "Hello");
+	CHECK_INT(calls, PINGS + 3); /* one per event, and the last finding nothing */
+	free(stream);
+}
+
+static void close_frames(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	uint8_t pay[200], f[256];
+	ws_conn c;
+	size_t n;
+
+	/* 124 bytes: code 1000 and a 122-byte reason whose last byte is not UTF-8. */
+	pay[0] = 0x03;
+	pay[1] = 0xe8;
+	memset(pay + 2, 'r', 121);
+	pay[123] = 0xff;
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 124, 1);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CLOSE_UTF8);
+	expect_failed(&c, WS_E_CLOSE_UTF8, 1007);
+	/* A reason ending inside a sequence, and a surrogate. */
+	memcpy(pay + 2, "ok \xe2\x82", 5);
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 7, 1);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CLOSE_UTF8);
+	memcpy(pay + 2, "\xed\xa0\x80", 3);
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 5, 1);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CLOSE_UTF8);
+	/* The same reason valid: 125 bytes is the most a close may carry. */
+	memset(pay + 2, 'r', 123);
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 125, 1);
+	{
+		counts k = {0, 0, 0};
+		ws_event ev;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(drain(&c, f, n, &k, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_CLOSE);
+		CHECK_INT(ev.code, 1000);
+		CHECK_INT(ev.len, 123);
+	}
+	/* 126 bytes (16-bit length): too long for a control frame, refused from
+	 * the first two bytes. */
+	memset(pay + 2, 'r', 124);
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 126, 1);
+	CHECK_INT(f[1], 0x80 | 126);
+	CHECK_INT(feed_open(&cfg, &c, f, 2, NULL), WS_E_CONTROL_TOO_LONG);
+	expect_failed(&c, WS_E_CONTROL_TOO_LONG, 1002);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CONTROL_TOO_LONG);
+	/* One byte of payload; codes that may not be on the wire. */
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 1, 1);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CLOSE_LENGTH);
+	expect_failed(&c, WS_E_CLOSE_LENGTH, 1002);
+	{
+		static const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			pay[0] = (uint8_t)(bad[i] >> 8);
+			pay[1] = (uint8_t)bad[i];
+			n = put_frame(f, WS_FIN | WS_OP_CLOSE, pay, 2, 1);
+			CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_CLOSE_CODE);
+		}
+		expect_failed(&c, WS_E_CLOSE_CODE, 1002);
+	}
+	/* Anything after the close frame. */
+	n = put_frame(f, WS_FIN | WS_OP_CLOSE, "\x03\xe8", 2, 1);
+	n += put_frame(f + n, WS_FIN | WS_OP_PING, "", 0, 1);
+	CHECK_INT(feed_open(&cfg, &c, f, n, NULL), WS_E_DATA_AFTER_CLOSE);
+}
+
+/* The other things a peer can get wrong, each with its close code. */
+static void protocol_violations(void)
+{
+	static const struct {
+		const char *hex;
+		int role, err;
+		unsigned code;
+	} v[] = {
+		{"81 05 48 65 6c 6c 6f", WS_ROLE_SERVER, WS_E_MASK_REQUIRED, 1002},
+		{"81 85 37 fa 21 3d 7f 9f 4d 51 58", WS_ROLE_CLIENT, WS_E_MASK_UNEXPECTED, 1002},
+		{"c1 80 00 00 00 00", WS_ROLE_SERVER, WS_E_RSV, 1002},
+		{"a1 80 00 00 00 00", WS_ROLE_SERVER, WS_E_RSV, 1002},
+		{"91 80 00 00 00 00", WS_ROLE_SERVER, WS_E_RSV, 1002},
+		{"83 80 00 00 00 00", WS_ROLE_SERVER, WS_E_OPCODE, 1002},
+		{"87 80 00 00 00 00", WS_ROLE_SERVER, WS_E_OPCODE, 1002},
+		{"8b 80 00 00 00 00", WS_ROLE_SERVER, WS_E_OPCODE, 1002},
+		{"8f 80 00 00 00 00", WS_ROLE_SERVER, WS_E_OPCODE, 1002},
+		{"09 80 00 00 00 00", WS_ROLE_SERVER, WS_E_CONTROL_FRAGMENTED, 1002},
+		{"80 80 00 00 00 00", WS_ROLE_SERVER, WS_E_UNEXPECTED_CONTINUATION, 1002},
+		{"01 80 00 00 00 00 81 80 00 00 00 00", WS_ROLE_SERVER, WS_E_EXPECTED_CONTINUATION, 1002},
+		{"81 82 00 00 00 00 c0 af", WS_ROLE_SERVER, WS_E_UTF8, 1007},
+		{"01 81 00 00 00 00 e2 80 81 00 00 00 00 28", WS_ROLE_SERVER, WS_E_UTF8, 1007},
+		{"01 81 00 00 00 00 e2 80 80 00 00 00 00", WS_ROLE_SERVER, WS_E_UTF8, 1007},
+		{"81 01 ff", WS_ROLE_CLIENT, WS_E_UTF8, 1007},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_config cfg = cfg_of(v[i].role, WS_CFG_START_OPEN);
+		uint8_t b[64];
+		ws_conn c;
+		size_t n = t_unhex(v[i].hex, b, sizeof b);
+		int rc = feed_open(&cfg, &c, b, n, NULL);
+		if (rc != v[i].err)
+			t_fail(__FILE__, __LINE__, "case %zu (%s): %s, want %s", i, v[i].hex,
+			       ws_status_name(rc), ws_status_name(v[i].err));
+		else
+			expect_failed(&c, v[i].err, v[i].code);
+	}
+}
+
+/* A text message whose valid prefix is delivered before the error, then the
+ * error, on the next call: the application never sees an invalid byte. */
+static void utf8_prefix_then_error(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	uint8_t f[64];
+	size_t n = put_frame(f, WS_FIN | WS_OP_TEXT, "valid \xce\xba then \xff!", 16, 1), used;
+	ws_conn c;
+	ws_event ev;
+
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, f, n, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_TEXT);
+	CHECK_INT(ev.len, 14);
+	CHECK_MEM(ev.data, "valid \xce\xba then ", 14);
+	CHECK_INT(ev.flags, WS_EVF_MSG_BEGIN);
+	CHECK_INT(ws_conn_recv(&c, f + used, n - used, &used, &ev), WS_E_UTF8);
+	expect_failed(&c, WS_E_UTF8, 1007);
+}
+
+/* A message just over the limit, sent as 16 fragments of 1 MiB: refused at
+ * the header of the fragment that would cross it, after streaming 16 MiB
+ * through a 4 KiB buffer. */
+static void message_limit_streamed(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+	gen *g = calloc(1, sizeof *g);
+	static uint8_t chunk[1024];
+	uint8_t h[16];
+	ws_conn c;
+	size_t n;
+
+	ws_conn_init(&c, sizeof c, &cfg);
+	g->c = &c;
+	for (int i = 0; i < 17 && g->rc == WS_OK; i++) {
+		n = ws_frame_header_encode(h, 0, i ? WS_OP_CONTINUATION : WS_OP_BINARY, 1 << 20, key);
+		gen_push(g, h, n);
+		for (int j = 0; j < 1024 && g->rc == WS_OK; j++)
+			gen_push(g, chunk, sizeof chunk);
+	}
+	CHECK_INT(gen_end(g), WS_E_MESSAGE_TOO_BIG);
+	CHECK_INT(g->k.consumed, 16 * (14 + (1 << 20)));
+	CHECK(g->k.calls < 3 * (16 * (1 << 20) / 4096));
+	expect_failed(&c, WS_E_MESSAGE_TOO_BIG, 1009);
+	free(g);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	RUN(head_100k);
+	RUN(headers_10000);
+	RUN(head_bytes);
+	RUN(head_fields);
+	RUN(slow_sender);
+	RUN(lengths_2e63);
+	RUN(million_empty_fragments);
+	RUN(ping_flood);
+	RUN(close_frames);
+	RUN(protocol_violations);
+	RUN(utf8_prefix_then_error);
+	RUN(message_limit_streamed);
+	return t_done(argv[0]);
+}
