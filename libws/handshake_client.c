@@ -16,8 +16,8 @@ static int connect_opts_ok(const ws_connect_opts *o)
 }
 
 /* RFC 6455 §4.1 items 1-12, in the order of the RFC's §1.3 example. */
-static int write_request(const ws_connect_opts *o, const char *key, void *out, size_t cap,
-                         size_t *out_len)
+static int write_request(const ws_connect_opts *o, const char *key, const char *ext, void *out,
+                         size_t cap, size_t *out_len)
 {
 	ws__out w = {out, 0, cap};
 
@@ -42,6 +42,11 @@ static int write_request(const ws_connect_opts *o, const char *key, void *out, s
 		}
 		ws__puts(&w, "\r\n");
 	}
+	if (ext) { /* RFC 7692 §5 */
+		ws__puts(&w, "Sec-WebSocket-Extensions: ");
+		ws__puts(&w, ext);
+		ws__puts(&w, "\r\n");
+	}
 	if (o->headers)
 		ws__puts(&w, o->headers);
 	ws__puts(&w, "\r\n");
@@ -52,7 +57,8 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 {
 	static const char placeholder[] = "AAAAAAAAAAAAAAAAAAAAAA==";
 	uint8_t nonce[16];
-	char key[25];
+	char key[25], ext[128];
+	const char *offer = NULL;
 	int rc;
 
 	*out_len = 0;
@@ -60,15 +66,18 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 		return WS_E_STATE;
 	if (!connect_opts_ok(opts))
 		return WS_E_ARG;
+	if (c->cfg_->deflate && ws_deflate_available() &&
+	    ws_deflate_format(c->cfg_->deflate, NULL, ext, sizeof ext))
+		offer = ext;
 	/* Measure before drawing the nonce, so WS_E_BUFFER changes nothing. */
-	rc = write_request(opts, placeholder, NULL, 0, out_len);
+	rc = write_request(opts, placeholder, offer, NULL, 0, out_len);
 	if (*out_len > cap)
 		return rc;
 	/* RFC 6455 §4.1 item 7: a fresh random 16-byte nonce per connection. */
 	if (c->cfg_->rand(c->cfg_->rand_ctx, nonce, sizeof nonce))
 		return WS_E_RAND;
 	ws__key_encode(nonce, key);
-	rc = write_request(opts, key, out, cap, out_len);
+	rc = write_request(opts, key, offer, out, cap, out_len);
 	if (rc)
 		return rc;
 	memcpy(c->u_.h.key, nonce, sizeof nonce);
@@ -102,41 +111,27 @@ static unsigned status_line(ws_str l, int *version)
 	return status >= 100 && status <= 599 ? status : 0;
 }
 
-/* Judges one extension the server accepted (RFC 6455 §9.1), with its
- * parameters, against what was offered; a negotiated one will also set
- * c->rsv_. Nothing is offered yet, so every extension is refused: this is
- * where permessage-deflate (RFC 7692 §5) plugs in. */
-static int accept_extension(ws_conn *c, ws_str ext)
-{
-	(void)c;
-	(void)ext;
-	return WS_E_HTTP_EXTENSION;
-}
-
 /* RFC 6455 §4.1, client item 5: every accepted extension must have been
- * offered. */
-static int check_extensions(ws_conn *c, ws_str head)
+ * offered. We offer only permessage-deflate (RFC 7692 §5), once, so the
+ * answer may hold it once, with parameters that fit the offer. */
+static int check_extensions(ws_conn *c, ws_str head, ws_deflate_params *p, int *agreed)
 {
-	size_t pos = 0, lpos;
-	ws_str name, value, ext;
-	int rc;
+	size_t pos = 0;
+	ws_str name, value;
 
 	while (ws_header_next(head, &pos, &name, &value)) {
 		if (!ws__ieq(name, "Sec-WebSocket-Extensions"))
 			continue;
-		if (value.len == 0)
-			return WS_E_HTTP_EXTENSION; /* §9.1: extension-list = 1#extension */
-		for (lpos = 0; ws_list_next(value, &lpos, &ext);) {
-			rc = accept_extension(c, ext);
-			if (rc)
-				return rc;
-		}
+		if (*agreed || !c->cfg_->deflate || !ws_deflate_available() ||
+		    !ws_deflate_check_response(c->cfg_->deflate, value, p))
+			return WS_E_HTTP_EXTENSION;
+		*agreed = 1;
 	}
 	return WS_OK;
 }
 
 /* RFC 6455 §4.1, client items 2-6, for a 101. */
-static int check_101(ws_conn *c, ws_str head, ws_http *h)
+static int check_101(ws_conn *c, ws_str head, ws_http *h, ws_deflate_params *dp, int *agreed)
 {
 	const ws_connect_opts *o = c->u_.h.opts;
 	unsigned accepts = 0, protocols = 0;
@@ -164,7 +159,7 @@ static int check_101(ws_conn *c, ws_str head, ws_http *h)
 		return rc;
 	if (accepts != 1 || !ws__eq(accept, want))
 		return WS_E_HTTP_ACCEPT;
-	rc = check_extensions(c, head);
+	rc = check_extensions(c, head, dp, agreed);
 	if (rc)
 		return rc;
 	/* Item 6: one subprotocol, one we offered (exact match), or none. */
@@ -182,7 +177,8 @@ int ws__client_head(ws_conn *c, ws_str head, ws_event *ev)
 {
 	ws_http *h = &ev->http;
 	ws_str line;
-	int version = 0, rc;
+	ws_deflate_params p;
+	int version = 0, agreed = 0, rc;
 
 	memset(h, 0, sizeof *h);
 	h->head = head;
@@ -203,11 +199,15 @@ int ws__client_head(ws_conn *c, ws_str head, ws_event *ev)
 	}
 	if (version < 11)
 		return WS_E_HTTP_STATUS; /* no 1xx to HTTP/1.0 (RFC 9110 §15.2) */
-	rc = check_101(c, head, h);
+	rc = check_101(c, head, h, &p, &agreed);
 	if (rc)
 		return rc;
-	ev->type = WS_EV_OPEN;
 	c->state_ = WS__OPEN;
 	memset(&c->u_, 0, sizeof c->u_); /* the frame state shares this memory */
+	/* The server compresses from now on: without memory to inflate, fail
+	 * (1011 once OPEN). */
+	if (agreed && (rc = ws_conn_enable_deflate(c, &p)) != WS_OK)
+		return rc;
+	ev->type = WS_EV_OPEN;
 	return WS_OK;
 }

@@ -83,9 +83,50 @@ int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 	if (keys != 1 || ws__key_decode(h->key.ptr, h->key.len, c->u_.h.key))
 		return WS_E_HTTP_KEY;
 
+	/* RFC 7692 §5: the first acceptable permessage-deflate offer, kept for
+	 * the answer (the head may be gone by then). */
+	memset(c->u_.h.deflate, 0, sizeof c->u_.h.deflate);
+	if (c->cfg_->deflate && ws_deflate_available()) {
+		ws_deflate_params p;
+		for (pos = 0; ws_header_next(head, &pos, &name, &value);)
+			if (ws__ieq(name, "Sec-WebSocket-Extensions") &&
+			    ws_deflate_negotiate(c->cfg_->deflate, value, &p)) {
+				memcpy(c->u_.h.deflate, &p, sizeof p);
+				break;
+			}
+	}
+
 	ev->type = WS_EV_REQUEST;
 	c->state_ = WS__SERVER_ANSWER;
 	return WS_OK;
+}
+
+/* RFC 6455 §4.2.2 item 5; RFC 7692 §5 for the extension. */
+static int write_101(const ws_accept_opts *opts, const char *accept, const char *ext, void *out,
+                     size_t cap, size_t *out_len)
+{
+	ws__out o = {out, 0, cap};
+
+	ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\n"
+	             "Upgrade: websocket\r\n"
+	             "Connection: Upgrade\r\n"
+	             "Sec-WebSocket-Accept: ");
+	ws__puts(&o, accept);
+	ws__puts(&o, "\r\n");
+	if (opts->protocol) {
+		ws__puts(&o, "Sec-WebSocket-Protocol: ");
+		ws__puts(&o, opts->protocol);
+		ws__puts(&o, "\r\n");
+	}
+	if (ext) {
+		ws__puts(&o, "Sec-WebSocket-Extensions: ");
+		ws__puts(&o, ext);
+		ws__puts(&o, "\r\n");
+	}
+	if (opts->headers)
+		ws__puts(&o, opts->headers);
+	ws__puts(&o, "\r\n");
+	return ws__out_end(&o, out_len);
 }
 
 static int awaiting_answer(const ws_conn *c)
@@ -96,8 +137,8 @@ static int awaiting_answer(const ws_conn *c)
 int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap, size_t *out_len)
 {
 	static const ws_accept_opts none;
-	char key[25], accept[WS_ACCEPT_KEY_LEN + 1];
-	ws__out o = {out, 0, cap};
+	char key[25], accept[WS_ACCEPT_KEY_LEN + 1], ext[128];
+	ws_deflate_params p;
 	int rc;
 
 	*out_len = 0;
@@ -113,25 +154,16 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 	rc = ws_accept_key(key, 24, accept);
 	if (rc)
 		return rc;
-
-	/* RFC 6455 §4.2.2 item 5 */
-	ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\n"
-	             "Upgrade: websocket\r\n"
-	             "Connection: Upgrade\r\n"
-	             "Sec-WebSocket-Accept: ");
-	ws__puts(&o, accept);
-	ws__puts(&o, "\r\n");
-	if (opts->protocol) {
-		ws__puts(&o, "Sec-WebSocket-Protocol: ");
-		ws__puts(&o, opts->protocol);
-		ws__puts(&o, "\r\n");
-	}
-	if (opts->headers)
-		ws__puts(&o, opts->headers);
-	ws__puts(&o, "\r\n");
-	rc = ws__out_end(&o, out_len);
+	memcpy(&p, c->u_.h.deflate, sizeof p);
+	if (p.server_max_window_bits)
+		ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext);
+	rc = write_101(opts, accept, p.server_max_window_bits ? ext : NULL, out, cap, out_len);
 	if (rc)
-		return rc;
+		return rc; /* WS_E_BUFFER: nothing changed, *out_len is the size needed */
+	/* Without memory for it, decline the extension rather than fail: the
+	 * answer without it is shorter, so it fits. */
+	if (p.server_max_window_bits && ws_conn_enable_deflate(c, &p) != WS_OK)
+		write_101(opts, accept, NULL, out, cap, out_len);
 
 	c->state_ = WS__OPEN;
 	memset(&c->u_, 0, sizeof c->u_); /* the frame state shares this memory */

@@ -606,6 +606,171 @@ static void negotiation(void)
 	CHECK_INT(ws_deflate_check_response(&d, s2, &p), 0); /* asked to reset, not granted */
 }
 
+
+/* Moves everything ws_conn_recv() can take from a buffer; returns the events' types. */
+static void drain(ws_conn *c, uint8_t *buf, size_t len, int *types, int max)
+{
+	size_t off = 0, used;
+	ws_event ev;
+	int k = 0;
+
+	do {
+		CHECK_INT(ws_conn_recv(c, buf + off, len - off, &used, &ev), WS_OK);
+		off += used;
+		if (k < max)
+			types[k++] = ev.type;
+		if (ev.type == WS_EV_REQUEST) {
+			uint8_t out[1024];
+			size_t n;
+			CHECK_INT(ws_conn_accept(c, NULL, out, sizeof out, &n), WS_OK);
+			memcpy(buf, out, n); /* hand the answer back through buf */
+			types[k - 1] = -(int)n;
+			return;
+		}
+	} while (ev.type != WS_EV_NONE);
+	CHECK_INT(off, len);
+}
+
+/* Both handshakes agree permessage-deflate, then messages compress both ways. */
+static void handshake_agrees(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config ccfg, scfg;
+	ws_conn cl, sv;
+	ws_connect_opts co = {"example.com", "/chat", NULL, NULL, NULL};
+	uint8_t buf[2048], msg[3000];
+	size_t n;
+	int types[4] = {0};
+
+	dconfig(&d, &a, 1024);
+	d.client_no_context_takeover = 1;
+	d.server_max_window_bits = 12;
+	config(&ccfg, WS_ROLE_CLIENT, &d);
+	config(&scfg, WS_ROLE_SERVER, &d);
+	ccfg.flags = scfg.flags = 0;
+	ws_conn_init(&cl, sizeof cl, &ccfg);
+	ws_conn_init(&sv, sizeof sv, &scfg);
+	CHECK_INT(ws_conn_connect(&cl, &co, buf, sizeof buf, &n), WS_OK);
+	buf[n] = 0;
+	CHECK(strstr((char *)buf, "\r\nSec-WebSocket-Extensions: permessage-deflate; "
+	                         "client_no_context_takeover; server_max_window_bits=12; "
+	                         "client_max_window_bits\r\n") != NULL);
+	drain(&sv, buf, n, types, 4);
+	CHECK(types[0] < 0);
+	n = (size_t)-types[0];
+	buf[n] = 0;
+	CHECK(strstr((char *)buf, "\r\nSec-WebSocket-Extensions: permessage-deflate; "
+	                         "client_no_context_takeover; server_max_window_bits=12\r\n") != NULL);
+	drain(&cl, buf, n, types, 4);
+	CHECK_INT(types[0], WS_EV_OPEN);
+	fill_json(msg, sizeof msg, 3);
+	d.threshold = 0;
+	CHECK(pump(&cl, &sv, msg, sizeof msg, 0, 0, 1) < sizeof msg / 3);
+	CHECK(pump(&sv, &cl, msg, sizeof msg, 0, 0, 1) < sizeof msg / 3);
+	ws_conn_release(&cl);
+	ws_conn_release(&sv);
+	CHECK_INT(a.now, 0);
+}
+
+/* A browser's offer, answered by a server with deflate; a server without it
+ * answers without the header; a client rejects answers it did not ask for. */
+static void handshake_answers(void)
+{
+	static const char req[] =
+	    "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Extensions: x-unknown, permessage-deflate; foo\r\n"
+	    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	t_feed_opts o = {0};
+	char *log;
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_SERVER, &d);
+	cfg.flags = 0;
+	o.accept = 1;
+	log = t_feed_all(&cfg, &o, req, sizeof req - 1, NULL, 0);
+	/* Whole, byte by byte, split anywhere: the same request and accept. */
+	CHECK(strstr(log, "request target=\"/\"") == log);
+	CHECK(strstr(log, "\naccept-> len=") != NULL);
+	CHECK(strstr(log, "error") == NULL);
+	free(log);
+	/* The accept response itself, exactly. */
+	{
+		ws_conn c;
+		uint8_t in[sizeof req], out[512];
+		size_t used, n;
+		ws_event ev;
+		memcpy(in, req, sizeof req);
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, in, sizeof req - 1, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		out[n] = 0;
+		CHECK_STR((char *)out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		                       "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+		                       "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		                       "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+		/* RSV1 is now allowed: a compressed "Hello" from the client. */
+		uint8_t f[] = {0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+		CHECK_INT(ws_conn_recv(&c, f, sizeof f, &used, &ev), WS_OK);
+		CHECK_INT(ev.len, 5);
+		CHECK_MEM(ev.data, "Hello", 5);
+		ws_conn_release(&c);
+		/* Without memory, the extension is declined, not the connection. */
+		memcpy(in, req, sizeof req);
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, in, sizeof req - 1, &used, &ev), WS_OK);
+		a.fail_after = 1;
+		a.calls = 0;
+		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		a.fail_after = 0;
+		out[n] = 0;
+		CHECK(strstr((char *)out, "Extensions") == NULL);
+		CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+		/* A server without deflate config answers without it. */
+		ws_config plain = cfg;
+		plain.deflate = NULL;
+		memcpy(in, req, sizeof req);
+		ws_conn_init(&c, sizeof c, &plain);
+		CHECK_INT(ws_conn_recv(&c, in, sizeof req - 1, &used, &ev), WS_OK);
+		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		out[n] = 0;
+		CHECK(strstr((char *)out, "Extensions") == NULL);
+	}
+	/* Client: answers that do not fit the offer fail the handshake. */
+	static const char *bad[] = {
+		"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=16\r\n",
+		"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+		"Sec-WebSocket-Extensions: x-other\r\n",
+		"Sec-WebSocket-Extensions: permessage-deflate\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+	};
+	ws_connect_opts co = {"h", NULL, NULL, NULL, NULL};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ws_conn c;
+		uint8_t out[512], resp[512];
+		char key[25], acc[WS_ACCEPT_KEY_LEN + 1];
+		size_t n, used;
+		ws_event ev;
+		config(&cfg, WS_ROLE_CLIENT, &d);
+		cfg.flags = 0;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+		out[n] = 0;
+		const char *k = strstr((char *)out, "Sec-WebSocket-Key: ") + 19;
+		memcpy(key, k, 24);
+		ws_accept_key(key, 24, acc);
+		n = (size_t)snprintf((char *)resp, sizeof resp,
+		                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n", acc, bad[i]);
+		CHECK_INT(ws_conn_recv(&c, resp, n, &used, &ev), WS_E_HTTP_EXTENSION);
+		ws_conn_release(&c);
+	}
+	CHECK_INT(a.now, 0);
+}
 #else
 /* Built without zlib: nothing offers or turns on the extension. */
 static void without_deflate(void)
@@ -635,6 +800,8 @@ int main(int argc, char **argv)
 	RUN(allocation_failure);
 	RUN(send_rules);
 	RUN(negotiation);
+	RUN(handshake_agrees);
+	RUN(handshake_answers);
 #else
 	RUN(without_deflate);
 #endif

@@ -160,6 +160,7 @@ typedef struct ws_conn {
 			uint8_t key[16];     /* client: Sec-WebSocket-Key nonce; server: decoded key */
 			const void *opts;    /* client: the connect options, to validate the answer */
 			uint32_t scanned;    /* bytes of the head already searched for CRLFCRLF */
+			uint8_t deflate[4];  /* server: agreed permessage-deflate parameters */
 		} h;
 	} u_;
 	uint8_t mask_[4];   /* mask key of the current frame */
