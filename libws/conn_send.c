@@ -198,8 +198,6 @@ int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t 
 	return WS_OK;
 }
 
-int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
-
 int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 {
 	const char *why;
