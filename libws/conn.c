@@ -272,7 +272,6 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 	return WS_OK;
 }
 
-int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev);
 int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
 	ev->type = WS_EV_NONE;
