@@ -28,7 +28,7 @@ endif
 
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -DWS_FUZZ_HANDSHAKE=$(FUZZ_HANDSHAKE)
+FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -Ilibws -DWS_FUZZ_HANDSHAKE=$(FUZZ_HANDSHAKE)
 FUZZ_HDRS := fuzz/fuzz_common.h libws/ws_internal.h $(wildcard include/ws/*.h)
 FUZZ_LIB_OBJ := $(LIB_SRC:libws/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/bin/%)
@@ -43,7 +43,7 @@ fuzz_dict_fuzz_utf8 := fuzz/utf8.dict
 fuzz_max_len_fuzz_server := 16384
 fuzz_max_len_fuzz_client := 16384
 fuzz_max_len_fuzz_http := 12288
-fuzz_max_len_fuzz_frame_header := 256
+fuzz_max_len_fuzz_frame_header := 512
 fuzz_max_len_fuzz_roundtrip := 4096
 fuzz_max_len_fuzz_utf8 := 4096
 

@@ -1,13 +1,40 @@
 /* The frame codec on its own, against a reference written here:
  * ws_frame_header_decode() on arbitrary bytes (every result, every prefix, at
  * most 14 bytes read, *h written only on success), encode -> decode round
- * trips of fuzzed fields, and ws_mask()/ws_mask_copy() at every phase,
- * alignment and split point. Input byte 0: bit 0 lenient lengths, bits 1-3 the
+ * trips of fuzzed fields, and ws_mask()/ws_mask_copy() and every internal
+ * masking implementation this CPU runs (scalar, SSE2, AVX2, AVX-512, NEON) at
+ * every phase, alignment and split point. Input byte 0: bit 0 lenient lengths, bits 1-3 the
  * alignment of the masked data; the rest is both the header to decode and the
  * material for the other two checks. */
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz_common.h"
+#include "ws_internal.h"
+
+/* Every masking function this build has and this CPU runs. */
+typedef void (*mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+static void mask_small(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	ws__mask_small(dst, src, len, key);
+}
+static void unmask_inline(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	if (dst != src)
+		memcpy(dst, src, len);
+	ws__unmask(dst, len, key);
+}
+static const struct mask_impl {
+	unsigned isa;
+	mask_fn fn;
+} mask_impls[] = {
+	{0, ws__mask_scalar}, {0, mask_small}, {0, unmask_inline}, {0, ws__mask},
+#if WS__HAVE_X86
+	{WS__ISA_SSE2, ws__mask_sse2}, {WS__ISA_AVX2, ws__mask_avx2}, {WS__ISA_AVX512, ws__mask_avx512},
+#endif
+#if WS__HAVE_NEON
+	{WS__ISA_NEON, ws__mask_neon},
+#endif
+};
 
 /* RFC 6455 §5.2, written out plainly. Same order of checks as the docs: what
  * the first two bytes show first, then wait for the whole header, then the
@@ -196,6 +223,20 @@ static void check_mask(const uint8_t *data, size_t size, unsigned align)
 	/* Masking twice gives the data back. */
 	ws_mask(b + align, n, key, offset);
 	FZ_ASSERT(n == 0 || memcmp(b + align, in.p, n) == 0);
+	/* Each implementation, in place and copying (the key rotated to the
+	 * offset's phase, as the internal functions take it). */
+	for (size_t v = 0; v < sizeof mask_impls / sizeof mask_impls[0]; v++) {
+		uint32_t k = ws__key_rotate(ws__key32(key), offset);
+		if (mask_impls[v].isa && !(ws__isa() & mask_impls[v].isa))
+			continue;
+		if (n)
+			memcpy(b + align, in.p, n);
+		mask_impls[v].fn(b + align, b + align, n, k);
+		FZ_ASSERT(n == 0 || memcmp(a + align, b + align, n) == 0);
+		mask_impls[v].fn(b + align, c, n, k);
+		FZ_ASSERT(n == 0 || memcmp(a + align, b + align, n) == 0);
+		FZ_ASSERT(n == 0 || memcmp(c, in.p, n) == 0);
+	}
 	free(a);
 	free(b);
 	free(c);
