@@ -495,6 +495,7 @@ static int session(const ws_config *cfg, int *opened)
 			break;
 	}
 	close(s.fd);
+	ws_conn_release(&s.ws); /* zlib memory, once permessage-deflate is configured */
 	*opened = s.opened;
 	return s.result;
 }

@@ -106,6 +106,7 @@ static void destroy(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	close(c->fd); /* also leaves the epoll set */
+	ws_conn_release(&c->ws); /* zlib memory, once permessage-deflate is configured */
 	free(c->out);
 	free(c);
 	nconns--;
