@@ -177,6 +177,7 @@ static void parse_libws(const stream *s, uint8_t *rbuf, sink *k, int verify)
 {
 	ws_conn c;
 	size_t off = 0, have = 0;
+	uint64_t frames = 0, bytes = 0, touch = 0, hash = k->hash;
 
 	ws_conn_init(&c, sizeof c, &server_cfg);
 	while (off < s->len) {
@@ -197,18 +198,22 @@ static void parse_libws(const stream *s, uint8_t *rbuf, sink *k, int verify)
 			}
 			if (ev.type == WS_EV_NONE)
 				break;
-			k->frames += (ev.flags & WS_EVF_MSG_END) != 0;
-			k->bytes += ev.len;
+			frames += (ev.flags & WS_EVF_MSG_END) != 0;
+			bytes += ev.len;
 			if (verify)
-				k->hash = fnv(k->hash, ev.data, ev.len);
+				hash = fnv(hash, ev.data, ev.len);
 			else if (ev.len)
-				k->touch += ev.data[0];
+				touch += ev.data[0];
 		}
 		memmove(rbuf, rbuf + p, have - p);
 		have -= p;
 	}
 	if (have)
 		k->error = -1;
+	k->frames += frames;
+	k->bytes += bytes;
+	k->touch += touch;
+	k->hash = hash;
 }
 
 static void parse_memcpy(const stream *s, uint8_t *rbuf, sink *k, int verify)

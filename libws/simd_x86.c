@@ -488,100 +488,113 @@ TGT_AVX512 ALWAYS __m512i check512(const tables512 *t, __m512i prev, __m512i cur
 	                        _mm512_and_si512(m, t->c80));
 }
 
-/* One 64-byte step at the aligned address a (da when unmasking), of the
- * bytes selected by m (all when full); the others read as zero, which is
- * ASCII. Returns nonzero if the step has an error. */
-TGT_AVX512 ALWAYS int step512(const tables512 *t, uint8_t *da, const uint8_t *a, __mmask64 m,
-                              int full, __m512i k, __m512i *prev, __m512i *inc, int masking)
+/* Error bits for the 64 bytes cur whose previous bytes p1, p2, p3 (the
+ * same 64 bytes shifted by 1, 2, 3) were loaded from memory: unaligned loads
+ * cost no shuffle-port work, unlike building them from registers. */
+TGT_AVX512 ALWAYS __m512i check512_mem(const tables512 *t, __m512i cur, __m512i p1, __m512i p2,
+                                       __m512i p3)
 {
-	__m512i v = full ? _mm512_load_si512((const void *)a) : _mm512_maskz_loadu_epi8(m, a);
-	__m512i e;
-
-	if (masking) {
-		v = _mm512_xor_si512(v, k);
-		if (full) {
-			_mm512_store_si512((void *)da, v);
-		} else {
-			_mm512_mask_storeu_epi8(da, m, v);
-			v = _mm512_maskz_mov_epi8(m, v);
-		}
-	}
-	if (WS_LIKELY(!_mm512_movepi8_mask(v))) {
-		/* All ASCII: an error only if the step before ended inside a sequence. */
-		int bad = _mm512_test_epi8_mask(*inc, *inc) != 0;
-		*prev = v;
-		*inc = _mm512_setzero_si512();
-		return bad;
-	}
-	e = check512(t, *prev, v);
-	*prev = v;
-	*inc = _mm512_subs_epu8(v, t->inc);
-	return (full ? _mm512_test_epi8_mask(e, e) : _mm512_mask_test_epi8_mask(m, e, e)) != 0;
+	__m512i a = _mm512_shuffle_epi8(t->t1, _mm512_and_si512(_mm512_srli_epi16(p1, 4), t->nib));
+	__m512i b = _mm512_shuffle_epi8(t->t2, _mm512_and_si512(p1, t->nib));
+	__m512i c = _mm512_shuffle_epi8(t->t3, _mm512_and_si512(_mm512_srli_epi16(cur, 4), t->nib));
+	__m512i m = _mm512_or_si512(_mm512_subs_epu8(p2, t->c60), _mm512_subs_epu8(p3, t->c70));
+	/* (a & b & c) ^ (m & 0x80) */
+	return _mm512_ternarylogic_epi32(_mm512_ternarylogic_epi32(a, b, c, 0x80), m, t->c80, 0x78);
 }
 
-/* Steps are aligned to 64 bytes: the first covers the bytes from the start
- * to the next boundary, the last those up to the end, both masked. */
-TGT_AVX512 ALWAYS size_t utf8_avx512(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
-                                     uint32_t *state, int masking)
+TGT_AVX512 ALWAYS __m512i check512_at(const tables512 *t, const uint8_t *p)
 {
-	tables512 t;
-	__m512i k, prev, inc;
-	const uint8_t *a, *end = s + n;
-	size_t i = 0, lo, mis, at;
-	__mmask64 m;
+	return check512_mem(t, _mm512_loadu_si512((const void *)p), _mm512_loadu_si512((const void *)(p - 1)),
+	                    _mm512_loadu_si512((const void *)(p - 2)), _mm512_loadu_si512((const void *)(p - 3)));
+}
 
-	if (*state) {
-		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
-			return i;
-		key = ws__key_rotate(key, i);
+/* Checks s[from..to) where s[lo..from) is valid UTF-8 in memory and lo is a
+ * sequence boundary (nothing before lo is read). Returns 0, or 1 with *at
+ * set to the start of a step that has an error, all before it good. */
+TGT_AVX512 ALWAYS int range512(const tables512 *t, const uint8_t *s, size_t lo, size_t from,
+                               size_t to, size_t *at)
+{
+	size_t i = from;
+
+	if (i == lo && i < to) {
+		/* The first step: what precedes it counts as ASCII. */
+		__mmask64 m = first_bytes(to - i);
+		__m512i e = check512(t, _mm512_setzero_si512(), _mm512_maskz_loadu_epi8(m, s + i));
+		if (_mm512_mask_test_epi8_mask(m, e, e))
+			goto fail;
+		i += 64;
 	}
-	lo = i;
-	if (lo == n) {
-		*state = 0;
-		return n;
-	}
-	tables512_init(&t);
-	mis = (uintptr_t)(s + lo) & 63;
-	a = s + lo - mis;
-	/* Byte j of an aligned step gets key byte (j - mis) % 4. */
-	k = _mm512_set1_epi32((int)ws__key_rotate(key, (0 - mis) & 3));
-	prev = inc = _mm512_setzero_si512();
-	m = ~(__mmask64)0 << mis;
-	if (n - lo < 64 - mis)
-		m &= first_bytes(mis + n - lo);
-	if (step512(&t, (uint8_t *)(uintptr_t)a, a, m, 0, k, &prev, &inc, masking))
-		goto fail;
-	for (at = lo + 64 - mis; at < n; at += 64) {
-		a = s + at;
-		if (n - at < 64) {
-			if (step512(&t, (uint8_t *)(uintptr_t)a, a, first_bytes(n - at), 0, k, &prev, &inc,
-			            masking))
+	for (; i + 256 <= to; i += 256) {
+		__m512i v0 = _mm512_loadu_si512((const void *)(s + i));
+		__m512i v1 = _mm512_loadu_si512((const void *)(s + i + 64));
+		__m512i v2 = _mm512_loadu_si512((const void *)(s + i + 128));
+		__m512i v3 = _mm512_loadu_si512((const void *)(s + i + 192));
+		__m512i e;
+		if (WS_LIKELY(!_mm512_movepi8_mask(_mm512_ternarylogic_epi32(
+		            _mm512_or_si512(v0, v1), v2, v3, 0xfe)))) {
+			/* All ASCII: an error only if a sequence before it is unfinished. */
+			if (WS_UNLIKELY(s[i - 1] >= 0xc0 || s[i - 2] >= 0xe0 || s[i - 3] >= 0xf0))
 				goto fail;
-			break;
+			continue;
 		}
-		if (WS_UNLIKELY(step512(&t, (uint8_t *)(uintptr_t)a, a, ~(__mmask64)0, 1, k, &prev, &inc,
-		                        masking)))
+		e = _mm512_ternarylogic_epi32(check512_at(t, s + i), check512_at(t, s + i + 64),
+		                              check512_at(t, s + i + 128), 0xfe);
+		e = _mm512_or_si512(e, check512_at(t, s + i + 192));
+		if (WS_UNLIKELY(_mm512_test_epi8_mask(e, e)))
 			goto fail;
 	}
-	return utf8_finish(s, n, lo, state);
-fail:
-	/* The step at a has an error; unmask what follows it, then locate. */
-	at = a < s + lo ? lo : (size_t)(a - s);
-	if (masking && (size_t)(end - a) > 64) {
-		size_t done = (size_t)(end - a) - 64; /* bytes after the step */
-		ws__mask_avx512(d + n - done, d + n - done, done, ws__key_rotate(key, n - done - lo));
+	for (; i < to; i += 64) {
+		__mmask64 m = first_bytes(to - i);
+		__m512i e = check512_mem(t, _mm512_maskz_loadu_epi8(m, s + i),
+		                         _mm512_maskz_loadu_epi8(m, s + i - 1),
+		                         _mm512_maskz_loadu_epi8(m, s + i - 2),
+		                         _mm512_maskz_loadu_epi8(m, s + i - 3));
+		if (_mm512_mask_test_epi8_mask(m, e, e))
+			goto fail;
 	}
-	return utf8_locate(s, n, at, lo, state);
+	return 0;
+fail:
+	*at = i;
+	return 1;
 }
 
 TGT_AVX512 size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len)
 {
-	return utf8_avx512(NULL, s, len, 0, state, 0);
+	tables512 t;
+	size_t lo = 0, at;
+
+	if (*state && (utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
+		return lo;
+	tables512_init(&t);
+	if (range512(&t, s, lo, lo, len, &at))
+		return utf8_locate(s, len, at, lo, state);
+	return utf8_finish(s, len, lo, state);
 }
+
+/* Unmasks a block of 2 KiB (it stays in L1), then validates it from memory. */
+#define FUSED_BLOCK 2048
 
 TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 {
-	return utf8_avx512(d, d, n, key, state, 1);
+	tables512 t;
+	size_t lo = 0, b, e, at;
+
+	if (*state) {
+		if (utf8_carry(d, d, n, key, state, &lo) || lo == n)
+			return lo;
+		key = ws__key_rotate(key, lo);
+	}
+	tables512_init(&t);
+	for (b = lo; b < n; b = e) {
+		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
+		ws__mask_avx512(d + b, d + b, e - b, ws__key_rotate(key, b - lo));
+		if (range512(&t, d, lo, b, e, &at)) {
+			if (e < n)
+				ws__mask_avx512(d + e, d + e, n - e, ws__key_rotate(key, e - lo));
+			return utf8_locate(d, n, at, lo, state);
+		}
+	}
+	return utf8_finish(d, n, lo, state);
 }
 
 #else

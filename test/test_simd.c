@@ -498,6 +498,27 @@ static void long_inputs(void)
 	utf8_check(s, len, 64, "ascii");
 }
 
+/* A sequence cut short right before a run of ASCII, ending at every multiple
+ * of 64 (where vector steps, 256-byte groups and 2 KiB blocks begin), with
+ * complete sequences as controls. */
+static void cut_before_ascii(void)
+{
+	static const char *const seqs[] = {"\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xe2", "\xf0",
+	                                   "\xf0\x9f", "\xc3\xa9", "\xe2\x82\xac",
+	                                   "\xf0\x9f\x98\x80", "\xed\xa0", "\xc0"};
+	static uint8_t buf[2560 + 700];
+
+	for (size_t q = 0; q < sizeof seqs / sizeof seqs[0]; q++)
+		for (size_t g = 64; g <= 2560; g += 64)
+			for (size_t back = 0; back < 2; back++) {
+				size_t n = strlen(seqs[q]), at = g - n - back;
+				memset(buf, 'a', sizeof buf);
+				memcpy(buf + at, seqs[q], n);
+				utf8_check(buf, g + 700, g + 1, "cut");
+				utf8_check(buf, g + 700, g + 700 - 1 - back, "cut");
+			}
+}
+
 /* Through a server connection: a masked text frame with an error, delivered
  * in every split; the valid prefix comes out, then the error. */
 static void through_conn(void)
@@ -544,6 +565,7 @@ int main(int argc, char **argv)
 	RUN(random_text);
 	RUN(every_split);
 	RUN(long_inputs);
+	RUN(cut_before_ascii);
 	RUN(through_conn);
 	return t_done(argv[0]);
 }
