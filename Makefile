@@ -122,6 +122,4 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include bench/bench.mk
--include fuzz/fuzz.mk
--include examples/examples.mk
+-include $(wildcard bench/*.mk fuzz/*.mk examples/*.mk)

@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs the Debian packages the build and tests need, when missing.
-# Without root, prints the command to run instead.
-pkgs="build-essential clang libmbedtls-dev zlib1g-dev pkg-config binutils"
+# Installs the Debian packages the build, the tests and the demo need, when
+# missing. Without root, prints the command to run instead.
+pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils
+      libwslay-dev python3 python3-websockets"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Node.js may come from another repository; only its commands matter.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$missing"
