@@ -122,4 +122,4 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include $(wildcard bench/*.mk fuzz/*.mk examples/*.mk)
+-include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk
