@@ -22,9 +22,10 @@ FUZZ_TARGETS := fuzz_server fuzz_client fuzz_frame_header fuzz_utf8 fuzz_roundtr
 ifeq ($(FUZZ_HANDSHAKE),1)
 FUZZ_TARGETS += fuzz_http
 endif
-# permessage-deflate (RFC 7692): when libws/deflate.c lands (WS_DEFLATE=1),
-# add fuzz_inflate here: fuzz/fuzz_inflate.c, fuzz/corpus/fuzz_inflate/, and
-# its dictionary and -max_len below.
+# permessage-deflate (RFC 7692), when built in (WS_DEFLATE=1, the default).
+ifeq ($(WS_DEFLATE),1)
+FUZZ_TARGETS += fuzz_inflate
+endif
 
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -40,12 +41,14 @@ fuzz_dict_fuzz_http := fuzz/http.dict
 fuzz_dict_fuzz_frame_header := fuzz/frame.dict
 fuzz_dict_fuzz_roundtrip := fuzz/frame.dict
 fuzz_dict_fuzz_utf8 := fuzz/utf8.dict
+fuzz_dict_fuzz_inflate := fuzz/frame.dict
 fuzz_max_len_fuzz_server := 16384
 fuzz_max_len_fuzz_client := 16384
 fuzz_max_len_fuzz_http := 12288
 fuzz_max_len_fuzz_frame_header := 512
 fuzz_max_len_fuzz_roundtrip := 4096
 fuzz_max_len_fuzz_utf8 := 4096
+fuzz_max_len_fuzz_inflate := 8192
 
 .PHONY: fuzz fuzz-run fuzz-ci fuzz-replay fuzz-seeds coverage
 

@@ -6,7 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const fz_conn_opts o = {WS_ROLE_CLIENT, 0};
+	static const fz_conn_opts o = {WS_ROLE_CLIENT, 0, 0};
 
 	fz_conn_run(&o, data, size);
 	return 0;

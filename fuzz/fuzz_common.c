@@ -160,9 +160,40 @@ const char *const fz_server_protocols[] = {"superchat", "chat", NULL};
 
 enum { GUARD = 16 };
 
+/* The deflate allocator: malloc, counting what is live, failing on request. */
+typedef struct fz_alloc {
+	long live, calls, fail_at;
+} fz_alloc;
+
+static void *fz_alloc_fn(void *ctx, size_t size)
+{
+	fz_alloc *a = ctx;
+	void *p;
+
+	if (++a->calls == a->fail_at)
+		return NULL;
+	p = malloc(size);
+	if (p)
+		a->live++;
+	return p;
+}
+
+static void fz_free_fn(void *ctx, void *ptr)
+{
+	fz_alloc *a = ctx;
+
+	if (ptr)
+		a->live--;
+	free(ptr);
+}
+
 typedef struct fz_run {
 	const fz_conn_opts *o;
 	ws_config cfg;
+	ws_deflate_config dcfg;
+	fz_alloc alloc;
+	int deflate;         /* permessage-deflate may be in use */
+	int pending;         /* the error noticed before ws_conn_recv() returned it */
 	ws_conn c;
 	uint32_t rng;
 	unsigned flags, app;
@@ -292,7 +323,7 @@ static void on_error(fz_run *r, int rc, size_t off)
 	int was_handshake = !r->opened, frc;
 
 	FZ_ASSERT(is_wire_error(rc));
-	FZ_ASSERT(!r->failed || rc == WS_E_UTF8);
+	FZ_ASSERT(!r->failed || rc == r->pending);
 	FZ_ASSERT(ws_conn_error(&r->c) == rc);
 	r->failed = 1;
 	check_state(r);
@@ -341,19 +372,32 @@ static void on_error(fz_run *r, int rc, size_t off)
 
 static void app_send(fz_run *r, unsigned op, unsigned flags, const void *data, size_t len, int want)
 {
-	size_t cap = WS_SEND_SIZE(len), n;
+	size_t cap = r->deflate ? WS_SEND_SIZE_COMPRESSED(len) : WS_SEND_SIZE(len), n;
 	uint8_t *out = malloc(cap);
 	int rc;
 
 	FZ_ASSERT(out != NULL);
 	rc = ws_conn_send(&r->c, op, flags, data, len, out, cap, &n);
+	if (rc == WS_E_ALLOC && (r->flags & FZ_ALLOC_FAIL) && want == WS_OK) {
+		/* A compressor that could not be allocated: the connection failed. */
+		FZ_ASSERT(ws_conn_error(&r->c) == WS_E_ALLOC);
+		r->failed = 1;
+		r->pending = WS_E_ALLOC;
+		free(out);
+		return;
+	}
 	FZ_ASSERT(rc == want);
 	if (rc == WS_OK) {
 		ws_frame_header h;
+		int hl = ws_frame_header_decode(&h, out, n, 0);
 		FZ_ASSERT(n <= cap);
-		FZ_ASSERT(ws_frame_header_decode(&h, out, n, 0) == (int)(n - len));
-		FZ_ASSERT(h.len == len && h.fin == !(flags & WS_SEND_MORE) && h.opcode == op);
+		FZ_ASSERT(hl > 0 && h.len == n - (size_t)hl);
+		FZ_ASSERT(h.fin == !(flags & WS_SEND_MORE) && h.opcode == op);
 		FZ_ASSERT(h.masked == (r->cfg.role == WS_ROLE_CLIENT));
+		if (h.rsv) /* compressed: RSV1 on a message's first frame only */
+			FZ_ASSERT(r->deflate && h.rsv == WS_RSV1 && op != WS_OP_CONTINUATION);
+		else if (!r->deflate)
+			FZ_ASSERT(h.len == len);
 	}
 	free(out);
 }
@@ -454,11 +498,18 @@ static void on_event(fz_run *r, ws_event *ev, const uint8_t *lo, const uint8_t *
 	r->events++;
 	FZ_ASSERT(!(ev->flags & ~(unsigned)(WS_EVF_MSG_BEGIN | WS_EVF_MSG_END | WS_EVF_REPLY |
 	                                    WS_EVF_COMPRESSED)));
+	FZ_ASSERT(!(ev->flags & WS_EVF_COMPRESSED) || ev->type == WS_EV_TEXT || ev->type == WS_EV_BINARY);
 	switch (ev->type) {
 	case WS_EV_TEXT:
 	case WS_EV_BINARY:
 		FZ_ASSERT(r->opened && !r->close_recv);
-		FZ_ASSERT(within(ev->data, ev->len, lo, hi));
+		if (ev->flags & WS_EVF_COMPRESSED) {
+			FZ_ASSERT(r->deflate);
+			FZ_ASSERT(within(ev->data, ev->len, r->dcfg.inflate_buf,
+			                 r->dcfg.inflate_buf + r->dcfg.inflate_cap));
+		} else {
+			FZ_ASSERT(within(ev->data, ev->len, lo, hi));
+		}
 		FZ_ASSERT(!(ev->flags & WS_EVF_REPLY));
 		if (ev->flags & WS_EVF_MSG_BEGIN) {
 			FZ_ASSERT(r->msg == 0);
@@ -631,10 +682,13 @@ static size_t drain(fz_run *r, size_t off)
 			break;
 		}
 		FZ_ASSERT(rc == WS_OK);
-		if (ws_conn_error(&r->c) == WS_OK)
-			check_untouched(r, off, used, &ev);
-		else
+		if (ws_conn_error(&r->c) == WS_OK) {
+			if (!r->deflate) /* (a compressed payload is unmasked without an event) */
+				check_untouched(r, off, used, &ev);
+		} else if (!r->failed) {
 			r->failed = 1; /* the valid prefix of a text chunk; the error comes next */
+			r->pending = ws_conn_error(&r->c);
+		}
 		off += used;
 		if (ev.type == WS_EV_NONE) {
 			/* Nothing more: the same bytes again give nothing again. */
@@ -645,8 +699,10 @@ static size_t drain(fz_run *r, size_t off)
 			}
 			break;
 		}
-		idle = used ? 0 : idle + 1;
-		FZ_ASSERT(idle < 4); /* events without progress cannot go on forever */
+		/* Events without progress cannot go on forever. (Inflating, output is
+		 * progress too: zlib may hold input while the buffer drains.) */
+		idle = used || ((ev.flags & WS_EVF_COMPRESSED) && ev.len) ? 0 : idle + 1;
+		FZ_ASSERT(idle < 4);
 		on_event(r, &ev, lo, lo + used);
 	}
 	return off;
@@ -680,7 +736,31 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 		r->cfg.flags |= WS_CFG_LENIENT_LENGTH;
 	if (r->flags & FZ_NO_UTF8)
 		r->cfg.flags |= WS_CFG_NO_UTF8_CHECK;
-	if (r->flags & FZ_SMALL) {
+	if ((r->flags & FZ_DEFLATE) || o->deflate) {
+		static const long fail_at[4] = {1, 2, 3, 5};
+		ws_deflate_config_init(&r->dcfg);
+		r->dcfg.alloc.alloc = fz_alloc_fn;
+		r->dcfg.alloc.free = fz_free_fn;
+		r->dcfg.alloc.ctx = &r->alloc;
+		r->dcfg.server_max_window_bits = (uint8_t)(8 + (b2 & 7));
+		r->dcfg.client_max_window_bits = (uint8_t)(8 + (b2 >> 3 & 7));
+		r->dcfg.server_no_context_takeover = b2 >> 6 & 1;
+		r->dcfg.client_no_context_takeover = b2 >> 7;
+		r->dcfg.mem_level = (uint8_t)(1 + (r->app >> 2 & 7));
+		r->dcfg.threshold = r->app & 0x20 ? 0 : 64;
+		r->dcfg.inflate_cap = (size_t)1024 << (r->app & 3);
+		r->dcfg.inflate_buf = malloc(r->dcfg.inflate_cap);
+		FZ_ASSERT(r->dcfg.inflate_buf != NULL);
+		if (r->flags & FZ_ALLOC_FAIL)
+			r->alloc.fail_at = fail_at[r->app >> 6];
+		r->cfg.deflate = &r->dcfg;
+		r->deflate = 1;
+		if (o->deflate)
+			r->cfg.flags |= WS_CFG_START_OPEN;
+	}
+	if ((r->flags & FZ_SMALL) && r->deflate)
+		r->cfg.max_message = 1000; /* byte 2 is taken: a fixed small limit, for bombs */
+	if ((r->flags & FZ_SMALL) && !r->deflate) {
 		r->cfg.max_frame = frames[b2 & 7];
 		r->cfg.max_message = messages[b2 >> 3 & 7];
 		r->cfg.max_fragments = fragments[b2 >> 6];
@@ -688,7 +768,17 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 		r->cfg.max_headers = nheaders[r->app >> 4 & 3];
 	}
 	FZ_ASSERT(ws_conn_init(&r->c, sizeof r->c, &r->cfg) == WS_OK);
-	r->opened = (r->flags & FZ_START_OPEN) != 0;
+	r->opened = (r->cfg.flags & WS_CFG_START_OPEN) != 0;
+	if (r->deflate && r->opened) {
+		/* Agreed elsewhere (RFC 8441): the parameters as configured. */
+		ws_deflate_params p = {r->dcfg.server_no_context_takeover, r->dcfg.client_no_context_takeover,
+		                       r->dcfg.server_max_window_bits, r->dcfg.client_max_window_bits};
+		int rc = ws_conn_enable_deflate(&r->c, &p);
+		FZ_ASSERT(rc == WS_OK || (rc == WS_E_ALLOC && (r->flags & FZ_ALLOC_FAIL)));
+		if (rc != WS_OK)
+			goto out;
+		FZ_ASSERT(ws_conn_enable_deflate(&r->c, &p) == WS_E_STATE);
+	}
 	check_state(r);
 	if (o->role == WS_ROLE_CLIENT && !r->opened) {
 		uint8_t req[4096];
@@ -735,6 +825,10 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 		FZ_ASSERT(ws_conn_state(&r->c) == WS_STATE_CLOSED);
 	}
 out:
+	ws_conn_release(&r->c);
+	ws_conn_release(&r->c); /* safe twice */
+	FZ_ASSERT(r->alloc.live == 0); /* everything taken was given back */
+	free(r->dcfg.inflate_buf);
 	free(r->buf);
 	free(r);
 }

@@ -72,16 +72,20 @@ enum {
 	FZ_SMALL = 0x08,      /* small limits from byte 2 */
 	FZ_ACT = 0x10,        /* app activity: echo data, send pings, close after some events */
 	FZ_REJECT = 0x20,     /* server: reject the request instead of accepting it */
-	/* bits 6-7 with byte 1: the split mode, see fz_conn_run() */
+	FZ_DEFLATE = 0x40,    /* permessage-deflate configured (parameters from byte 2) */
+	FZ_ALLOC_FAIL = 0x80  /* the deflate allocator fails at an allocation chosen by byte 3 */
 };
 
 /* Options of one connection run. */
 typedef struct fz_conn_opts {
 	int role;          /* WS_ROLE_* */
 	int heads_only;    /* fuzz_http: stop at the first event after the handshake */
+	int deflate;       /* 0: per FZ_DEFLATE; 1: always, and the connection starts OPEN
+	                    * with permessage-deflate on (fuzz_inflate) */
 } fz_conn_opts;
 
-/* Takes 4 configuration bytes from in (flags, split, limits, app), then feeds
+/* Takes 4 configuration bytes from in (flags, split, limits or deflate
+ * parameters, app), then feeds
  * the rest of the input to a connection of the given role through the read
  * loop of include/ws/conn.h, asserting the contract on every call. */
 void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size);

@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                                       "client_max_window_bits", "Upgrade"};
 	fz_in in = {data, size};
 	unsigned b0 = fz_byte(&in);
-	fz_conn_opts o = {b0 & 1 ? WS_ROLE_CLIENT : WS_ROLE_SERVER, 1};
+	fz_conn_opts o = {b0 & 1 ? WS_ROLE_CLIENT : WS_ROLE_SERVER, 1, 0};
 	ws_str head;
 
 	fz_conn_run(&o, in.p, in.n);

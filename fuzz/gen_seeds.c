@@ -84,6 +84,30 @@ static void peer_init(peer *p, int role)
 		abort();
 }
 
+static void *gen_alloc(void *ctx, size_t size)
+{
+	(void)ctx;
+	return malloc(size);
+}
+
+static void gen_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	free(ptr);
+}
+
+static void peer_init_deflate(peer *p, int role, const ws_deflate_config *d)
+{
+	ws_config_init(&p->cfg, role);
+	p->cfg.flags = WS_CFG_START_OPEN;
+	p->cfg.rand = fz_rand;
+	p->cfg.rand_ctx = &p->rng;
+	p->cfg.deflate = d;
+	p->rng = 1000;
+	if (ws_conn_init(&p->c, sizeof p->c, &p->cfg))
+		abort();
+}
+
 static void frame(peer *p, bytes *b, unsigned op, unsigned flags, const void *data, size_t len)
 {
 	static uint8_t out[WS_SEND_SIZE(66000)];
@@ -360,6 +384,95 @@ static void http_seeds(void)
 	free(b);
 }
 
+/* permessage-deflate: the RFC 7692 §7.2.3 examples as a server sends them
+ * (for a client) and masked (for a server), and messages compressed by the
+ * library itself, with 15-bit windows and context takeover. */
+static void inflate_seeds(void)
+{
+	static const struct {
+		const char *name, *hex;
+	} v[] = {
+		{"rfc7692-7.2.3.1-hello", "c1 07 f2 48 cd c9 c9 07 00"},
+		{"rfc7692-7.2.3.1-fragmented", "41 03 f2 48 cd 80 04 c9 c9 07 00"},
+		{"rfc7692-7.2.3.2-shared-window", "c1 07 f2 48 cd c9 c9 07 00 c1 05 f2 00 11 00 00"},
+		{"rfc7692-7.2.3.3-stored", "c1 0b 00 05 00 fa ff 48 65 6c 6c 6f 00"},
+		{"rfc7692-7.2.3.4-bfinal", "c1 08 f3 48 cd c9 c9 07 00 00"},
+		{"rfc7692-7.2.3.5-two-blocks", "c1 0d f2 48 05 00 00 00 ff ff ca c9 c9 07 00"},
+		{"corrupt", "c1 05 ff ff ff ff ff"},
+		{"rsv1-on-continuation", "41 03 f2 48 cd c0 04 c9 c9 07 00"},
+	};
+	uint8_t cfg[5] = {0, 0, 0, 7 | 7 << 3, 0};
+	bytes *b = calloc(1, sizeof *b), *m = calloc(1, sizeof *m);
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char name[64];
+		ws_frame_header h;
+		size_t pos = 0;
+		b->n = 0;
+		addhex(b, v[i].hex);
+		cfg[0] = 1; /* client: unmasked, as the RFC shows them */
+		cfg[2] = (uint8_t)(i % 8);
+		seed("fuzz_inflate", v[i].name, cfg, 5, b->p, b->n);
+		/* Masked, for a server. */
+		m->n = 0;
+		while (pos < b->n && ws_frame_header_decode(&h, b->p + pos, b->n - pos, 0) == 2 &&
+		       pos + 2 + h.len <= b->n) {
+			static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+			uint8_t hdr[WS_FRAME_HEADER_MAX];
+			size_t hn = ws_frame_header_encode(hdr, b->p[pos] & 0xf0, h.opcode, h.len, key);
+			add(m, hdr, hn);
+			add(m, b->p + pos + 2, (size_t)h.len);
+			ws_mask(m->p + m->n - h.len, (size_t)h.len, key, 0);
+			pos += 2 + (size_t)h.len;
+		}
+		cfg[0] = 0;
+		snprintf(name, sizeof name, "%s-masked", v[i].name);
+		seed("fuzz_inflate", name, cfg, 5, m->p, m->n);
+	}
+	/* A bomb: 100 KB of zeros in one small compressed message, against a
+	 * limit of 1000 bytes (FZ_SMALL). */
+	{
+		static uint8_t zeros[100000];
+		static uint8_t out[WS_SEND_SIZE_COMPRESSED(100000)];
+		static uint8_t ibuf[1024];
+		ws_deflate_config d;
+		ws_deflate_params p = {0, 0, 15, 15};
+		peer pr;
+		size_t n;
+		ws_deflate_config_init(&d);
+		d.alloc.alloc = gen_alloc;
+		d.alloc.free = gen_free;
+		d.inflate_buf = ibuf;
+		d.inflate_cap = sizeof ibuf;
+		peer_init_deflate(&pr, WS_ROLE_SERVER, &d);
+		if (ws_conn_enable_deflate(&pr.c, &p) ||
+		    ws_conn_send(&pr.c, WS_OP_BINARY, 0, zeros, sizeof zeros, out, sizeof out, &n))
+			abort();
+		cfg[0] = 1;
+		cfg[1] = FZ_SMALL;
+		cfg[2] = 0;
+		seed("fuzz_inflate", "bomb-100k-zeros", cfg, 5, out, n);
+		cfg[1] = 0;
+		/* Two texts with context takeover, fragmented, a ping between. */
+		b->n = 0;
+		if (ws_conn_send(&pr.c, WS_OP_TEXT, 0, "Hello, Hello, Hello", 19, out, sizeof out, &n))
+			abort();
+		add(b, out, n);
+		if (ws_conn_send(&pr.c, WS_OP_TEXT, WS_SEND_MORE, "\xce\xba\xe1\xbd", 4, out, sizeof out, &n))
+			abort();
+		add(b, out, n);
+		frame(&pr, b, WS_OP_PING, 0, "p", 1);
+		if (ws_conn_send(&pr.c, WS_OP_CONTINUATION, 0, "\xb9\xcf\x83 Hello", 9, out, sizeof out, &n))
+			abort();
+		add(b, out, n);
+		cfg[2] = 3;
+		seed("fuzz_inflate", "library-texts", cfg, 5, b->p, b->n);
+		ws_conn_release(&pr.c);
+	}
+	free(b);
+	free(m);
+}
+
 static void frame_header_seeds(void)
 {
 	static const char *const v[] = {
@@ -440,6 +553,7 @@ int main(int argc, char **argv)
 	server_seeds();
 	client_seeds();
 	http_seeds();
+	inflate_seeds();
 	frame_header_seeds();
 	utf8_seeds();
 	roundtrip_seeds();
