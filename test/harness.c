@@ -87,8 +87,7 @@ int t_rand(void *ctx, void *buf, size_t len)
 	return 0;
 }
 
-/* Payloads: short ones readable, long ones by length and FNV-1a hash. */
-static void log_payload(t_log *l, const uint8_t *p, size_t n, int text)
+void t_log_payload(t_log *l, const uint8_t *p, size_t n, int text)
 {
 	if (n > 64) {
 		uint32_t h = 2166136261u;
@@ -112,7 +111,7 @@ static void log_payload(t_log *l, const uint8_t *p, size_t n, int text)
 static void log_str(t_log *l, const char *label, ws_str s)
 {
 	t_log_add(l, " %s=", label);
-	log_payload(l, (const uint8_t *)s.ptr, s.len, 1);
+	t_log_payload(l, (const uint8_t *)s.ptr, s.len, 1);
 }
 
 typedef struct msg_acc {
@@ -197,7 +196,8 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 
 		if (end < start || end > len)
 			abort();
-		memcpy(buf + have, src + start, end - start);
+		if (end > start)
+			memcpy(buf + have, src + start, end - start);
 		have += end - start;
 		start = end;
 		memset(buf + have, 0xA5, GUARD);
@@ -231,7 +231,7 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 				int frc;
 				if (m.type) {
 					t_log_add(&log, "partial %s ", ev_name(m.type));
-					log_payload(&log, m.data, m.len, m.type == WS_EV_TEXT);
+					t_log_payload(&log, m.data, m.len, m.type == WS_EV_TEXT);
 					t_log_add(&log, "\n");
 				}
 				t_log_add(&log, "error %s\n", ws_status_name(rc));
@@ -263,7 +263,7 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 				acc_add(&m, ev.data, ev.len);
 				if (ev.flags & WS_EVF_MSG_END) {
 					t_log_add(&log, "%s ", ev_name(ev.type));
-					log_payload(&log, m.data, m.len, ev.type == WS_EV_TEXT);
+					t_log_payload(&log, m.data, m.len, ev.type == WS_EV_TEXT);
 					t_log_add(&log, "%s\n", ev.flags & WS_EVF_COMPRESSED ? " compressed" : "");
 					m.type = 0;
 				}
@@ -271,12 +271,12 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 			case WS_EV_PING:
 			case WS_EV_PONG:
 				t_log_add(&log, "%s ", ev_name(ev.type));
-				log_payload(&log, ev.data, ev.len, 0);
+				t_log_payload(&log, ev.data, ev.len, 0);
 				t_log_add(&log, "%s\n", ev.flags & WS_EVF_REPLY ? " reply" : "");
 				break;
 			case WS_EV_CLOSE:
 				t_log_add(&log, "close %u ", ev.code);
-				log_payload(&log, ev.data, ev.len, 1);
+				t_log_payload(&log, ev.data, ev.len, 1);
 				t_log_add(&log, "%s\n", ev.flags & WS_EVF_REPLY ? " reply" : "");
 				break;
 			case WS_EV_REQUEST:
@@ -294,7 +294,7 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 						t_log_add(&log, "accept-error %s\n", ws_status_name(arc));
 					else {
 						t_log_add(&log, "accept-> ");
-						log_payload(&log, out, n, 1);
+						t_log_payload(&log, out, n, 1);
 						t_log_add(&log, "\n");
 					}
 				}
@@ -324,7 +324,7 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 	}
 	if (!stop && m.type) {
 		t_log_add(&log, "partial %s ", ev_name(m.type));
-		log_payload(&log, m.data, m.len, m.type == WS_EV_TEXT);
+		t_log_payload(&log, m.data, m.len, m.type == WS_EV_TEXT);
 		t_log_add(&log, "\n");
 	}
 	if (!stop && have)

@@ -38,6 +38,9 @@ void t_log_add(t_log *l, const char *fmt, ...)
 #endif
 	;
 void t_log_hex(t_log *l, const void *p, size_t n);
+/* A payload as the feeder logs it: up to 64 bytes readable (quoted text or
+ * hex), longer ones by length and FNV-1a hash. */
+void t_log_payload(t_log *l, const uint8_t *p, size_t n, int text);
 void t_log_free(t_log *l);
 
 /* Deterministic "random" bytes (a counter), for client masks and keys. */

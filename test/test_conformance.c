@@ -286,29 +286,6 @@ typedef struct expect {
 	unsigned close;
 } expect;
 
-/* A payload as the harness logs it: up to 64 bytes readable (quoted text or
- * hex), longer ones by length and FNV-1a hash. */
-static void render(t_log *l, const uint8_t *p, size_t n, int text)
-{
-	if (n > 64) {
-		uint32_t h = 2166136261u;
-		for (size_t i = 0; i < n; i++)
-			h = (h ^ p[i]) * 16777619u;
-		t_log_add(l, "len=%zu fnv=%08x", n, h);
-	} else if (text) {
-		t_log_add(l, "\"");
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
-				t_log_add(l, "%c", p[i]);
-			else
-				t_log_add(l, "\\x%02x", p[i]);
-		}
-		t_log_add(l, "\"");
-	} else {
-		t_log_hex(l, p, n);
-	}
-}
-
 /* A control frame as the connection must write it: unmasked from a server,
  * masked with the next t_rand key from a client. */
 static void log_frame(t_log *l, expect *x, const char *prefix, unsigned b0, const uint8_t *p,
@@ -365,11 +342,11 @@ static char *expand(const char *s, expect *x)
 			s++;
 		if (!strcmp(name, "t") || !strcmp(name, "b")) {
 			payload(&s, &pl);
-			render(&l, pl.p, pl.len, name[0] == 't');
+			t_log_payload(&l, pl.p, pl.len, name[0] == 't');
 		} else if (!strcmp(name, "ping")) {
 			payload(&s, &pl);
 			t_log_add(&l, "ping ");
-			render(&l, pl.p, pl.len, 0);
+			t_log_payload(&l, pl.p, pl.len, 0);
 			t_log_add(&l, " reply\n");
 			log_frame(&l, x, "-> ", 0x8a, pl.p, pl.len);
 		} else if (!strcmp(name, "close")) {
@@ -381,7 +358,7 @@ static char *expand(const char *s, expect *x)
 				s++;
 			payload(&s, &pl);
 			t_log_add(&l, "close %u ", code);
-			render(&l, pl.p, pl.len, 1);
+			t_log_payload(&l, pl.p, pl.len, 1);
 			t_log_add(&l, " reply\n");
 			log_frame(&l, x, "-> ", 0x88, c, code == 1005 ? 0 : 2);
 		} else if (!strcmp(name, "sent")) {
