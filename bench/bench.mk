@@ -15,3 +15,6 @@ bench: $(BUILD)/bench/bench
 
 bench-check: $(BUILD)/bench/bench
 	@$(BUILD)/bench/bench --check
+
+# make check runs the bench's correctness checks (a few seconds at most).
+CHECK_STEPS += bench-check

@@ -408,26 +408,30 @@ TGT_AVX512 ALWAYS __mmask64 first_bytes(size_t r)
 }
 
 /* The destination is aligned to 64 bytes first (a masked head), as unaligned
- * 64-byte stores each split across two cache lines. */
-TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+ * 64-byte stores each split across two cache lines. With want_or set, also
+ * returns the OR of every result byte (for a free ASCII test); else 0. */
+TGT_AVX512 ALWAYS __m512i mask512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                                  int want_or)
 {
 	size_t mis = (uintptr_t)dst & 63, i;
-	__m512i k;
+	__m512i k, acc = _mm512_setzero_si512(), acc2 = _mm512_setzero_si512();
 
 	if (len == 0)
-		return;
+		return acc;
 	if (mis) {
 		/* Bytes [mis, 64) of the aligned block around dst; the masked-off
 		 * bytes are neither read nor written. */
 		__mmask64 m = ~(__mmask64)0 << mis;
+		__m512i v;
 		if (len < 64 - mis)
 			m &= first_bytes(mis + len);
 		k = _mm512_set1_epi32((int)ws__key_rotate(key, (0 - mis) & 3));
-		_mm512_mask_storeu_epi8(dst - mis, m,
-		                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src - mis), k));
+		v = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src - mis), k));
+		_mm512_mask_storeu_epi8(dst - mis, m, v);
+		acc = v;
 		i = 64 - mis;
 		if (i >= len)
-			return;
+			return acc;
 		key = ws__key_rotate(key, i);
 	} else {
 		i = 0;
@@ -436,24 +440,38 @@ TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, ui
 	dst += i, src += i, len -= i;
 	i = 0;
 	for (; i + 256 <= len; i += 256) {
-		__m512i a = _mm512_loadu_si512((const void *)(src + i));
-		__m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
-		__m512i e = _mm512_loadu_si512((const void *)(src + i + 128));
-		__m512i f = _mm512_loadu_si512((const void *)(src + i + 192));
-		_mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
-		_mm512_store_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
-		_mm512_store_si512((void *)(dst + i + 128), _mm512_xor_si512(e, k));
-		_mm512_store_si512((void *)(dst + i + 192), _mm512_xor_si512(f, k));
+		__m512i a = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), k);
+		__m512i b = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i + 64)), k);
+		__m512i e = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i + 128)), k);
+		__m512i f = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i + 192)), k);
+		_mm512_store_si512((void *)(dst + i), a);
+		_mm512_store_si512((void *)(dst + i + 64), b);
+		_mm512_store_si512((void *)(dst + i + 128), e);
+		_mm512_store_si512((void *)(dst + i + 192), f);
+		if (want_or) {
+			acc = _mm512_ternarylogic_epi32(acc, a, b, 0xfe);
+			acc2 = _mm512_ternarylogic_epi32(acc2, e, f, 0xfe);
+		}
 	}
 	for (; i + 64 <= len; i += 64) {
-		__m512i a = _mm512_loadu_si512((const void *)(src + i));
-		_mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
+		__m512i a = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), k);
+		_mm512_store_si512((void *)(dst + i), a);
+		if (want_or)
+			acc = _mm512_or_si512(acc, a);
 	}
 	if (i < len) {
 		__mmask64 m = first_bytes(len - i);
-		__m512i a = _mm512_maskz_loadu_epi8(m, src + i);
-		_mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(a, k));
+		__m512i a = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), k));
+		_mm512_mask_storeu_epi8(dst + i, m, a);
+		if (want_or)
+			acc = _mm512_or_si512(acc, a);
 	}
+	return _mm512_or_si512(acc, acc2);
+}
+
+TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	mask512(dst, src, len, key, 0);
 }
 
 typedef struct tables512 {
@@ -586,9 +604,16 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 	}
 	tables512_init(&t);
 	for (b = lo; b < n; b = e) {
+		int bad;
 		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
-		ws__mask_avx512(d + b, d + b, e - b, ws__key_rotate(key, b - lo));
-		if (range512(&t, d, lo, b, e, &at)) {
+		if (!_mm512_movepi8_mask(mask512(d + b, d + b, e - b, ws__key_rotate(key, b - lo), 1))) {
+			/* All ASCII: only a sequence unfinished before it can fail. */
+			bad = b > lo && (d[b - 1] >= 0xc0 || d[b - 2] >= 0xe0 || d[b - 3] >= 0xf0);
+			at = b;
+		} else {
+			bad = range512(&t, d, lo, b, e, &at);
+		}
+		if (WS_UNLIKELY(bad)) {
 			if (e < n)
 				ws__mask_avx512(d + e, d + e, n - e, ws__key_rotate(key, e - lo));
 			return utf8_locate(d, n, at, lo, state);
