@@ -730,6 +730,257 @@ static void message_limit_streamed(void)
 	free(g);
 }
 
+/* ---- a careless or hostile caller, and the corners of the status table ---- */
+
+static int fail_rand(void *ctx, void *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return -1;
+}
+
+static int stop_at_ping(void *ud, ws_conn *c, ws_event *ev)
+{
+	(void)c;
+	++*(int *)ud;
+	return ev->type == WS_EV_PING ? 42 : 0;
+}
+
+static void careless_caller(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_CLIENT, WS_CFG_START_OPEN);
+	uint8_t out[256], f[64];
+	size_t n, used;
+	ws_conn c;
+	ws_event ev;
+
+	CHECK_INT(ws_conn_init(NULL, sizeof c, &cfg), WS_E_ARG);
+	CHECK_INT(ws_conn_init(&c, sizeof c, NULL), WS_E_ARG);
+	/* A rand callback that fails: the frame is not written and nothing
+	 * changes (a fragmented message may still be continued). */
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, WS_SEND_MORE, "a", 1, out, sizeof out, &n), WS_OK);
+	cfg.rand = fail_rand;
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "b", 1, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, 0, 1, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(ws_conn_close(&c, 1000, "", 0, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+	cfg.rand = t_rand;
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "b", 1, out, sizeof out, &n), WS_OK);
+	/* A close reason that ends inside a UTF-8 sequence. */
+	CHECK_INT(ws_conn_close(&c, 1000, "ok \xe2\x82", 5, out, sizeof out, &n), WS_E_ARG);
+	/* After the transport ended, bytes are ignored, not an error. */
+	CHECK_INT(ws_conn_recv_eof(&c, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_CLOSE);
+	CHECK_INT(ev.code, WS_CLOSE_ABNORMAL);
+	CHECK_INT(ws_conn_recv(&c, f, t_unhex("81 01 41", f, sizeof f), &used, &ev), WS_OK);
+	CHECK_INT(used, 0);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	/* A failed connection: close, reply and send give the sticky error or nothing. */
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = t_unhex("89 01 41 81 81 00 00 00 00 41", f, sizeof f);
+	CHECK_INT(ws_conn_recv(&c, f, n, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_PING);
+	CHECK_INT(ws_conn_recv(&c, f + used, n - used, &used, &ev), WS_E_MASK_UNEXPECTED);
+	CHECK_INT(ws_conn_close(&c, 1000, "", 0, out, sizeof out, &n), WS_E_MASK_UNEXPECTED);
+	ev.type = WS_EV_PING;
+	ev.flags = WS_EVF_REPLY;
+	ev.data = f + 2;
+	ev.len = 1;
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	/* A client that receives before connecting: a usage error, not sticky. */
+	cfg.flags = 0;
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, f, 3, &used, &ev), WS_E_STATE);
+	CHECK_INT(ws_conn_error(&c), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+	/* The callback shim: a callback's nonzero return stops it and is
+	 * returned; so is an error, with the bytes consumed before it. */
+	{
+		ws_config scfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN);
+		int calls = 0;
+		ws_conn_init(&c, sizeof c, &scfg);
+		n = put_frame(f, WS_FIN | WS_OP_TEXT, "hi", 2, 1);
+		n += put_frame(f + n, WS_FIN | WS_OP_PING, "p", 1, 1);
+		n += put_frame(f + n, WS_FIN | WS_OP_TEXT, "x", 1, 0); /* unmasked: an error */
+		CHECK_INT(ws_conn_dispatch(&c, f, n, &used, stop_at_ping, &calls), 42);
+		CHECK_INT(calls, 2);
+		CHECK_INT(used, 8 + 7);
+		CHECK_INT(ws_conn_dispatch(&c, f + used, n - used, &used, stop_at_ping, &calls),
+		          WS_E_MASK_REQUIRED);
+		CHECK_INT(used, 0);
+		CHECK_INT(calls, 2);
+	}
+	/* A head presented shorter than before (the caller dropped bytes): it
+	 * is searched again from the start, not misread. */
+	{
+		static const char req[] = GOOD "\r\n";
+		ws_config scfg = cfg_of(WS_ROLE_SERVER, 0);
+		ws_conn_init(&c, sizeof c, &scfg);
+		CHECK_INT(ws_conn_recv(&c, (void *)req, sizeof req - 3, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(ws_conn_recv(&c, (void *)req, 10, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(ws_conn_recv(&c, (void *)req, sizeof req - 1, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(used, sizeof req - 1);
+	}
+}
+
+/* WS_CFG_NO_UTF8_CHECK lets a text message end inside a sequence. */
+static void no_utf8_check(void)
+{
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, WS_CFG_START_OPEN | WS_CFG_NO_UTF8_CHECK);
+	uint8_t f[64];
+	size_t n = put_frame(f, WS_OP_TEXT, "\xe2", 1, 1);
+	counts k = {0, 0, 0};
+	ws_conn c;
+	ws_event ev;
+
+	n += put_frame(f + n, WS_FIN | WS_OP_CONTINUATION, "", 0, 1);
+	n += put_frame(f + n, WS_FIN | WS_OP_CLOSE, "\x03\xe8\xff", 3, 1);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(drain(&c, f, n, &k, &ev), WS_OK);
+	CHECK_INT(k.events, 3);
+	CHECK_INT(ev.type, WS_EV_CLOSE);
+	CHECK_INT(ev.len, 1);
+}
+
+/* Status lines a server may not send, and versions a request may not have. */
+static void start_lines(void)
+{
+	static const struct {
+		const char *line;
+		int err; /* 0: REJECTED */
+	} resp[] = {
+		{"HTTP/1.1 1a1 Odd", WS_E_HTTP_STATUS},
+		{"HTTP/1.1 101 Switching\x01Protocols", WS_E_HTTP_STATUS},
+		{"HTTP/1.1 101 Switching\x7fProtocols", WS_E_HTTP_STATUS},
+		{"HTTP/1.1 600 Big", WS_E_HTTP_STATUS},
+		{"HTTP/1.1 099 Small", WS_E_HTTP_STATUS},
+		{"HTTP/2.0 101 Switching Protocols", WS_E_HTTP_STATUS},
+		{"HTTP/1.0 101 Switching Protocols", WS_E_HTTP_STATUS},
+		{"HTTP/1.1  101 Switching Protocols", WS_E_HTTP_STATUS},
+		{"HTTP/1.1 101", WS_E_HTTP_UPGRADE}, /* no reason: tolerated */
+		{"HTTP/1.1 101\tX", WS_E_HTTP_STATUS},
+		{"HTTP/1.0 403 Forbidden", 0},
+		{"HTTP/1.1 404 \tNot Found", 0},
+	};
+	ws_config ccfg = cfg_of(WS_ROLE_CLIENT, 0);
+	ws_connect_opts o = {"a", NULL, NULL, NULL, NULL};
+
+	for (size_t i = 0; i < sizeof resp / sizeof resp[0]; i++) {
+		char head[256];
+		uint8_t req[512];
+		size_t n, used;
+		ws_conn c;
+		ws_event ev;
+		int rc, len = snprintf(head, sizeof head, "%s\r\nX: y\r\n\r\n", resp[i].line);
+		ws_conn_init(&c, sizeof c, &ccfg);
+		ws_conn_connect(&c, &o, req, sizeof req, &n);
+		rc = ws_conn_recv(&c, head, (size_t)len, &used, &ev);
+		if (rc != resp[i].err || (!rc && ev.type != WS_EV_REJECTED))
+			t_fail(__FILE__, __LINE__, "response %zu \"%s\": %s, want %s", i, resp[i].line,
+			       ws_status_name(rc), ws_status_name(resp[i].err));
+	}
+	expect_http_error_str("GET /ch\x80t HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat HTTP/1.10\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat HTTP/x.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat HTTP/1.x\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat HTTP/1,1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat http/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("GET /chat HTTP/2.0\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_VERSION, 400);
+	expect_http_error_str("GET /chat\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str("G(T /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
+	                      WS_E_HTTP_MALFORMED, 400);
+}
+
+/* Lists and fields built to trip an iterator: quotes, escapes at the very
+ * end, empty elements, whitespace only. */
+static void iterator_corners(void)
+{
+	static const struct {
+		const char *list;
+		const char *items; /* joined with '|' */
+	} v[] = {
+		{"", ""},
+		{" , ,\t,", ""},
+		{"a", "a"},
+		{" a ,b\t, c ", "a|b|c"},
+		{"a;q=\"x,y\", b", "a;q=\"x,y\"|b"},
+		{"\"a\\\"b,c\", d", "\"a\\\"b,c\"|d"},
+		{"\"unterminated, x", "\"unterminated, x"},
+		{"\"ends in a backslash\\", "\"ends in a backslash\\"},
+		{"x\\", "x\\"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_str list = {v[i].list, strlen(v[i].list)}, item;
+		size_t pos = 0;
+		char got[128] = "";
+		while (ws_list_next(list, &pos, &item)) {
+			if (got[0])
+				strcat(got, "|");
+			strncat(got, item.ptr, item.len);
+		}
+		CHECK_STR(got, v[i].items);
+	}
+	/* Header fields: a line without a colon is skipped, bare LF and a last
+	 * line without its end are tolerated, the empty line ends them. */
+	{
+		static const char head[] = "GET / HTTP/1.1\r\nno colon here\r\nA:1\nB :  2 \r\n\r\nC: 3\r\n";
+		ws_str h = {head, sizeof head - 1}, name, value;
+		size_t pos = 0;
+		CHECK_INT(ws_header_next(h, &pos, &name, &value), 1);
+		CHECK(name.len == 1 && name.ptr[0] == 'A' && value.len == 1 && value.ptr[0] == '1');
+		CHECK_INT(ws_header_next(h, &pos, &name, &value), 1);
+		CHECK(name.len == 2 && value.len == 1 && value.ptr[0] == '2');
+		CHECK_INT(ws_header_next(h, &pos, &name, &value), 0);
+		CHECK_INT(ws_header_has_token(h, "c", "3"), 0);
+		CHECK_INT(ws_header_has_token(h, "a", "1"), 1);
+	}
+	{
+		static const char head[] = "start\r\nX: a\r\nX: b, c";
+		ws_str h = {head, sizeof head - 1};
+		CHECK_INT(ws_header_has_token(h, "x", "C"), 1);
+		CHECK_INT(ws_header_has_token(h, "x", "d"), 0);
+	}
+	{
+		ws_str h = {"", 0}, name, value;
+		size_t pos = 0;
+		CHECK_INT(ws_header_next(h, &pos, &name, &value), 0);
+	}
+}
+
+/* Every row of the status table through every accessor, and values that are
+ * in no row. */
+static void status_table_rows(void)
+{
+#define ROW_(name, value, close, http, text) \
+	CHECK_STR(ws_status_name(value), #name); \
+	CHECK_STR(ws_status_str(value), text); \
+	CHECK_INT(ws_status_close_code(value), close); \
+	CHECK_INT(ws_status_http(value), http); \
+	CHECK((value) >= 0 || (close) == 0 || (close) == 1002 || (close) == 1007 || (close) == 1009 || \
+	      (close) == 1011); \
+	CHECK((http) == 0 || (http) == 400 || (http) == 426 || (http) == 431);
+	WS_STATUS_TABLE(ROW_)
+#undef ROW_
+	static const int none[] = {1, 7, -7, -99, -119, -199, -214, -1000, 1 << 30};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+		CHECK_STR(ws_status_name(none[i]), "UNKNOWN");
+		CHECK_STR(ws_status_str(none[i]), "unknown status");
+		CHECK_INT(ws_status_close_code(none[i]), 0);
+		CHECK_INT(ws_status_http(none[i]), 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -745,5 +996,10 @@ int main(int argc, char **argv)
 	RUN(protocol_violations);
 	RUN(utf8_prefix_then_error);
 	RUN(message_limit_streamed);
+	RUN(careless_caller);
+	RUN(no_utf8_check);
+	RUN(start_lines);
+	RUN(iterator_corners);
+	RUN(status_table_rows);
 	return t_done(argv[0]);
 }
