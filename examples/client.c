@@ -1,11 +1,14 @@
 /* ws-client: a wscat-like command line client on libws.
  *
  *     ws-client URL [-H 'Name: value']... [-s subprotocol]... [--ping-interval S]
- *               [--reconnect] [--binary] [--print-binary] [--close CODE[:REASON]] [-v]
+ *               [--deflate] [--reconnect] [--binary] [--print-binary]
+ *               [--close CODE[:REASON]] [-v]
  *
  * Each stdin line becomes a text message; each text message received is
  * printed as one line on stdout, and nothing else goes there. At stdin EOF it
- * closes with 1000, waits for the close handshake and exits 0.
+ * closes with 1000, waits for the close handshake and exits 0. --deflate
+ * offers permessage-deflate (RFC 7692); the line "connected to ..." on stderr
+ * then names the extension the server agreed to.
  *
  * Build alone: cc client.c $(pkg-config --cflags --libs libws)
  */
@@ -45,7 +48,7 @@ static struct {
 	const char *protocols[17];
 	char *headers;
 	long ping_ms;
-	int reconnect, binary, print_binary, verbose;
+	int reconnect, binary, print_binary, verbose, deflate;
 	unsigned close_code;
 	const char *close_reason;
 } opt = { .close_code = WS_CLOSE_NORMAL, .close_reason = "" };
@@ -69,6 +72,22 @@ struct session {
 	int result;
 	uint8_t in[RBUF_SIZE];
 };
+
+/* permessage-deflate: zlib's memory comes from here, and inflated messages
+ * land in `inflated`, where events point until the next ws_conn_recv(). */
+static uint8_t inflated[64 * 1024];
+
+static void *mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
 
 static long long now_ms(void)
 {
@@ -147,7 +166,7 @@ static int send_msg(struct session *s, unsigned op, const void *data, size_t len
 	size_t n;
 	int rc;
 
-	if (reserve(s, WS_SEND_SIZE(len)))
+	if (reserve(s, WS_SEND_SIZE_COMPRESSED(len))) /* compressing may expand a little */
 		return -1;
 	rc = ws_conn_send(&s->ws, op, 0, data, len, s->out + s->len, s->cap - s->len, &n);
 	if (rc != WS_OK) {
@@ -259,14 +278,21 @@ static int handle(struct session *s, const ws_event *ev)
 	size_t n;
 
 	switch (ev->type) {
-	case WS_EV_OPEN:
+	case WS_EV_OPEN: {
+		ws_str name, value;
+		size_t pos = 0;
+
 		s->opened = 1;
 		s->next_ping = opt.ping_ms ? now_ms() + opt.ping_ms : 0;
 		fprintf(stderr, "ws-client: connected to %s", opt.url);
 		if (ev->http.protocol.len)
 			fprintf(stderr, " (subprotocol %.*s)", (int)ev->http.protocol.len, ev->http.protocol.ptr);
+		while (ws_header_next(ev->http.head, &pos, &name, &value)) /* validated by the library */
+			if (name.len == 24 && !strncasecmp(name.ptr, "Sec-WebSocket-Extensions", 24))
+				fprintf(stderr, " (%.*s)", (int)value.len, value.ptr);
 		fputc('\n', stderr);
 		return send_lines(s); /* lines typed while connecting */
+	}
 	case WS_EV_REJECTED:
 		fprintf(stderr, "rejected: HTTP %u\n", ev->http.status);
 		s->result = END_FAIL;
@@ -565,6 +591,7 @@ static int usage(int status)
 	        "                        next ping means the connection is dead\n"
 	        "  --reconnect           after an unexpected disconnect (anything but our own close at\n"
 	        "                        stdin EOF), reconnect with exponential backoff and jitter (cap 30 s)\n"
+	        "  --deflate             offer permessage-deflate (compression, RFC 7692)\n"
 	        "  -v, --verbose         report pongs and the close handshake on stderr\n"
 	        "test helpers:\n"
 	        "  --binary              send stdin lines as binary messages\n"
@@ -581,6 +608,7 @@ static int usage(int status)
 int main(int argc, char **argv)
 {
 	ws_config cfg;
+	ws_deflate_config dcfg;
 	size_t hlen = 0, nproto = 0;
 	int i, attempt = 0;
 
@@ -614,6 +642,8 @@ int main(int argc, char **argv)
 				return usage(2);
 			opt.close_reason = *e ? e + 1 : "";
 			i++;
+		} else if (!strcmp(a, "--deflate")) {
+			opt.deflate = 1;
 		} else if (!strcmp(a, "--reconnect")) {
 			opt.reconnect = 1;
 		} else if (!strcmp(a, "--binary")) {
@@ -643,6 +673,18 @@ int main(int argc, char **argv)
 	cfg.rand = rand_bytes;
 	cfg.max_message = MAX_MESSAGE;
 	cfg.max_frame = MAX_MESSAGE;
+	if (opt.deflate) {
+		if (!ws_deflate_available()) {
+			fprintf(stderr, "ws-client: libws was built without permessage-deflate\n");
+			return 2;
+		}
+		ws_deflate_config_init(&dcfg); /* context takeover, 15-bit windows: what browsers offer */
+		dcfg.alloc.alloc = mem_alloc;
+		dcfg.alloc.free = mem_free;
+		dcfg.inflate_buf = inflated;
+		dcfg.inflate_cap = sizeof inflated;
+		cfg.deflate = &dcfg;
+	}
 
 	for (;;) {
 		int opened = 0, r = session(&cfg, &opened);

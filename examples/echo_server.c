@@ -1,10 +1,14 @@
 /* echo-server: a non-blocking epoll adapter for libws.
  *
- *     echo-server --port PORT [--host ADDR] [--deflate]
+ *     echo-server --port PORT [--host ADDR] [--deflate | --deflate-low-memory]
  *
  * Echoes every message unchanged (text as text, binary as binary) without
  * reassembling it: each chunk the library hands over goes straight back as a
- * fragment, so a message of any size costs one 64 KiB receive buffer. Answers
+ * fragment, so a message of any size costs one 64 KiB receive buffer. With
+ * --deflate it agrees to permessage-deflate (RFC 7692) with context takeover;
+ * --deflate-low-memory resets the compression context after every message
+ * both ways, with 512-byte windows and one compressor shared by all
+ * connections for whole messages. Answers
  * pings, echoes close frames (code and reason), drops handshakes and close
  * handshakes that take longer than 5 s, and on SIGTERM/SIGINT sends close 1001
  * to every client, then exits once they answered or the 5 s ran out.
@@ -51,10 +55,28 @@ struct conn {
 };
 
 static ws_config cfg;
+static ws_deflate_config dcfg;
+static ws_deflate_shared *shared; /* --deflate-low-memory: the thread's compressor */
+/* Inflated data lands here and events point into it until the next
+ * ws_conn_recv() of any connection: echo_chunk() copies (compresses) each
+ * chunk into that connection's output before the loop receives again. */
+static uint8_t inflated[64 * 1024];
 static int ep, lfd = -1;
 static struct conn *conns, *thead, *ttail;
 static int nconns, accept_paused, shutting_down;
 static char tag_listen, tag_signal; /* epoll data for the two non-connection fds */
+
+static void *mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
 
 static long long now_ms(void)
 {
@@ -235,7 +257,7 @@ static int echo_chunk(struct conn *c, const ws_event *ev)
 		return 0; /* our close frame is out: no data may follow it (RFC 6455 §5.5.1) */
 	if (ev->flags & WS_EVF_MSG_BEGIN)
 		op = ev->type == WS_EV_TEXT ? WS_OP_TEXT : WS_OP_BINARY;
-	if (reserve(c, WS_SEND_SIZE(ev->len)) ||
+	if (reserve(c, WS_SEND_SIZE_COMPRESSED(ev->len)) || /* compressing may expand a little */
 	    ws_conn_send(&c->ws, op, flags, ev->data, ev->len, c->out + c->len, c->cap - c->len, &n))
 		return -1;
 	c->len += n;
@@ -466,10 +488,12 @@ static void print_listening(int fd)
 static int usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	        "usage: echo-server --port PORT [--host ADDR] [--deflate]\n"
-	        "  --port PORT   TCP port (0 picks a free one, printed on stdout)\n"
-	        "  --host ADDR   address to bind (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
-	        "  --deflate     accepted; permessage-deflate is not implemented yet\n");
+	        "usage: echo-server --port PORT [--host ADDR] [--deflate | --deflate-low-memory]\n"
+	        "  --port PORT           TCP port (0 picks a free one, printed on stdout)\n"
+	        "  --host ADDR           address to bind (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
+	        "  --deflate             agree to permessage-deflate, with context takeover\n"
+	        "  --deflate-low-memory  the same without context takeover, 9-bit windows,\n"
+	        "                        memLevel 2 and one shared compressor\n");
 	return status;
 }
 
@@ -478,7 +502,7 @@ int main(int argc, char **argv)
 	const char *host = "127.0.0.1", *port = NULL;
 	struct epoll_event ev, evs[64];
 	sigset_t sigs;
-	int sfd, i, signals = 0;
+	int sfd, i, signals = 0, deflate = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc)
@@ -486,7 +510,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--host") && i + 1 < argc)
 			host = argv[++i];
 		else if (!strcmp(argv[i], "--deflate"))
-			fprintf(stderr, "echo-server: --deflate ignored: permessage-deflate arrives in a later version\n");
+			deflate = 1;
+		else if (!strcmp(argv[i], "--deflate-low-memory"))
+			deflate = 2;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return usage(0);
 		else
@@ -498,6 +524,28 @@ int main(int argc, char **argv)
 	ws_config_init(&cfg, WS_ROLE_SERVER);
 	cfg.max_message = MAX_MESSAGE;
 	cfg.max_frame = MAX_MESSAGE;
+	if (deflate && !ws_deflate_available()) {
+		fprintf(stderr, "echo-server: libws was built without permessage-deflate\n");
+		return 1;
+	}
+	if (deflate) {
+		ws_deflate_config_init(&dcfg);
+		dcfg.alloc.alloc = mem_alloc; /* zlib's memory: the only allocation libws makes */
+		dcfg.alloc.free = mem_free;
+		dcfg.inflate_buf = inflated;
+		dcfg.inflate_cap = sizeof inflated;
+		if (deflate == 2) { /* idle connections then hold no zlib memory (see deflate.h) */
+			dcfg.server_no_context_takeover = dcfg.client_no_context_takeover = 1;
+			dcfg.server_max_window_bits = dcfg.client_max_window_bits = 9;
+			dcfg.mem_level = 2;
+			if (ws_deflate_shared_new(&dcfg, &shared) != WS_OK) {
+				fprintf(stderr, "echo-server: no memory for the shared compressor\n");
+				return 1;
+			}
+			dcfg.shared = shared;
+		}
+		cfg.deflate = &dcfg;
+	}
 
 	/* Signals arrive as readable data on a descriptor, so shutdown happens in
 	 * the loop, between events, and never inside a handler. */
@@ -562,5 +610,6 @@ int main(int argc, char **argv)
 		for (now = now_ms(); thead && thead->deadline <= now;)
 			destroy(thead); /* handshake or close handshake took too long */
 	}
+	ws_deflate_shared_free(shared); /* no connection sends any more */
 	return 0;
 }
