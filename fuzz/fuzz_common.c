@@ -479,6 +479,16 @@ static void on_request(fz_run *r, const ws_event *ev, const uint8_t *lo, const u
 					found += value.len == WS_ACCEPT_KEY_LEN &&
 					         memcmp(value.ptr, accept, WS_ACCEPT_KEY_LEN) == 0;
 			FZ_ASSERT(found == 1);
+			/* An extension agreed is one a client can read back. */
+			p2 = 0;
+			while (ws_header_next(resp, &p2, &name, &value))
+				if (ieq(name, "Sec-WebSocket-Extensions")) {
+					ws_deflate_config any;
+					ws_deflate_params dp;
+					ws_deflate_config_init(&any);
+					FZ_ASSERT(r->deflate);
+					FZ_ASSERT(ws_deflate_check_response(&any, value, &dp) == 1);
+				}
 		}
 		FZ_ASSERT(ws_conn_accept(&r->c, &ao, out, sizeof out, &n) == WS_E_STATE);
 	}
@@ -789,6 +799,10 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 		FZ_ASSERT(rc == WS_OK && n <= sizeof req);
 		FZ_ASSERT(n > 4 && memcmp(req, "GET /chat?room=1 HTTP/1.1\r\n", 27) == 0);
 		FZ_ASSERT(memcmp(req + n - 4, "\r\n\r\n", 4) == 0);
+		/* With deflate configured, the request offers it, whatever the
+		 * parameters asked for. */
+		if (r->deflate && ws_deflate_available())
+			FZ_ASSERT(has(req, n, "\r\nSec-WebSocket-Extensions: permessage-deflate"));
 		FZ_ASSERT(ws_conn_connect(&r->c, &fz_connect_opts, req, sizeof req, &n) == WS_E_STATE);
 	}
 

@@ -9,6 +9,11 @@
  *    their documentation: they terminate, advance, stay inside the span and
  *    return the same fields, values and list items.
  *
+ * 3. permessage-deflate negotiation (RFC 7692 §7.1): ws_deflate_negotiate()
+ *    and ws_deflate_check_response() on the same bytes, and a round trip:
+ *    a client's offer, a server's choice, the response formatted and checked
+ *    by the client give the same parameters on both sides.
+ *
  * Input: byte 0: bit 0 client role, bits 1-3 the header name and bits 4-7
  * the token for ws_header_has_token(); then the 4 configuration bytes of
  * fuzz_common.h; then the head. */
@@ -140,6 +145,80 @@ static void check_fields(ws_str head, const char *name, const char *token)
 	(void)fields;
 }
 
+static void deflate_cfg(ws_deflate_config *d, unsigned b)
+{
+	ws_deflate_config_init(d);
+	d->server_max_window_bits = (uint8_t)(8 + (b & 7));
+	d->client_max_window_bits = (uint8_t)(8 + (b >> 3 & 7));
+	d->server_no_context_takeover = b >> 6 & 1;
+	d->client_no_context_takeover = b >> 7;
+}
+
+static int params_ok(const ws_deflate_params *p)
+{
+	return p->server_no_context_takeover <= 1 && p->client_no_context_takeover <= 1 &&
+	       p->server_max_window_bits >= 8 && p->server_max_window_bits <= 15 &&
+	       p->client_max_window_bits >= 8 && p->client_max_window_bits <= 15;
+}
+
+static int params_eq(const ws_deflate_params *a, const ws_deflate_params *b)
+{
+	return a->server_no_context_takeover == b->server_no_context_takeover &&
+	       a->client_no_context_takeover == b->client_no_context_takeover &&
+	       a->server_max_window_bits == b->server_max_window_bits &&
+	       a->client_max_window_bits == b->client_max_window_bits;
+}
+
+/* The server agreed to p: its response, checked by a client that asked for
+ * nothing in particular (or by the one whose offer it was), gives p back. */
+static void check_answer(const ws_deflate_config *s, const ws_deflate_config *c, const ws_deflate_params *p)
+{
+	char resp[128];
+	ws_deflate_params back;
+	size_t n = ws_deflate_format(s, p, resp, sizeof resp);
+	ws_str r = {resp, n};
+
+	FZ_ASSERT(n > 0 && n < sizeof resp && resp[n] == 0);
+	FZ_ASSERT(ws_deflate_format(s, p, resp, n) == 0); /* one byte short */
+	n = ws_deflate_format(s, p, resp, sizeof resp);
+	r.len = n;
+	FZ_ASSERT(ws_deflate_check_response(c, r, &back) == 1);
+	FZ_ASSERT(params_eq(&back, p));
+}
+
+static void check_deflate(ws_str bytes, unsigned sb, unsigned cb)
+{
+	ws_deflate_config s, c, any;
+	ws_deflate_params p;
+	char offer[128];
+	size_t n;
+
+	deflate_cfg(&s, sb);
+	deflate_cfg(&c, cb);
+	ws_deflate_config_init(&any);
+	/* Arbitrary bytes as an offer, and as a response. */
+	if (ws_deflate_negotiate(&s, bytes, &p)) {
+		FZ_ASSERT(params_ok(&p));
+		FZ_ASSERT(p.server_max_window_bits <= (s.server_max_window_bits < 9 ? 9 : s.server_max_window_bits));
+		FZ_ASSERT(p.server_no_context_takeover >= s.server_no_context_takeover);
+		check_answer(&s, &any, &p);
+	}
+	if (ws_deflate_check_response(&c, bytes, &p)) {
+		FZ_ASSERT(params_ok(&p));
+		FZ_ASSERT(p.client_max_window_bits <= (c.client_max_window_bits < 9 ? 9 : c.client_max_window_bits));
+		FZ_ASSERT(p.server_no_context_takeover >= c.server_no_context_takeover);
+	}
+	/* The round trip of two configurations. */
+	n = ws_deflate_format(&c, NULL, offer, sizeof offer);
+	FZ_ASSERT(n > 0);
+	{
+		ws_str o = {offer, n};
+		FZ_ASSERT(ws_deflate_negotiate(&s, o, &p) == 1);
+		FZ_ASSERT(params_ok(&p));
+		check_answer(&s, &c, &p);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[8] = {"Upgrade", "Connection", "Sec-WebSocket-Protocol",
@@ -169,6 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int found = 0;
 			check_list(head, NULL, &found);
 		}
+		check_deflate(head, size > 3 ? data[3] : 0, size > 4 ? data[4] : 0);
 		free(copy);
 	}
 	return 0;
