@@ -116,7 +116,7 @@ static size_t utf8_finish(const uint8_t *s, size_t n, size_t lo, uint32_t *state
 	size_t j = ws__utf8_boundary(s, n, lo);
 
 	*state = 0;
-	return j + ws__utf8_dfa(state, s + j, n - j);
+	return j == n ? n : j + ws__utf8_dfa(state, s + j, n - j);
 }
 
 /* An error somewhere in the step at s + i, everything before it good: the
@@ -602,7 +602,6 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 			return lo;
 		key = ws__key_rotate(key, lo);
 	}
-	tables512_init(&t);
 	for (b = lo; b < n; b = e) {
 		int bad;
 		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
@@ -611,6 +610,7 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 			bad = b > lo && (d[b - 1] >= 0xc0 || d[b - 2] >= 0xe0 || d[b - 3] >= 0xf0);
 			at = b;
 		} else {
+			tables512_init(&t); /* cheap; only text that is not ASCII needs it */
 			bad = range512(&t, d, lo, b, e, &at);
 		}
 		if (WS_UNLIKELY(bad)) {
