@@ -2,8 +2,9 @@
 # BUILD, CFLAGS_ALL, LIBS and CHECK_STEPS).
 #   make examples   builds $(BUILD)/examples/echo-server and ws-client
 #   make run        starts the echo server on 127.0.0.1:8080 (foreground)
-#   make interop    runs both against Node's ws and Python's websockets
-#                   (about 20 s); ends with "interop: N passed, M failed"
+#   make interop    runs both against Node's ws and Python's websockets, with
+#                   and without permessage-deflate (about 45 s); ends with
+#                   "interop: N passed, M failed"
 
 EXAMPLE_BINS := $(BUILD)/examples/echo-server $(BUILD)/examples/ws-client
 # Debian's python3-websockets lives in the system interpreter, which may not

@@ -8,8 +8,17 @@
 //   __frag / __fragbin    send a text / binary message in three fragments
 //   __proto               answer "proto NAME", the negotiated subprotocol
 //   __hdr NAME            answer "hdr VALUE" of that request header
+//   __ext                 answer "ext PARAMS", the permessage-deflate parameters
+//                         agreed ("ext none" without the extension)
+//   __bytes               answer "bytes R W", bytes read from and written to the
+//                         socket so far, once every earlier echo went out
 // Paths: /reject401 refuses the handshake; /nopong never answers pings;
-// /dropfirst says "conn N" and drops the first connection without a close.
+// /dropfirst says "conn N" and drops the first connection without a close;
+// /deflate* accept permessage-deflate (the other paths do not):
+//   /deflate       defaults (context takeover, 15-bit windows)
+//   /deflate-nct   server_no_context_takeover and client_no_context_takeover
+//   /deflate-bits  server_max_window_bits=10, client_max_window_bits=9
+//   /deflate-c8    client_max_window_bits=8 (the client may not compress: zlib cannot)
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -21,6 +30,13 @@ const options = {
 };
 const normal = new WebSocketServer(options);
 const noPong = new WebSocketServer({ ...options, autoPong: false });
+const deflate = (pmd) => new WebSocketServer({ ...options, perMessageDeflate: { ...pmd, threshold: 0 } });
+const deflateServers = {
+  '/deflate': deflate({}),
+  '/deflate-nct': deflate({ serverNoContextTakeover: true, clientNoContextTakeover: true }),
+  '/deflate-bits': deflate({ serverMaxWindowBits: 10, clientMaxWindowBits: 9 }),
+  '/deflate-c8': deflate({ clientMaxWindowBits: 8 }),
+};
 let dropped = 0;
 
 const server = http.createServer((req, res) => res.writeHead(426).end());
@@ -31,11 +47,13 @@ server.on('upgrade', (req, socket, head) => {
                'Content-Length: 13\r\nConnection: close\r\n\r\nunauthorized\n');
     return;
   }
-  (path === '/nopong' ? noPong : normal).handleUpgrade(req, socket, head, (ws) => serve(ws, req, path));
+  const wss = deflateServers[path] ?? (path === '/nopong' ? noPong : normal);
+  wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, path));
 });
 
 function serve(ws, req, path) {
-  let pings = 0;
+  let pings = 0, sent = Promise.resolve(); // resolves once every echo so far is written
+  const echo = (data, binary) => { sent = new Promise((resolve) => ws.send(data, { binary }, resolve)); };
   ws.on('ping', () => pings++);
   ws.on('close', (code, reason) => log('closed', code, reason.toString()));
   if (path === '/dropfirst') {
@@ -44,7 +62,7 @@ function serve(ws, req, path) {
   }
   ws.on('message', (data, isBinary) => {
     const s = isBinary ? '' : data.toString();
-    if (!s.startsWith('__')) return ws.send(data, { binary: isBinary });
+    if (!s.startsWith('__')) return echo(data, isBinary);
     const [cmd, ...args] = s.split(' ');
     switch (cmd) {
       case '__close': return ws.close(Number(args[0]), args.slice(1).join(' '));
@@ -60,7 +78,13 @@ function serve(ws, req, path) {
         return ws.send(Buffer.from([0xff, 0x7f]), { binary: true, fin: true });
       case '__proto': return ws.send(`proto ${ws.protocol}`);
       case '__hdr': return ws.send(`hdr ${req.headers[args[0].toLowerCase()] ?? ''}`);
-      default: return ws.send(data, { binary: false });
+      case '__ext': {
+        const p = ws._extensions['permessage-deflate']?.params;
+        return ws.send(`ext ${p ? Object.entries(p).map(([k, v]) => (v === true ? k : `${k}=${v}`)).sort().join('; ') : 'none'}`);
+      }
+      case '__bytes':
+        return sent.then(() => ws.send(`bytes ${ws._socket.bytesRead} ${ws._socket.bytesWritten}`));
+      default: return echo(data, false);
     }
   });
 }

@@ -1,19 +1,44 @@
-"""Python websockets clients against our echo server: py_client.py ws://HOST:PORT
+"""Python websockets clients against our echo server:
+    py_client.py ws://HOST:PORT                                 echo-server without --deflate
+    py_client.py ws://HOST:PORT --deflate takeover|low-memory   echo-server --deflate[-low-memory]
 Prints "ok NAME" or "FAIL NAME: why" per case, then "done"."""
 import asyncio
+import json
 import os
+import random
 import sys
 
 import websockets
+import websockets.legacy.client
 from websockets.exceptions import InvalidStatusCode
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 BASE = sys.argv[1]
+DEFLATE_MODE = sys.argv[3] if sys.argv[2:3] == ["--deflate"] else None
 TIMEOUT = 20
 MAX = 64 << 20
 
 
+class Counting(websockets.legacy.client.WebSocketClientProtocol):
+    """Counts the bytes that cross the socket, handshake included."""
+
+    def connection_made(self, transport):
+        self.bytes_in = self.bytes_out = 0
+        write = transport.write
+
+        def counted(data):
+            self.bytes_out += len(data)
+            write(data)
+        transport.write = counted
+        super().connection_made(transport)
+
+    def data_received(self, data):
+        self.bytes_in += len(data)
+        super().data_received(data)
+
+
 def connect(path="/", **kw):
-    return websockets.connect(BASE + path, max_size=MAX, ping_interval=None,
+    return websockets.connect(BASE + path, max_size=MAX, ping_interval=None, create_protocol=Counting,
                               open_timeout=TIMEOUT, close_timeout=TIMEOUT, **kw)
 
 
@@ -82,7 +107,17 @@ def utf8_text(nbytes):
     return "é✓🎉x" * -(-nbytes // 10)
 
 
+async def declined():
+    async with connect() as ws:  # compression="deflate" is the default: offered
+        assert ws.extensions == [], f"agreed {ws.extensions}"
+        assert "permessage-deflate" in ws.request_headers.get("Sec-WebSocket-Extensions", ""), \
+            "the client did not offer it"
+        await ws.send("plain")
+        assert await recv(ws) == "plain"
+
+
 CASES = [
+    ("permessage-deflate offered (websockets default) -> answered without it", declined),
     ("text", lambda: echo("hello")),
     ("text utf-8", lambda: echo("héllo wörld ✓ 🎉")),
     ("text empty", lambda: echo("")),
@@ -107,8 +142,119 @@ CASES = [
 ]
 
 
+# --- permessage-deflate (RFC 7692) against echo-server --deflate[-low-memory] ---
+
+# Offers as websockets factories (None: the library's default offer, compression="deflate").
+OFFERS = [
+    ("default offer", None, {}),
+    ("no context takeover", dict(server_no_context_takeover=True, client_no_context_takeover=True),
+     dict(snct=True, cnct=True)),
+    ("windows 10/9", dict(server_max_window_bits=10, client_max_window_bits=9), dict(smwb=10, cmwb=9)),
+]
+
+
+def expected(asked):
+    """(server no takeover, client no takeover, server bits, client bits) our server must agree to."""
+    low = DEFLATE_MODE == "low-memory"
+    cap = 9 if low else 15
+    return (asked.get("snct", False) or low, asked.get("cnct", False) or low,
+            min(asked.get("smwb", 15), cap), min(asked.get("cmwb", 15), cap))
+
+
+def json_text(n, seed=1):
+    """JSON-like records: compressible ASCII text."""
+    out, i, size = [], seed, 0
+    while size < n:
+        rec = json.dumps({"id": i, "user": f"user{i % 97}", "active": i % 3 == 0,
+                          "score": (i * 7919) % 1000 / 10, "tags": ["alpha", "beta", "gamma"][i % 3:]}) + ","
+        out.append(rec)
+        size += len(rec)
+        i += 1
+    return "".join(out)[:n]
+
+
+def deflate_cases():
+    cases = []
+    for label, factory, asked in OFFERS:
+        want = expected(asked)
+        kw = {} if factory is None else dict(
+            compression=None, extensions=[ClientPerMessageDeflateFactory(**factory, compress_settings={"memLevel": 5})])
+        reuse = not want[0] and want[2] >= 11  # a 2000-byte message refers back to the one before
+
+        async def agreed(kw=kw, want=want):
+            async with connect(**kw) as ws:
+                assert len(ws.extensions) == 1, f"agreed {ws.extensions}"
+                e = ws.extensions[0]
+                got = (e.remote_no_context_takeover, e.local_no_context_takeover,
+                       e.remote_max_window_bits, e.local_max_window_bits)
+                assert got == want, f"got {got}"
+
+        async def sizes(kw=kw):
+            async with connect(**kw) as ws:
+                items = []
+                for n in (0, 1, 63, 64, 125, 126, 1000, 4096, 65535, 65536, 65537, 300000):
+                    items += [json_text(n, n), os.urandom(n), json_text(n, n + 1).encode()]
+                items.append("héllo wörld ✓ 🎉" * 1000)
+                for m in items:
+                    await ws.send(m)
+                for m in items:
+                    got = await recv(ws)
+                    assert type(got) is type(m) and got == m, f"{len(m)}-byte {type(m).__name__} differs"
+
+        async def big(kw=kw):
+            async with connect(**kw) as ws:
+                for m in (utf8_text(16 << 20), json_text(16 << 20, 3), os.urandom(16 << 20)):
+                    await ws.send(m)
+                    got = await recv(ws)
+                    assert type(got) is type(m) and got == m, f"{len(m)}-byte {type(m).__name__} differs"
+
+        async def fragments(kw=kw):
+            async with connect(**kw) as ws:
+                parts = [json_text(70000, 5), "x", json_text(1000, 6), ""]
+                await ws.send(parts)
+                assert await recv(ws) == "".join(parts), "text differs"
+                bins = [os.urandom(70000), json_text(3000, 7).encode(), b""]
+                await ws.send(bins)
+                assert await recv(ws) == b"".join(bins), "binary differs"
+
+        async def wire(kw=kw):
+            async with connect(**kw) as ws:
+                msg = json_text(1 << 20, 11)
+                i0, o0 = ws.bytes_in, ws.bytes_out
+                await ws.send(msg)
+                assert await recv(ws) == msg, "payload differs"
+                up, down = ws.bytes_out - o0, ws.bytes_in - i0
+                assert up < len(msg) / 4 and down < len(msg) / 4, f"{up} B up, {down} B down for {len(msg)} B"
+
+        async def repeats(kw=kw, reuse=reuse):
+            async with connect(**kw) as ws:
+                msg = random.randbytes(1000).hex()
+                await ws.send(msg)
+                assert await recv(ws) == msg
+                i0 = ws.bytes_in
+                for _ in range(19):
+                    await ws.send(msg)
+                for _ in range(19):
+                    assert await recv(ws) == msg
+                avg = (ws.bytes_in - i0) / 19
+                assert (avg < 100) if reuse else (500 < avg < 2000), f"{avg:.0f} B per echo"
+
+        cases += [
+            (f"{label}: agreed (server/client no takeover, server/client bits) = {want}", agreed),
+            (f"{label}: text, binary and compressible binary, 0 B to 300 KB, one connection", sizes),
+            (f"{label}: fragmented text and binary", fragments),
+            (f"{label}: 1 MB of JSON: fewer bytes on the wire up and down", wire),
+            (f"{label}: 20 repeats of a 2000-byte message: echoes "
+             + ("refer back (context takeover)" if reuse else "stand alone (no takeover or small window)"),
+             repeats),
+        ]
+        if factory is None:
+            cases.append((f"{label}: 16 MiB text (multibyte UTF-8), 16 MiB JSON and 16 MiB random binary", big))
+    return cases
+
+
 async def main():
-    for name, fn in CASES:
+    for name, fn in (deflate_cases() if DEFLATE_MODE else CASES):
         try:
             await asyncio.wait_for(fn(), 2 * TIMEOUT)
             print(f"ok {name}", flush=True)

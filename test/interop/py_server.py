@@ -2,7 +2,12 @@
 node_server.mjs). Listens on 127.0.0.1 at a free port, prints "listening PORT"
 and "closed CODE REASON" for every connection that ends. Echoes messages;
 text commands: __close CODE REASON, __ping, __pings, __frag, __fragbin,
-__proto, __hdr NAME. Path /reject401 refuses the handshake with 401."""
+__proto, __hdr NAME, __ext, __bytes. Path /reject401 refuses the handshake
+with 401.
+
+permessage-deflate is accepted as websockets does by default (context
+takeover, 12-bit windows both ways), or with --no-context-takeover without
+context takeover both ways (and 12-bit windows)."""
 import asyncio
 import http
 import signal
@@ -10,6 +15,7 @@ import sys
 
 import websockets
 import websockets.legacy.server
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 
 def log(*args):
@@ -17,8 +23,23 @@ def log(*args):
 
 
 class Counting(websockets.legacy.server.WebSocketServerProtocol):
-    """Counts the pings received: the library answers each through pong()."""
+    """Counts the pings received (the library answers each through pong())
+    and the bytes that cross the socket, handshake included."""
     pings_received = 0
+
+    def connection_made(self, transport):
+        self.bytes_in = self.bytes_out = 0
+        write = transport.write
+
+        def counted(data):
+            self.bytes_out += len(data)
+            write(data)
+        transport.write = counted
+        super().connection_made(transport)
+
+    def data_received(self, data):
+        self.bytes_in += len(data)
+        super().data_received(data)
 
     async def pong(self, data=b""):
         self.pings_received += 1
@@ -57,6 +78,15 @@ async def command(ws, text):
         await ws.send(f"proto {ws.subprotocol or ''}")
     elif cmd == "__hdr":
         await ws.send(f"hdr {ws.request_headers.get(arg, '')}")
+    elif cmd == "__ext":
+        e = ws.extensions[0] if ws.extensions else None
+        await ws.send("ext none" if e is None else
+                      f"ext server_no_context_takeover={e.local_no_context_takeover}; "
+                      f"client_no_context_takeover={e.remote_no_context_takeover}; "
+                      f"server_max_window_bits={e.local_max_window_bits}; "
+                      f"client_max_window_bits={e.remote_max_window_bits}")
+    elif cmd == "__bytes":  # send() writes synchronously: earlier echoes are counted
+        await ws.send(f"bytes {ws.bytes_in} {ws.bytes_out}")
     else:
         await ws.send(text)
 
@@ -77,7 +107,12 @@ async def handler(ws):
 async def main():
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
-    async with websockets.serve(handler, "127.0.0.1", 0, create_protocol=Counting,
+    extra = {}
+    if "--no-context-takeover" in sys.argv[1:]:
+        extra = dict(compression=None, extensions=[ServerPerMessageDeflateFactory(
+            server_no_context_takeover=True, client_no_context_takeover=True,
+            server_max_window_bits=12, client_max_window_bits=12, compress_settings={"memLevel": 5})])
+    async with websockets.serve(handler, "127.0.0.1", 0, create_protocol=Counting, **extra,
                                 process_request=process_request,
                                 select_subprotocol=select_subprotocol,
                                 subprotocols=["chat", "echo"], max_size=64 << 20,

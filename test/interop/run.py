@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Interop tests over loopback: our echo-server against the clients of Node's
 `ws` and Python's `websockets`, and our ws-client against their servers, plus
-a few raw-socket checks of the server's timeouts and shutdown.
+a few raw-socket checks of the server's timeouts and shutdown; then the same
+peers with permessage-deflate (RFC 7692) both ways: echo-server --deflate and
+--deflate-low-memory against their clients' offers, ws-client --deflate
+against their servers in several modes, with bytes on the wire counted.
 
     run.py --bin build/examples
 
@@ -126,8 +129,8 @@ def tail(b, n=300):
 
 # --- our server, their clients --------------------------------------------
 
-def start_echo_server(bindir):
-    srv = Proc([os.path.join(bindir, "echo-server"), "--port", "0"])
+def start_echo_server(bindir, *flags):
+    srv = Proc([os.path.join(bindir, "echo-server"), "--port", "0", *flags])
     m = srv.wait_line(r"^listening on ws://127\.0\.0\.1:(\d+)/$", 10)
     if not m:
         srv.stop()
@@ -288,6 +291,96 @@ def client_cases(bindir, peer, srv, port):
           f"{name}: --reconnect after a dropped connection", f"rc {rc}, stdout {out!r}, stderr {err.strip()!r}")
 
 
+# --- permessage-deflate -----------------------------------------------------
+
+def ext_params(s):
+    """permessage-deflate parameters from "a; b=10; c=True" (either peer's
+    form) as (server no takeover, client no takeover, server bits, client bits)."""
+    p = {"server_no_context_takeover": False, "client_no_context_takeover": False,
+         "server_max_window_bits": 15, "client_max_window_bits": 15}
+    for item in s.split(";"):
+        k, _, v = item.strip().partition("=")
+        if k == "permessage-deflate" or not k:
+            continue
+        p[k] = True if v in ("", "True") else False if v == "False" else int(v)
+    return (p["server_no_context_takeover"], p["client_no_context_takeover"],
+            p["server_max_window_bits"], p["client_max_window_bits"])
+
+
+def json_lines(n, seed):
+    """JSON-like records, n bytes of compressible ASCII without newlines."""
+    out, size, i = [], 0, seed
+    while size < n:
+        rec = f'{{"id":{i},"user":"user{i % 97}","active":{str(i % 3 == 0).lower()},"score":{i * 7919 % 1000}}},'
+        out.append(rec)
+        size += len(rec)
+        i += 1
+    return "".join(out)[:n].encode()
+
+
+def deflate_client_cases(bindir, label, url, params, big):
+    """ws-client --deflate against a peer server at url that agrees to params
+    (a tuple as ext_params gives). big: also the 16 MiB messages."""
+    name = f"ws-client --deflate -> {label}"
+    NL = b"\n"  # noqa: N806 (no backslashes inside f-strings before Python 3.12)
+    snct, cnct, sbits, cbits = params
+    up_plain = cbits < 9            # zlib cannot compress with 8 bits: we send plain
+    reuse_up = not up_plain and not cnct and cbits >= 11  # a 2000-byte message refers back
+    reuse_down = not snct and sbits >= 11
+
+    rc, out, err = run_client(bindir, url, ["--deflate"], feed=[b"__ext"])
+    m = re.search(r"connected to \S+ \((permessage-deflate[^)]*)\)", err)
+    check(m is not None and ext_params(m.group(1)) == params and out.startswith(b"ext ")
+          and ext_params(out[4:].decode().strip()) == params,
+          f"{name}: agreed {params} (our view and the server's)", f"stderr {err.strip()!r}, stdout {out!r}")
+
+    sent = [json_lines(n, n) for n in (1, 63, 64, 125, 126, 1000, 65535, 65536, 300000)] + [b""]
+    sent.append("héllo wörld ✓ 🎉".encode() * 1000)
+    if big:
+        sent += [("é✓🎉x" * 1677722).encode(), json_lines(16 << 20, 3)]
+    rc, out, err = run_client(bindir, url, ["--deflate"], feed=sent, timeout=60)
+    check(out.split(b"\n")[:len(sent)] == sent and rc == 0,
+          f"{name}: {len(sent)} text messages, empty to {'16 MiB' if big else '300 KB'}, echoed",
+          f"rc {rc}, got lengths {[len(x) for x in out.split(NL)]}")
+
+    sent = [os.urandom(n).replace(b"\n", b"\x0b") for n in (1, 125, 126, 65536, 300000)]
+    sent += [json_lines(200000, 9)] + ([os.urandom(16 << 20).replace(b"\n", b"\x0b")] if big else [])
+    rc, out, err = run_client(bindir, url, ["--deflate", "--binary", "--print-binary"], feed=sent, timeout=60)
+    check(out.split(b"\n")[:len(sent)] == sent and rc == 0,
+          f"{name}: {len(sent)} binary messages, random and JSON, to {'16 MiB' if big else '300 KB'}, echoed",
+          f"rc {rc}, got lengths {[len(x) for x in out.split(NL)]}")
+
+    rc, out, err = run_client(bindir, url, ["--deflate", "--print-binary"], feed=[b"__frag", b"__fragbin"])
+    check(out == b"fragmented\n\x00\x01\x02\xfe\xff\x7f\n", f"{name}: fragmented text and binary from the server",
+          f"got {out!r}")
+
+    msg = json_lines(1 << 20, 11)
+    rc, out, err = run_client(bindir, url, ["--deflate"], feed=[msg, b"__bytes"])
+    lines = out.split(b"\n")
+    m = re.match(rb"bytes (\d+) (\d+)$", lines[1]) if len(lines) > 1 else None
+    r, w = (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+    ok = lines[0] == msg and m and w < len(msg) / 4 and (r > len(msg) if up_plain else r < len(msg) / 4)
+    check(ok, f"{name}: 1 MB of JSON: the server read {r} B"
+          + (" (we may not compress: 8-bit window)" if up_plain else "") + f", wrote {w} B",
+          f"echo {'ok' if lines[0] == msg else 'differs'}, {out[-80:]!r}")
+
+    # Repeats: our compressor (and theirs) refers back into the previous
+    # message only with context takeover and a window over 2000 bytes.
+    msg = os.urandom(1000).hex().encode()
+    rc, out, err = run_client(bindir, url, ["--deflate"], feed=[msg] * 20 + [b"__bytes"])
+    lines = out.split(b"\n")
+    m = re.match(rb"bytes (\d+) (\d+)$", lines[20]) if len(lines) > 20 else None
+    r, w = (int(m.group(1)) / 20, int(m.group(2)) / 20) if m else (-1, -1)
+
+    def fits(avg, reuse, plain):
+        return avg > 2000 if plain else avg < 150 if reuse else 500 < avg < 2000
+    check(lines[:20] == [msg] * 20 and m and fits(r, reuse_up, up_plain) and fits(w, reuse_down, False),
+          f"{name}: 20 repeats of 2000 B: we sent {r:.0f} B each ("
+          + ("plain" if up_plain else "back-references" if reuse_up else "no back-references")
+          + f"), the server {w:.0f} B (" + ("back-references" if reuse_down else "no back-references") + ")",
+          f"{out[-80:]!r}")
+
+
 def peer_server(label, argv):
     srv = Proc(argv)
     m = srv.wait_line(r"^listening (\d+)$", 15)
@@ -444,6 +537,54 @@ def main():
                 client_cases(bindir, peer, psrv, pport)
             finally:
                 psrv.stop()
+
+    # permessage-deflate: their clients against echo-server --deflate[-low-memory].
+    for mode, flag in (("takeover", "--deflate"), ("low-memory", "--deflate-low-memory")):
+        srv, port = start_echo_server(bindir, flag)
+        if not check(srv is not None, f"echo-server {flag} starts and prints its port"):
+            continue
+        url = f"ws://127.0.0.1:{port}"
+        if node_ok:
+            run_peer_client(f"node ws client -> echo-server {flag}",
+                            ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid), "--deflate", mode],
+                            120)
+        if py_ok:
+            run_peer_client(f"python websockets client -> echo-server {flag}",
+                            [sys.executable, os.path.join(HERE, "py_client.py"), url, "--deflate", mode], 120)
+        alive = srv.p.poll() is None
+        srv.stop()
+        errors = [x for x in srv.err.decode("utf-8", "replace").splitlines() if ": fd " in x]
+        check(alive and srv.p.returncode == 0 and not errors,
+              f"echo-server {flag} survived every case, reported no protocol error, exited 0 on SIGTERM",
+              f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
+
+    # Our ws-client --deflate against their servers, in each of their modes.
+    peers = []
+    if node_ok:
+        node = ["node", os.path.join(HERE, "node_server.mjs")]
+        peers.append(("node", node, [("default", "/deflate", (False, False, 15, 15), True),
+                                     ("no context takeover", "/deflate-nct", (True, True, 15, 15), False),
+                                     ("windows 10/9", "/deflate-bits", (False, False, 10, 9), False),
+                                     ("client window 8", "/deflate-c8", (False, False, 15, 8), False)]))
+    if py_ok:
+        py = [sys.executable, os.path.join(HERE, "py_server.py")]
+        peers.append(("python", py, [("default", "/", (False, False, 12, 12), True)]))
+        peers.append(("python", py + ["--no-context-takeover"],
+                      [("no context takeover", "/", (True, True, 12, 12), False)]))
+    for peer, argv, modes in peers:
+        psrv, pport = peer_server(peer, argv)
+        if not psrv:
+            continue
+        try:
+            for mode, path, params, big in modes:
+                deflate_client_cases(bindir, f"{peer} server ({mode})", f"ws://127.0.0.1:{pport}{path}", params, big)
+            if peer == "node":  # a server that would agree, and a client that does not offer
+                rc, out, err = run_client(bindir, f"ws://127.0.0.1:{pport}/deflate", feed=[b"__ext", b"plain"])
+                check(out == b"ext none\nplain\n" and "permessage-deflate" not in err,
+                      "ws-client without --deflate -> node server with it: no extension, echo works",
+                      f"stdout {out!r}, stderr {err.strip()!r}")
+        finally:
+            psrv.stop()
 
     rc, out, err = run_client(bindir, "wss://127.0.0.1:1/", feed=[], eof=True)
     check(rc == 2 and "not supported" in err, "ws-client: wss:// -> clear error, exit 2",
