@@ -521,18 +521,24 @@ static void utf8_seeds(void)
 
 static void roundtrip_seeds(void)
 {
-	/* b0, b1, then ops: [kind|bits, len, payload...]. */
+	/* b0, b1, b2, then ops: [kind|bits, len, payload...]. */
 	static const struct {
 		const char *name, *hex;
 	} v[] = {
-		{"whole-text", "80 00  00 05 48 65 6c 6c 6f"},
-		{"fragments-and-ping", "81 01  01 03 48 65 6c  04 05 48 65 6c 6c 6f  00 02 6c 6f"},
-		{"binary-header-only", "08 02  18 04 01 02 03 04  1a 02 05 06  10 01 07"},
-		{"large", "00 00  06 10 00  46 00 00  86 ff 01"},
-		{"tiny-fragments", "30 05  07 30  00 00"},
-		{"text-split-utf8", "88 07  01 01 ce  02 02 ba e1  00 03 bd b9 cf"},
-		{"small-buffer-first", "20 00  20 03 61 62 63  24 01 7a  25 00"},
-		{"exact-limits", "40 00  01 02 61 62  00 01 63  08 05 01 02 03 04 05"},
+		{"whole-text", "80 00 00  00 05 48 65 6c 6c 6f"},
+		{"fragments-and-ping", "81 01 00  01 03 48 65 6c  04 05 48 65 6c 6c 6f  00 02 6c 6f"},
+		{"binary-header-only", "08 02 00  18 04 01 02 03 04  1a 02 05 06  10 01 07"},
+		{"large", "00 00 00  06 10 00  46 00 00  86 ff 01"},
+		{"tiny-fragments", "30 05 00  07 30  00 00"},
+		{"text-split-utf8", "88 07 00  01 01 ce  02 02 ba e1  00 03 bd b9 cf"},
+		{"small-buffer-first", "20 00 00  20 03 61 62 63  24 01 7a  25 00"},
+		{"exact-limits", "40 00 00  01 02 61 62  00 01 63  08 05 01 02 03 04 05"},
+		/* permessage-deflate: 15-bit windows with context takeover; 9 bits without. */
+		{"deflate-texts", "80 08 ff  00 08 68 65 6c 6c 6f 20 68 65  00 08 68 65 6c 6c 6f 20 68 65"},
+		{"deflate-fragments-ping", "81 00 ff  01 04 61 61 61 61  04 01 70  02 04 61 61 61 61  00 01 62"},
+		{"deflate-large-no-takeover", "00 18 83  06 20 00  46 10 00  80 03 61 62 63"},
+		{"deflate-header-only-inside", "08 08 ff  09 03 01 02 03  19 02 04 05  10 01 06"},
+		{"deflate-small-buffer", "20 08 3f  20 05 68 65 6c 6c 6f  a0 03 61 62 63"},
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		bytes *b = calloc(1, sizeof *b);
