@@ -264,33 +264,57 @@ TGT_SSSE3 size_t ws__unmask_utf8_ssse3(uint8_t *d, size_t n, uint32_t key, uint3
 	return utf8_ssse3(d, d, n, key, state, 1);
 }
 
+/* The fused paths unmask a block of 2 KiB (it stays in L1), then validate
+ * it from memory. */
+#define FUSED_BLOCK 2048
+
 /* ---- AVX2 ---- */
 
-TGT_AVX2 void ws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+/* With want_or set, also returns the OR of every result byte (a free ASCII
+ * test for the fused path); else zero. */
+TGT_AVX2 ALWAYS __m256i mask256(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                                int want_or)
 {
-	__m256i k = _mm256_set1_epi32((int)key);
+	__m256i k = _mm256_set1_epi32((int)key), acc = _mm256_setzero_si256(), acc2 = acc;
 	size_t i = 0;
 
 	for (; i + 128 <= len; i += 128) {
-		__m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
-		__m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
-		__m256i e = _mm256_loadu_si256((const __m256i *)(src + i + 64));
-		__m256i f = _mm256_loadu_si256((const __m256i *)(src + i + 96));
-		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
-		_mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
-		_mm256_storeu_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(e, k));
-		_mm256_storeu_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(f, k));
+		__m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k);
+		__m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 32)), k);
+		__m256i e = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 64)), k);
+		__m256i f = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 96)), k);
+		_mm256_storeu_si256((__m256i *)(dst + i), a);
+		_mm256_storeu_si256((__m256i *)(dst + i + 32), b);
+		_mm256_storeu_si256((__m256i *)(dst + i + 64), e);
+		_mm256_storeu_si256((__m256i *)(dst + i + 96), f);
+		if (want_or) {
+			acc = _mm256_or_si256(acc, _mm256_or_si256(a, b));
+			acc2 = _mm256_or_si256(acc2, _mm256_or_si256(e, f));
+		}
 	}
 	for (; i + 32 <= len; i += 32) {
-		__m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
-		_mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+		__m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k);
+		_mm256_storeu_si256((__m256i *)(dst + i), a);
+		if (want_or)
+			acc = _mm256_or_si256(acc, a);
 	}
 	if (i + 16 <= len) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, _mm256_castsi256_si128(k)));
+		__m128i a = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), _mm256_castsi256_si128(k));
+		_mm_storeu_si128((__m128i *)(dst + i), a);
+		if (want_or)
+			acc = _mm256_or_si256(acc, _mm256_castsi128_si256(a));
 		i += 16;
 	}
 	ws__mask_small(dst + i, src + i, len - i, key);
+	if (want_or)
+		for (; i < len; i++)
+			acc = _mm256_or_si256(acc, _mm256_set1_epi8((char)dst[i]));
+	return _mm256_or_si256(acc, acc2);
+}
+
+TGT_AVX2 void ws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	mask256(dst, src, len, key, 0);
 }
 
 typedef struct tables256 {
@@ -310,13 +334,15 @@ TGT_AVX2 ALWAYS void tables256_init(tables256 *t)
 	t->c80 = _mm256_set1_epi8((char)0x80);
 }
 
-TGT_AVX2 ALWAYS __m256i check256(const tables256 *t, __m256i prev, __m256i cur)
+TGT_AVX2 ALWAYS uint32_t nonzero256(__m256i v)
 {
-	/* The 16 bytes before each 128-bit lane of cur, for the in-lane alignr. */
-	__m256i before = _mm256_permute2x128_si256(prev, cur, 0x21);
-	__m256i p1 = _mm256_alignr_epi8(cur, before, 15);
-	__m256i p2 = _mm256_alignr_epi8(cur, before, 14);
-	__m256i p3 = _mm256_alignr_epi8(cur, before, 13);
+	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+
+/* As check512_mem(): the previous bytes come from unaligned loads. */
+TGT_AVX2 ALWAYS __m256i check256_mem(const tables256 *t, __m256i cur, __m256i p1, __m256i p2,
+                                     __m256i p3)
+{
 	__m256i a = _mm256_shuffle_epi8(t->t1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), t->nib));
 	__m256i b = _mm256_shuffle_epi8(t->t2, _mm256_and_si256(p1, t->nib));
 	__m256i c = _mm256_shuffle_epi8(t->t3, _mm256_and_si256(_mm256_srli_epi16(cur, 4), t->nib));
@@ -325,79 +351,115 @@ TGT_AVX2 ALWAYS __m256i check256(const tables256 *t, __m256i prev, __m256i cur)
 	                        _mm256_and_si256(m, t->c80));
 }
 
-TGT_AVX2 ALWAYS uint32_t nonzero256(__m256i v)
+TGT_AVX2 ALWAYS __m256i check256_at(const tables256 *t, const uint8_t *p)
 {
-	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+	return check256_mem(t, _mm256_loadu_si256((const __m256i *)p),
+	                    _mm256_loadu_si256((const __m256i *)(p - 1)),
+	                    _mm256_loadu_si256((const __m256i *)(p - 2)),
+	                    _mm256_loadu_si256((const __m256i *)(p - 3)));
 }
 
-TGT_AVX2 ALWAYS size_t utf8_avx2(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
-                                 uint32_t *state, int masking)
+/* A step of r <= 64 bytes at s + i from a zero-padded copy, with the up to
+ * 3 bytes before it that are not before lo (the others read as zero). */
+TGT_AVX2 ALWAYS int edge256(const tables256 *t, const uint8_t *s, size_t lo, size_t i, size_t r)
 {
-	tables256 t;
-	__m256i k, prev, inc;
-	size_t i = 0, lo, done;
+	uint8_t tmp[3 + 64] = {0};
+	size_t pre = i - lo < 3 ? i - lo : 3;
+	uint64_t bad;
 
-	if (*state) {
-		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
-			return i;
-		key = ws__key_rotate(key, i);
+	memcpy(tmp + 3 - pre, s + i - pre, pre + r);
+	bad = nonzero256(check256_at(t, tmp + 3)) |
+	      (uint64_t)nonzero256(check256_mem(t, _mm256_loadu_si256((const __m256i *)(tmp + 35)),
+	                                        _mm256_loadu_si256((const __m256i *)(tmp + 34)),
+	                                        _mm256_loadu_si256((const __m256i *)(tmp + 33)),
+	                                        _mm256_loadu_si256((const __m256i *)(tmp + 32))))
+	          << 32;
+	return (r >= 64 ? bad : bad & (((uint64_t)1 << r) - 1)) != 0;
+}
+
+/* As range512(): checks s[from..to) given s[lo..from) valid in memory. */
+TGT_AVX2 ALWAYS int range256(const tables256 *t, const uint8_t *s, size_t lo, size_t from,
+                             size_t to, size_t *at)
+{
+	size_t i = from;
+
+	if (i == lo && i < to) {
+		if (edge256(t, s, lo, i, to - i < 64 ? to - i : 64))
+			goto fail;
+		i += 64;
 	}
-	lo = i;
-	tables256_init(&t);
-	k = _mm256_set1_epi32((int)key);
-	prev = inc = _mm256_setzero_si256();
-	for (; i + 64 <= n; i += 64) {
+	for (; i + 128 <= to; i += 128) {
 		__m256i v0 = _mm256_loadu_si256((const __m256i *)(s + i));
 		__m256i v1 = _mm256_loadu_si256((const __m256i *)(s + i + 32));
+		__m256i v2 = _mm256_loadu_si256((const __m256i *)(s + i + 64));
+		__m256i v3 = _mm256_loadu_si256((const __m256i *)(s + i + 96));
 		__m256i e;
-		if (masking) {
-			v0 = _mm256_xor_si256(v0, k);
-			v1 = _mm256_xor_si256(v1, k);
-			_mm256_storeu_si256((__m256i *)(d + i), v0);
-			_mm256_storeu_si256((__m256i *)(d + i + 32), v1);
-		}
-		if (WS_LIKELY(!_mm256_movemask_epi8(_mm256_or_si256(v0, v1)))) {
-			if (WS_UNLIKELY(!_mm256_testz_si256(inc, inc)))
+		if (WS_LIKELY(!_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(v0, v1),
+		                                                    _mm256_or_si256(v2, v3))))) {
+			if (WS_UNLIKELY(s[i - 1] >= 0xc0 || s[i - 2] >= 0xe0 || s[i - 3] >= 0xf0))
 				goto fail;
-			prev = v1;
 			continue;
 		}
-		e = _mm256_or_si256(check256(&t, prev, v0), check256(&t, v0, v1));
-		prev = v1;
-		inc = _mm256_subs_epu8(v1, t.inc);
+		e = _mm256_or_si256(_mm256_or_si256(check256_at(t, s + i), check256_at(t, s + i + 32)),
+		                    _mm256_or_si256(check256_at(t, s + i + 64), check256_at(t, s + i + 96)));
 		if (WS_UNLIKELY(!_mm256_testz_si256(e, e)))
 			goto fail;
 	}
-	if (i < n) {
-		size_t r = n - i;
-		uint8_t tmp[64] = {0};
-		__m256i v0, v1;
-		uint64_t bad;
-		if (masking)
-			ws__mask_small(d + i, d + i, r, key);
-		memcpy(tmp, s + i, r);
-		v0 = _mm256_loadu_si256((const __m256i *)tmp);
-		v1 = _mm256_loadu_si256((const __m256i *)(tmp + 32));
-		bad = nonzero256(check256(&t, prev, v0)) | (uint64_t)nonzero256(check256(&t, v0, v1)) << 32;
-		if (bad & ((1ull << r) - 1))
-			return utf8_locate(s, n, i, lo, state);
+	for (; i + 64 <= to; i += 64) {
+		__m256i e = _mm256_or_si256(check256_at(t, s + i), check256_at(t, s + i + 32));
+		if (WS_UNLIKELY(!_mm256_testz_si256(e, e)))
+			goto fail;
 	}
-	return utf8_finish(s, n, lo, state);
+	if (i < to && edge256(t, s, lo, i, to - i))
+		goto fail;
+	return 0;
 fail:
-	done = i + 64;
-	if (masking && done < n)
-		ws__mask_avx2(d + done, d + done, n - done, key);
-	return utf8_locate(s, n, i, lo, state);
+	*at = i;
+	return 1;
 }
 
 TGT_AVX2 size_t ws__utf8_avx2(uint32_t *state, const uint8_t *s, size_t len)
 {
-	return utf8_avx2(NULL, s, len, 0, state, 0);
+	tables256 t;
+	size_t lo = 0, at;
+
+	if (*state && (utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
+		return lo;
+	tables256_init(&t);
+	if (range256(&t, s, lo, lo, len, &at))
+		return utf8_locate(s, len, at, lo, state);
+	return utf8_finish(s, len, lo, state);
 }
 
+/* As ws__unmask_utf8_avx512(): unmask a 2 KiB block, then validate it. */
 TGT_AVX2 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 {
-	return utf8_avx2(d, d, n, key, state, 1);
+	tables256 t;
+	size_t lo = 0, b, e, at;
+
+	if (*state) {
+		if (utf8_carry(d, d, n, key, state, &lo) || lo == n)
+			return lo;
+		key = ws__key_rotate(key, lo);
+	}
+	for (b = lo; b < n; b = e) {
+		int bad;
+		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
+		if (!_mm256_movemask_epi8(mask256(d + b, d + b, e - b, ws__key_rotate(key, b - lo), 1))) {
+			/* All ASCII: only a sequence unfinished before it can fail. */
+			bad = b > lo && (d[b - 1] >= 0xc0 || d[b - 2] >= 0xe0 || d[b - 3] >= 0xf0);
+			at = b;
+		} else {
+			tables256_init(&t);
+			bad = range256(&t, d, lo, b, e, &at);
+		}
+		if (WS_UNLIKELY(bad)) {
+			if (e < n)
+				ws__mask_avx2(d + e, d + e, n - e, ws__key_rotate(key, e - lo));
+			return utf8_locate(d, n, at, lo, state);
+		}
+	}
+	return utf8_finish(d, n, lo, state);
 }
 
 /* ---- AVX-512 (F + BW): 64-byte registers, masked loads and stores for tails ---- */
@@ -589,8 +651,6 @@ TGT_AVX512 size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len)
 	return utf8_finish(s, len, lo, state);
 }
 
-/* Unmasks a block of 2 KiB (it stays in L1), then validates it from memory. */
-#define FUSED_BLOCK 2048
 
 TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 {
