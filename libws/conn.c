@@ -224,7 +224,8 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 			ev->data = d;
 			ev->len = n;
 			if (text) {
-				if (text == 1)
+				/* Short ASCII text at a sequence boundary needs no call. */
+				if (text == 1 && (c->u_.f.utf8 || n > 32 || !ws__ascii_small(d, n)))
 					ok = ws_utf8_validate(&c->u_.f.utf8, d, n);
 				if (ok < n) {
 					err = WS_E_UTF8;

@@ -279,6 +279,28 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 	}
 }
 
+/* 1 if p[0..n) is all ASCII; for short inputs, inline. */
+WS_INLINE int ws__ascii_small(const uint8_t *p, size_t n)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	if (i + 4 <= n) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		acc |= w;
+		i += 4;
+	}
+	for (; i < n; i++)
+		acc |= p[i];
+	return !(acc & 0x8080808080808080u);
+}
+
 /* Masking: the portable 64-bit-word loop and one function per ISA. */
 void ws__mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 #if WS__HAVE_X86
