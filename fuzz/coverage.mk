@@ -3,7 +3,8 @@
 # (a text summary, the per-file table in $(BUILD)/coverage/coverage.txt and an
 # HTML report in $(BUILD)/coverage/index.html). Included by fuzz/fuzz.mk.
 # Targets: >= 95% of lines and >= 90% of branches; `make coverage
-# COV_STRICT=1` fails below them.
+# COV_STRICT=1` fails below them. COV_RUN_CORPUS=1 also replays the corpora
+# that `make fuzz-run` grew under $(BUILD)/fuzz/run (not committed).
 
 COV_CC ?= gcc
 COV_DIR := $(BUILD)/coverage
@@ -37,7 +38,9 @@ coverage: $(COV_TESTS) $(COV_REPLAYS)
 	@find $(COV_DIR) -name '*.gcda' -delete
 	@for t in $(COV_TESTS); do $$t > $(COV_DIR)/$$(basename $$t).log 2>&1 || \
 	  echo "coverage: $$(basename $$t) failed (see $(COV_DIR)/$$(basename $$t).log)"; done
-	@for t in $(FUZZ_TARGETS); do $(COV_DIR)/replay/$$t fuzz/corpus/$$t > $(COV_DIR)/$$t.log 2>&1 || \
+	@for t in $(FUZZ_TARGETS); do \
+	  extra=; [ -n "$(COV_RUN_CORPUS)" ] && [ -d $(FUZZ_DIR)/run/$$t/corpus ] && extra=$(FUZZ_DIR)/run/$$t/corpus; \
+	  $(COV_DIR)/replay/$$t fuzz/corpus/$$t $$extra > $(COV_DIR)/$$t.log 2>&1 || \
 	  echo "coverage: replay of $$t failed (see $(COV_DIR)/$$t.log)"; done
 	@gcovr -r . --filter 'libws/' --exclude-unreachable-branches \
 	  --txt $(COV_DIR)/coverage.txt --html-details $(COV_DIR)/index.html \
