@@ -981,6 +981,215 @@ static void status_table_rows(void)
 	}
 }
 
+/* ---- permessage-deflate negotiation with hostile offers and responses ---- */
+
+static void *h_alloc(void *ctx, size_t n)
+{
+	long *budget = ctx;
+	if (*budget == 0)
+		return NULL;
+	if (*budget > 0)
+		--*budget;
+	return malloc(n);
+}
+
+static void h_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static void extension_offers(void)
+{
+	static const struct {
+		const char *offer;
+		int ok;
+		ws_deflate_params p; /* snct, cnct, smwb, cmwb */
+	} v[] = {
+		{"permessage-deflate", 1, {0, 0, 15, 15}},
+		{"permessage-deflate; client_max_window_bits", 1, {0, 0, 15, 15}},
+		{"permessage-deflate; server_max_window_bits=10", 1, {0, 0, 10, 15}},
+		{"permessage-deflate; server_max_window_bits=\"10\"", 1, {0, 0, 10, 15}},
+		{"permessage-deflate; server_max_window_bits=\"1\\0\"", 1, {0, 0, 10, 15}},
+		{"permessage-deflate ;client_max_window_bits = 9", 1, {0, 0, 15, 9}},
+		{"PerMessage-Deflate; Client_No_Context_Takeover", 1, {0, 1, 15, 15}},
+		{"permessage-deflate; x=1, permessage-deflate; server_no_context_takeover", 1, {1, 0, 15, 15}},
+		{"x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover", 1, {0, 1, 15, 15}},
+		{", ,permessage-deflate", 1, {0, 0, 15, 15}},
+		{"permessage-deflate; server_max_window_bits=7", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_max_window_bits=16", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_max_window_bits=010", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_max_window_bits", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_max_window_bits=\"123456\"", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_max_window_bits=\"1 0\"", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; client_no_context_takeover=1", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; server_no_context_takeover; server_no_context_takeover", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; client_max_window_bits=9; client_max_window_bits", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; a=\"unterminated", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; a=\"ends in a backslash\\", 0, {0, 0, 0, 0}},
+		{"permessage-deflate;", 0, {0, 0, 0, 0}},
+		{"permessage-deflate; a=", 0, {0, 0, 0, 0}},
+		{"permessage-deflate x", 0, {0, 0, 0, 0}},
+		{"@bad, permessage-deflate", 0, {0, 0, 0, 0}},
+		{"x-other", 0, {0, 0, 0, 0}},
+		{"", 0, {0, 0, 0, 0}},
+	};
+	ws_deflate_config d;
+	ws_deflate_config_init(&d);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_str o = {v[i].offer, strlen(v[i].offer)};
+		ws_deflate_params p;
+		int ok = ws_deflate_negotiate(&d, o, &p);
+		if (ok != v[i].ok || (ok && (p.server_no_context_takeover != v[i].p.server_no_context_takeover ||
+		                             p.client_no_context_takeover != v[i].p.client_no_context_takeover ||
+		                             p.server_max_window_bits != v[i].p.server_max_window_bits ||
+		                             p.client_max_window_bits != v[i].p.client_max_window_bits)))
+			t_fail(__FILE__, __LINE__, "offer \"%s\": %d {%d %d %d %d}", v[i].offer, ok,
+			       p.server_no_context_takeover, p.client_no_context_takeover,
+			       p.server_max_window_bits, p.client_max_window_bits);
+	}
+	/* What a server insists on is granted whatever the offer. */
+	d.server_no_context_takeover = 1;
+	d.client_max_window_bits = 10;
+	{
+		ws_str o = {"permessage-deflate; client_max_window_bits", 42};
+		ws_deflate_params p;
+		CHECK_INT(ws_deflate_negotiate(&d, o, &p), 1);
+		CHECK_INT(p.server_no_context_takeover, 1);
+		CHECK_INT(p.client_max_window_bits, 10);
+		o.ptr = "permessage-deflate";
+		o.len = 18;
+		CHECK_INT(ws_deflate_negotiate(&d, o, &p), 1);
+		CHECK_INT(p.client_max_window_bits, 15); /* it did not say it can be limited */
+	}
+}
+
+static void extension_responses(void)
+{
+	static const struct {
+		const char *resp;
+		int ok;
+	} v[] = {
+		{"permessage-deflate", 1},
+		{"permessage-deflate; server_max_window_bits=9; client_max_window_bits=10", 1},
+		{"permessage-deflate; client_max_window_bits", 0},
+		{"permessage-deflate, permessage-deflate", 0},
+		{"permessage-deflate; x=1", 0},
+		{"x-other", 0},
+		{"x-other, permessage-deflate", 0},
+		{"", 0},
+	};
+	ws_deflate_config d;
+	ws_deflate_params p;
+	ws_deflate_config_init(&d);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_str r = {v[i].resp, strlen(v[i].resp)};
+		if (ws_deflate_check_response(&d, r, &p) != v[i].ok)
+			t_fail(__FILE__, __LINE__, "response \"%s\": want %d", v[i].resp, v[i].ok);
+	}
+	/* Asked for, so it must be granted: no context takeover, a smaller window. */
+	{
+		ws_str r = {"permessage-deflate", 18};
+		d.server_no_context_takeover = 1;
+		CHECK_INT(ws_deflate_check_response(&d, r, &p), 0);
+		d.server_no_context_takeover = 0;
+		d.server_max_window_bits = 10;
+		CHECK_INT(ws_deflate_check_response(&d, r, &p), 0);
+		r.ptr = "permessage-deflate; server_max_window_bits=11";
+		r.len = strlen(r.ptr);
+		CHECK_INT(ws_deflate_check_response(&d, r, &p), 0);
+		r.ptr = "permessage-deflate; server_max_window_bits=10";
+		r.len = strlen(r.ptr);
+		CHECK_INT(ws_deflate_check_response(&d, r, &p), 1);
+		d.client_max_window_bits = 10;
+		r.ptr = "permessage-deflate; server_max_window_bits=10; client_max_window_bits=12";
+		r.len = strlen(r.ptr);
+		CHECK_INT(ws_deflate_check_response(&d, r, &p), 0);
+	}
+}
+
+/* Through the handshakes: a server declines what it cannot accept (and when
+ * the allocator fails) without failing; a client refuses an extension it did
+ * not offer or cannot accept. */
+static void extension_handshakes(void)
+{
+	static uint8_t ibuf[1024];
+	static const char *const bad_offers[] = {
+		"permessage-deflate; server_max_window_bits=7",
+		"permessage-deflate; a=\"unterminated",
+		"x-other",
+	};
+	long budget = -1;
+	ws_deflate_config d;
+	ws_config cfg = cfg_of(WS_ROLE_SERVER, 0);
+	char req[512], out[512];
+	size_t n, used;
+	ws_conn c;
+	ws_event ev;
+
+	ws_deflate_config_init(&d);
+	d.alloc.alloc = h_alloc;
+	d.alloc.free = h_free;
+	d.alloc.ctx = &budget;
+	d.inflate_buf = ibuf;
+	d.inflate_cap = sizeof ibuf;
+	cfg.deflate = &d;
+	for (size_t i = 0; i < sizeof bad_offers / sizeof bad_offers[0]; i++) {
+		int len = snprintf(req, sizeof req, GOOD "Sec-WebSocket-Extensions: %s\r\n\r\n", bad_offers[i]);
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, req, (size_t)len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		CHECK(!strstr(out, "Sec-WebSocket-Extensions"));
+		ws_conn_release(&c);
+	}
+	/* A good offer, but no memory: accepted without the extension. */
+	{
+		int len = snprintf(req, sizeof req, GOOD "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+		budget = 0;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, req, (size_t)len, &used, &ev), WS_OK);
+		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		out[n < sizeof out ? n : sizeof out - 1] = 0;
+		CHECK(!strstr(out, "Sec-WebSocket-Extensions"));
+		/* RSV1 is then a protocol error. */
+		n = put_frame((uint8_t *)req, WS_FIN | WS_RSV1 | WS_OP_TEXT, "x", 1, 1);
+		CHECK_INT(ws_conn_recv(&c, req, n, &used, &ev), WS_E_RSV);
+		ws_conn_release(&c);
+		budget = -1;
+	}
+	/* A client. */
+	{
+		static const char *const bad[] = {
+			"permessage-deflate; client_max_window_bits",
+			"permessage-deflate, permessage-deflate",
+			"x-other",
+		};
+		ws_config ccfg = cfg_of(WS_ROLE_CLIENT, 0);
+		ws_connect_opts o = {"a", NULL, NULL, NULL, NULL};
+		uint8_t rq[512];
+		for (int with = 0; with < 2; with++)
+			for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+				char resp[512];
+				const char *skey;
+				char acc[WS_ACCEPT_KEY_LEN + 1];
+				int len;
+				ccfg.deflate = with ? &d : NULL;
+				ws_conn_init(&c, sizeof c, &ccfg);
+				CHECK_INT(ws_conn_connect(&c, &o, rq, sizeof rq, &n), WS_OK);
+				rq[n] = 0;
+				skey = strstr((char *)rq, "Sec-WebSocket-Key: ") + 19;
+				ws_accept_key(skey, 24, acc);
+				len = snprintf(resp, sizeof resp,
+				               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				               "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+				               "Sec-WebSocket-Extensions: %s\r\n\r\n", acc, bad[i]);
+				CHECK_INT(ws_conn_recv(&c, resp, (size_t)len, &used, &ev), WS_E_HTTP_EXTENSION);
+				ws_conn_release(&c);
+			}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1001,5 +1210,8 @@ int main(int argc, char **argv)
 	RUN(start_lines);
 	RUN(iterator_corners);
 	RUN(status_table_rows);
+	RUN(extension_offers);
+	RUN(extension_responses);
+	RUN(extension_handshakes);
 	return t_done(argv[0]);
 }
