@@ -317,8 +317,12 @@ int ws__deflate_frame(ws_conn *c, const void *data, size_t len, int final, uint8
 			m -= 4;
 		else if (m == 0)
 			out[m++] = 0x00;
-		if (d->own_reset || d->shared)
+		if (d->own_reset && !d->shared && d->cfg->shared) {
+			deflateEnd(z); /* low-memory mode: idle connections hold no compressor */
+			d->def_on = 0;
+		} else if (d->own_reset || d->shared) {
 			deflateReset(z);
+		}
 	}
 	*out_len = m;
 	return WS_OK;

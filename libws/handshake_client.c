@@ -57,7 +57,7 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 {
 	static const char placeholder[] = "AAAAAAAAAAAAAAAAAAAAAA==";
 	uint8_t nonce[16];
-	char key[25], ext[128];
+	char key[25], ext[WS_DEFLATE_FORMAT_MAX];
 	const char *offer = NULL;
 	int rc;
 

@@ -137,7 +137,7 @@ static int awaiting_answer(const ws_conn *c)
 int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap, size_t *out_len)
 {
 	static const ws_accept_opts none;
-	char key[25], accept[WS_ACCEPT_KEY_LEN + 1], ext[128];
+	char key[25], accept[WS_ACCEPT_KEY_LEN + 1], ext[WS_DEFLATE_FORMAT_MAX];
 	ws_deflate_params p;
 	int rc;
 
@@ -155,8 +155,8 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 	if (rc)
 		return rc;
 	memcpy(&p, c->u_.h.deflate, sizeof p);
-	if (p.server_max_window_bits)
-		ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext);
+	if (p.server_max_window_bits && !ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext))
+		p.server_max_window_bits = 0; /* cannot happen: ext is large enough */
 	rc = write_101(opts, accept, p.server_max_window_bits ? ext : NULL, out, cap, out_len);
 	if (rc)
 		return rc; /* WS_E_BUFFER: nothing changed, *out_len is the size needed */

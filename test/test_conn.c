@@ -510,6 +510,45 @@ static void dispatch(void)
 	CHECK_INT(used, 5);
 }
 
+
+/* The assembler joins chunks, however the bytes arrive, and refuses overflow. */
+static void assembler(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64], buf[8];
+	size_t len = t_unhex("01 03 616263 89 00 00 02 6465 80 01 66 82 09 313233343536373839", in,
+	                     sizeof in);
+	ws_assembler a;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	for (size_t step = 1; step <= len; step++) {
+		size_t have = 0, off = 0, used;
+		int done = 0, rc = 0;
+		ws_conn_init(&c, sizeof c, &cfg);
+		ws_assembler_init(&a, buf, sizeof buf);
+		while (off < len && rc >= 0) {
+			ws_event ev;
+			have = have + step < len ? have + step : len;
+			do {
+				CHECK_INT(ws_conn_recv(&c, in + off, have - off, &used, &ev), WS_OK);
+				off += used;
+				rc = ws_assembler_add(&a, &ev);
+				if (rc == 1) {
+					done++;
+					CHECK_INT(a.type, WS_EV_TEXT);
+					CHECK_INT(a.len, 6);
+					CHECK_MEM(a.buf, "abcdef", 6);
+				}
+			} while (ev.type != WS_EV_NONE && rc >= 0);
+			if (have == len)
+				break;
+		}
+		CHECK_INT(done, 1);
+		CHECK_INT(rc, WS_E_MESSAGE_TOO_BIG); /* the 9-byte binary message */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -526,5 +565,6 @@ int main(int argc, char **argv)
 	RUN(streaming_large);
 	RUN(limits);
 	RUN(dispatch);
+	RUN(assembler);
 	return t_done(argv[0]);
 }

@@ -270,6 +270,26 @@ WS_API int ws_conn_error(const ws_conn *c);
  * the TCP connection first (RFC 6455 §7.1.1). 0 otherwise. */
 WS_API int ws_conn_should_close_transport(const ws_conn *c);
 
+/* Optional helper that joins a message's chunks into a caller buffer, for
+ * applications that want whole messages (streaming needs no memory; this
+ * needs the largest message's size). */
+typedef struct ws_assembler {
+	uint8_t *buf;   /* the caller's buffer */
+	size_t cap;     /* its size: the largest message accepted */
+	size_t len;     /* bytes of the message so far */
+	int type;       /* WS_EV_TEXT or WS_EV_BINARY of the message; 0 between messages */
+} ws_assembler;
+
+/* Sets up a to fill buf[0..cap). */
+WS_API void ws_assembler_init(ws_assembler *a, void *buf, size_t cap);
+
+/* Adds a TEXT or BINARY event's chunk. Returns 1 when the message is complete
+ * (a->buf[0..a->len), type a->type; the next call starts a new message), 0
+ * while it is not, or WS_E_MESSAGE_TOO_BIG if it does not fit in cap (the
+ * caller should then fail the connection with ws_conn_close(c, 1009, ...)).
+ * Other events are ignored (0). */
+WS_API int ws_assembler_add(ws_assembler *a, const ws_event *ev);
+
 /* Callback shim over ws_conn_recv(): calls on_event for each event until the
  * bytes run out, on_event returns nonzero (which is returned), or an error
  * (returned). *consumed is set as by ws_conn_recv(). */

@@ -21,8 +21,9 @@
  *     memLevel 1). With context takeover it stays allocated. Without it (we
  *     send with no context takeover, e.g. server_no_context_takeover on a
  *     server) whole messages are compressed by the one compressor in
- *     ws_deflate_config.shared, shared by every connection of a thread, so a
- *     connection holds none.
+ *     ws_deflate_config.shared, shared by every connection of a thread, and a
+ *     fragmented message by a compressor of the connection's own that is
+ *     freed at the message's end, so an idle connection holds none.
  * A server for 100k mostly idle connections therefore sets
  * server_no_context_takeover and client_no_context_takeover, a shared
  * compressor, and small window bits: the idle cost is 64 + 256 bytes each. */
@@ -92,9 +93,12 @@ WS_API void ws_deflate_shared_free(ws_deflate_shared *s);
  * set, 0 if no offer is acceptable. */
 WS_API int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out);
 
+/* The longest value ws_deflate_format() writes, with its NUL. */
+#define WS_DEFLATE_FORMAT_MAX 132
+
 /* Writes the Sec-WebSocket-Extensions value for agreed parameters (server) or
  * the offer for cfg (client, params NULL) into out, NUL-terminated. Returns the
- * length, or 0 if cap is too small (128 bytes always suffice). */
+ * length, or 0 if cap is too small (WS_DEFLATE_FORMAT_MAX always suffices). */
 WS_API size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params,
                                 char *out, size_t cap);
 
