@@ -94,11 +94,13 @@ static size_t check_list(ws_str list, const char *token, int *found)
 	}
 }
 
+static void check_deflate(ws_str bytes, unsigned sb, unsigned cb);
+
 /* Reference field iteration: lines end at LF (a CR before it dropped); the
  * first line is the start line; an empty line ends the head; a line without
  * a colon is skipped; name before the first colon, value after it without
  * surrounding SP/HTAB. */
-static void check_fields(ws_str head, const char *name, const char *token)
+static void check_fields(ws_str head, const char *name, const char *token, unsigned sb, unsigned cb)
 {
 	size_t i = 0, pos = 0, fields = 0;
 	int first = 1, found = 0;
@@ -130,6 +132,7 @@ static void check_fields(ws_str head, const char *name, const char *token)
 			FZ_ASSERT(n.ptr == head.ptr + i && n.len == (size_t)(colon - head.ptr) - i);
 			FZ_ASSERT(v.ptr == head.ptr + vs && v.len == ve - vs);
 			fields++;
+			check_deflate(v, sb, cb); /* every value as an extension offer and response */
 			{
 				int hit = 0;
 				check_list(v, token, &hit);
@@ -255,7 +258,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(copy, in.p, in.n);
 		head.ptr = copy;
 		head.len = in.n;
-		check_fields(head, names[b0 >> 1 & 7], tokens[b0 >> 4]);
+		check_fields(head, names[b0 >> 1 & 7], tokens[b0 >> 4], size > 3 ? data[3] : 0,
+		             size > 4 ? data[4] : 0);
 		{
 			int found = 0;
 			check_list(head, NULL, &found);

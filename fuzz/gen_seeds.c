@@ -370,6 +370,32 @@ static void http_seeds(void)
 		cfg[0] = 3 << 1 | 4 << 4;
 		seed("fuzz_http", "req-extensions", cfg, 5, r, strlen(r));
 	}
+	/* Extension offers for the negotiation checks (deflate parameters from
+	 * bytes 3 and 4: windows 10/11 and no context takeover). */
+	{
+		static const char *const offers[] = {
+			"permessage-deflate; client_max_window_bits; server_max_window_bits=\"10\"",
+			"x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover; a=1, "
+			"permessage-deflate; server_no_context_takeover; client_max_window_bits=9",
+			"permessage-deflate; server_max_window_bits=\"1\\0\"; client_max_window_bits = 12",
+			"permessage-deflate; server_max_window_bits=010, permessage-deflate;",
+		};
+		for (size_t i = 0; i < sizeof offers / sizeof offers[0]; i++) {
+			char name[32];
+			b->n = 0;
+			adds(b, "GET / HTTP/1.1\r\nSec-WebSocket-Extensions: ");
+			adds(b, offers[i]);
+			adds(b, "\r\n\r\n");
+			cfg[0] = (uint8_t)(3 << 1 | 4 << 4);
+			cfg[1] = FZ_DEFLATE;
+			cfg[3] = (uint8_t)(2 | 3 << 3 | (i & 1) << 6);
+			cfg[4] = (uint8_t)(i << 2);
+			snprintf(name, sizeof name, "ext-offer-%zu", i);
+			seed("fuzz_http", name, cfg, 5, b->p, b->n);
+		}
+		memset(cfg, 0, sizeof cfg);
+		b->n = 0;
+	}
 	cfg[0] = 1; /* client */
 	client_response(b, "chat", 1);
 	seed("fuzz_http", "resp-101", cfg, 5, b->p, b->n);
