@@ -113,6 +113,68 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 	return n;
 }
 
+/* 1 if d[0..n) is all ASCII; reads nothing past d + n. */
+WS_INLINE int ascii_only(const uint8_t *d, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, d + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= d[i];
+	return !(acc & 0x8080808080808080u);
+}
+
+/* The common case in a few dozen instructions: a whole single-frame data
+ * message of at most 125 bytes, FIN and no RSV bits, masked as the role
+ * requires, no message in progress, all of it in p[0..avail). Everything the
+ * general path would check holds for it. Returns the bytes used with *ev
+ * set, 0 to take the general path, or an error. */
+WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, int *rc)
+{
+	const ws_config *cfg = c->cfg_;
+	unsigned b0 = p[0], b1 = p[1], len = b1 & 0x7f, server = cfg->role == WS_ROLE_SERVER;
+	size_t hl = 2 + 4 * server;
+	uint8_t *d = p + hl;
+
+	if (!((b0 - (WS_FIN | WS_OP_TEXT) < 2) & !c->msg_ & ((b1 >> 7) == server) & (len < 126)) ||
+	    avail < hl + len || len > cfg->max_frame || len > cfg->max_message)
+		return 0;
+	ev->data = d;
+	ev->len = len;
+	ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
+	ev->type = b0 & 1 ? WS_EV_TEXT : WS_EV_BINARY;
+	if ((b0 & 1) && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
+		uint32_t st = 0;
+		size_t ok = len;
+
+		if (server && len >= 64) {
+			ok = ws__unmask_utf8(d, len, ws__key32(p + 2), &st); /* one pass */
+		} else {
+			if (server)
+				ws__unmask(d, len, ws__key32(p + 2));
+			if (!ascii_only(d, len))
+				ok = ws_utf8_validate(&st, d, len);
+		}
+		if (ok < len || st) {
+			/* As on the general path: the valid prefix, then the error. */
+			ev->len = ok;
+			ev->flags = WS_EVF_MSG_BEGIN;
+			c->msg_ = WS_OP_TEXT;
+			*rc = ws__fail(c, WS_E_UTF8);
+			if (ok == 0)
+				return hl + len;
+			*rc = WS_OK;
+		}
+	} else if (server) {
+		ws__unmask(d, len, ws__key32(p + 2));
+	}
+	return hl + len;
+}
+
 /* Frames, RFC 6455 §5. */
 static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
 {
@@ -128,6 +190,14 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 
 			if (avail < 2)
 				break;
+			{
+				int rc = WS_OK;
+				size_t used = recv_small(c, p, avail, ev, &rc);
+				if (used) {
+					*consumed = pos + used;
+					return rc;
+				}
+			}
 			n = parse_header(c, p, avail, &plen);
 			if (n <= 0) {
 				if (n < 0) {
