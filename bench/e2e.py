@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""End-to-end echo benchmark: libws's epoll echo server against Node's `ws`.
+
+    e2e.py --bin BUILD [--json FILE] [--duration S] [--warmup S] [--only CASE]
+    e2e.py --bin BUILD --check
+
+For each case (payload size x connections, K messages in flight per
+connection) it starts each server in turn on 127.0.0.1 pinned to CPU 0, runs
+BUILD/bench/loadgen pinned to CPU 1 against it, stops the server, and prints
+a table: msgs/s, server CPU per message (utime+stime of the server process
+over the measured window), p50/p99 round trip, and our/Node ratios. Results
+go to --json (default build/bench-e2e.json).
+
+--check is the correctness run of `make bench-e2e-check`: our echo server
+only, 2 connections, 400 messages of 0..200000 bytes, each echo compared byte
+for byte; prints "bench-e2e: N passed, M failed".
+
+Every process started here is stopped by its PID on the way out (normal end,
+error, SIGINT/SIGTERM/SIGHUP), and every wait is bounded.
+"""
+import argparse
+import json
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOST = '127.0.0.1'
+# (payload bytes, connections, messages in flight per connection)
+CASES = [(16, 1, 16), (16, 64, 16), (1024, 1, 16), (1024, 64, 16), (65536, 1, 4), (65536, 64, 4)]
+TARGET_CASE = (1024, 64)
+started = []  # Popen objects still to stop
+
+
+class Interrupted(Exception):
+    pass
+
+
+def on_signal(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def stop(p):
+    """SIGTERM, up to 5 s for a graceful exit, then SIGKILL; by PID only."""
+    if p.poll() is None:
+        try:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+    if p in started:
+        started.remove(p)
+
+
+def pin(cpu, cmd, pinned):
+    return ['taskset', '-c', str(cpu)] + cmd if pinned else cmd
+
+
+def start_server(name, args, pinned, logf):
+    if name == 'ours':
+        cmd = [os.path.join(args.bin, 'examples', 'echo-server'), '--host', HOST, '--port', '0']
+        pat = re.compile(r'listening on ws://127\.0\.0\.1:(\d+)/')
+    else:
+        cmd = ['node', os.path.join(ROOT, 'bench', 'echo_node.mjs')]
+        pat = re.compile(r'listening (\d+)')
+    p = subprocess.Popen(pin(0, cmd, pinned), stdout=subprocess.PIPE, stderr=logf, cwd=ROOT)
+    started.append(p)  # taskset execs the server: p.pid is the server's PID
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + 10
+    line = b''
+    while time.monotonic() < deadline and p.poll() is None:
+        if sel.select(timeout=0.2):
+            line = p.stdout.readline()
+            m = pat.search(line.decode(errors='replace'))
+            if m:
+                sel.close()
+                return p, int(m.group(1))
+            if not line:
+                break
+    sel.close()
+    stop(p)
+    raise RuntimeError(f'{name} server did not start (last output {line!r})')
+
+
+def run_loadgen(args, port, pid, label, size, conns, k, pinned, jsonl):
+    cmd = [os.path.join(args.bin, 'bench', 'loadgen'), '--host', HOST, '--port', str(port),
+           '--conns', str(conns), '--inflight', str(k), '--size', str(size),
+           '--duration', str(args.duration), '--warmup', str(args.warmup),
+           '--server-pid', str(pid), '--label', label, '--json', jsonl]
+    p = subprocess.Popen(pin(1, cmd, pinned), cwd=ROOT)
+    started.append(p)
+    try:
+        p.wait(timeout=args.warmup + args.duration + 30)
+    except subprocess.TimeoutExpired:
+        print(f'{label}: load generator timed out', file=sys.stderr)
+    stop(p)
+    return p.returncode
+
+
+def check(args):
+    logf = tempfile.TemporaryFile()
+    try:
+        srv, port = start_server('ours', args, False, logf)
+    except RuntimeError as e:
+        print(e, file=sys.stderr)
+        print('bench-e2e: 0 passed, 1 failed')
+        return 1
+    cmd = [os.path.join(args.bin, 'bench', 'loadgen'), '--host', HOST, '--port', str(port),
+           '--conns', '2', '--inflight', '8', '--messages', '400', '--check', '--timeout', '20']
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, timeout=30, cwd=ROOT).stdout.decode()
+    except subprocess.TimeoutExpired:
+        out = ''
+    stop(srv)
+    m = re.search(r'bench-e2e: (\d+) passed, (\d+) failed', out)
+    if not m:
+        print('bench-e2e: 0 passed, 1 failed (no result from the load generator)')
+        return 1
+    print(m.group(0))
+    return 0 if m.group(2) == '0' and m.group(1) != '0' else 1
+
+
+def fmt_rate(x):
+    return f'{x / 1e3:.1f}k' if x < 1e6 else f'{x / 1e6:.2f}M'
+
+
+def ratio(a, b):
+    return a / b if a and b and a > 0 and b > 0 else float('nan')
+
+
+def bench(args):
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:
+        cpus = set()
+    pinned = {0, 1} <= cpus and subprocess.run(['which', 'taskset'], stdout=subprocess.DEVNULL).returncode == 0
+    if not pinned:
+        print('note: not pinning (needs taskset and CPUs 0 and 1)', file=sys.stderr)
+    cases = CASES
+    if args.only:
+        cases = [c for c in CASES if f'{c[1]}x{c[0]}' in args.only.split(',')]
+    jsonl = tempfile.NamedTemporaryFile(suffix='.jsonl', delete=False).name
+    logf = tempfile.TemporaryFile()
+    results, failed = [], 0
+    try:
+        for size, conns, k in cases:
+            row = {'case': f'{conns}x{size}', 'size': size, 'conns': conns, 'inflight': k}
+            for name in ('ours', 'node'):
+                srv, port = start_server(name, args, pinned, logf)
+                rc = run_loadgen(args, port, srv.pid, f'{name}', size, conns, k, pinned, jsonl)
+                stop(srv)
+                with open(jsonl) as f:
+                    lines = f.read().splitlines()
+                row[name] = json.loads(lines[-1]) if lines and rc == 0 else None
+                if rc != 0:
+                    failed += 1
+                    print(f'{row["case"]} {name}: load generator failed ({rc})', file=sys.stderr)
+                    open(jsonl, 'w').close()
+            results.append(row)
+    finally:
+        os.unlink(jsonl)
+
+    hdr = (f'{"case":>9} {"K":>3} | {"ours msg/s":>10} {"node msg/s":>10} {"ratio":>6} | '
+           f'{"ours us/msg":>11} {"node us/msg":>11} {"ratio":>6} | {"ours p50/p99 us":>17} {"node p50/p99 us":>17}')
+    print()
+    print(hdr)
+    print('-' * len(hdr))
+    for r in results:
+        o, n = r.get('ours'), r.get('node')
+        if not o or not n:
+            print(f'{r["case"]:>9} {r["inflight"]:>3} | failed')
+            continue
+        r['msgs_ratio'] = ratio(o['msgs_per_s'], n['msgs_per_s'])
+        r['cpu_ratio'] = ratio(o['server_cpu_us_per_msg'], n['server_cpu_us_per_msg'])
+        print(f'{r["case"]:>9} {r["inflight"]:>3} | {fmt_rate(o["msgs_per_s"]):>10} {fmt_rate(n["msgs_per_s"]):>10} '
+              f'{r["msgs_ratio"]:>5.2f}x | {o["server_cpu_us_per_msg"]:>11.2f} {n["server_cpu_us_per_msg"]:>11.2f} '
+              f'{r["cpu_ratio"]:>5.2f}x | {o["p50_us"]:>8.0f}/{o["p99_us"]:<8.0f} {n["p50_us"]:>8.0f}/{n["p99_us"]:<8.0f}')
+    print('(msg/s: echoes completed per second; us/msg: server CPU (user+sys) per echoed message;'
+          ' ratios are ours/node)')
+    target = None
+    for r in results:
+        if (r['size'], r['conns']) == TARGET_CASE and r.get('msgs_ratio') is not None:
+            target = {'case': r['case'], 'msgs_ratio': r['msgs_ratio'], 'cpu_ratio': r['cpu_ratio'],
+                      'msgs_target': 2.0, 'cpu_target': 0.5,
+                      'met': r['msgs_ratio'] >= 2.0 and r['cpu_ratio'] <= 0.5}
+            print(f'target {r["case"]}: msgs/s {r["msgs_ratio"]:.2f}x (>= 2x: '
+                  f'{"met" if r["msgs_ratio"] >= 2.0 else "NOT met"}), server CPU/msg {r["cpu_ratio"]:.2f}x '
+                  f'(<= 0.5x: {"met" if r["cpu_ratio"] <= 0.5 else "NOT met"})')
+    doc = {'host': HOST, 'pinned': pinned, 'server_cpu': 0 if pinned else None,
+           'loadgen_cpu': 1 if pinned else None, 'duration_s': args.duration, 'warmup_s': args.warmup,
+           'cases': results, 'target': target}
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, 'w') as f:
+        json.dump(doc, f, indent=1)
+        f.write('\n')
+    print(f'wrote {args.json}')
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--bin', default='build', help='build directory (examples/echo-server, bench/loadgen)')
+    ap.add_argument('--json', default='build/bench-e2e.json')
+    ap.add_argument('--duration', type=float, default=3.0, help='measured seconds per run')
+    ap.add_argument('--warmup', type=float, default=1.0, help='warm-up seconds per run')
+    ap.add_argument('--only', help='comma-separated cases to run, e.g. 64x1024')
+    ap.add_argument('--check', action='store_true')
+    args = ap.parse_args()
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    try:
+        return check(args) if args.check else bench(args)
+    except (Interrupted, RuntimeError) as e:
+        print(f'e2e: {e}', file=sys.stderr)
+        return 1
+    finally:
+        for p in list(started):
+            stop(p)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
