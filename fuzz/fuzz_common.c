@@ -359,14 +359,17 @@ static void on_error(fz_run *r, int rc, size_t off)
 	}
 	FZ_ASSERT(ws_conn_should_close_transport(&r->c));
 	if (n) {
-		if (was_handshake) {
+		if (was_handshake && r->cfg.role == WS_ROLE_SERVER) {
 			char want[32];
-			FZ_ASSERT(r->cfg.role == WS_ROLE_SERVER);
 			FZ_ASSERT(ws_status_http(rc) != 0);
 			snprintf(want, sizeof want, "HTTP/1.1 %u ", ws_status_http(rc));
 			FZ_ASSERT(n > strlen(want) && memcmp(out, want, strlen(want)) == 0);
 			FZ_ASSERT(has(out, n, "\r\n\r\n")); /* a head, maybe a body after it */
 		} else {
+			/* A client's handshake error has no reply, except when the
+			 * server did switch protocols and we could not allocate the
+			 * inflater: then it is a 1011 close. */
+			FZ_ASSERT(!was_handshake || rc == WS_E_ALLOC);
 			FZ_ASSERT(!r->close_sent);
 			check_close_frame(r, out, n, ws_status_close_code(rc));
 		}
