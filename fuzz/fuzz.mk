@@ -5,7 +5,6 @@
 #   make fuzz-run SECONDS=N    runs each target N seconds (default 60), one at a time, niced,
 #                              on a scratch copy of its corpus; reports execs and corpus size
 #   make fuzz-ci               fuzz-run for 60 s each and one "fuzz: N passed, M failed" line
-#                              (FZ_KNOWN_BUGS=name... steps around known bugs: fuzz_common.h)
 #   make fuzz-replay           every corpus file through the same entry points, built with gcc
 #                              and ASan+UBSan (fuzz/replay.c); part of `make check`
 #   make coverage              unit tests + corpus replay built with gcc --coverage; line and

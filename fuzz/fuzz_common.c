@@ -37,19 +37,6 @@ void fz_fail(const char *file, int line, const char *what)
 	abort();
 }
 
-int fz_known(const char *name)
-{
-	const char *k = getenv("FZ_KNOWN_BUGS");
-	return k && strstr(k, name) != NULL;
-}
-
-int fz_deflate_128(const ws_deflate_params *p)
-{
-	return p->server_no_context_takeover && p->client_no_context_takeover &&
-	       p->server_max_window_bits >= 10 && p->server_max_window_bits < 15 &&
-	       p->client_max_window_bits >= 10 && p->client_max_window_bits < 15;
-}
-
 unsigned fz_byte(fz_in *in)
 {
 	if (!in->n)
@@ -503,9 +490,6 @@ static void on_request(fz_run *r, const ws_event *ev, const uint8_t *lo, const u
 					ws_deflate_params dp;
 					ws_deflate_config_init(&any);
 					FZ_ASSERT(r->deflate);
-					if (ws_deflate_check_response(&any, value, &dp) != 1 && fz_known("deflate-128") &&
-					    value.len >= 23 && !memcmp(value.ptr + value.len - 23, "client_max_window_bits=", 23))
-						continue; /* the truncated value of bug deflate-128 */
 					FZ_ASSERT(ws_deflate_check_response(&any, value, &dp) == 1);
 				}
 		}
@@ -820,12 +804,8 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 		FZ_ASSERT(memcmp(req + n - 4, "\r\n\r\n", 4) == 0);
 		/* With deflate configured, the request offers it, whatever the
 		 * parameters asked for. */
-		if (r->deflate && ws_deflate_available()) {
-			ws_deflate_params dp = {r->dcfg.server_no_context_takeover, r->dcfg.client_no_context_takeover,
-			                        r->dcfg.server_max_window_bits, r->dcfg.client_max_window_bits};
-			if (!(fz_known("deflate-128") && fz_deflate_128(&dp)))
-				FZ_ASSERT(has(req, n, "\r\nSec-WebSocket-Extensions: permessage-deflate"));
-		}
+		if (r->deflate && ws_deflate_available())
+			FZ_ASSERT(has(req, n, "\r\nSec-WebSocket-Extensions: permessage-deflate"));
 		FZ_ASSERT(ws_conn_connect(&r->c, &fz_connect_opts, req, sizeof req, &n) == WS_E_STATE);
 	}
 

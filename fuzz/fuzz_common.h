@@ -76,15 +76,6 @@ enum {
 	FZ_ALLOC_FAIL = 0x80  /* the deflate allocator fails at an allocation chosen by byte 3 */
 };
 
-/* Known library bugs a long fuzzing run should step around rather than
- * stop at (their regressions are in fuzz/corpus/): FZ_KNOWN_BUGS in the
- * environment lists names, e.g. FZ_KNOWN_BUGS=deflate-128. Returns 1 if name
- * is listed. Without the variable every check applies. */
-int fz_known(const char *name);
-/* 1 if agreed deflate parameters format to the 128-character extension value
- * that ws_deflate_format() cannot write into 128 bytes (bug "deflate-128"). */
-int fz_deflate_128(const ws_deflate_params *p);
-
 /* Options of one connection run. */
 typedef struct fz_conn_opts {
 	int role;          /* WS_ROLE_* */
