@@ -33,7 +33,7 @@ static int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, u
 		*out_len = hl + (size_t)extra;
 		return WS_E_BUFFER;
 	}
-	if (client && c->cfg_->rand(c->cfg_->rand_ctx, key, 4))
+	if (client && ws__random(c, key, 4))
 		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
 	*out_len = ws__header_write(out, b0, len, client ? key : NULL);
 	return WS_OK;
@@ -94,7 +94,7 @@ static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const vo
 		*out_len = hmax + bound;
 		return WS_E_BUFFER;
 	}
-	if (client && c->cfg_->rand(c->cfg_->rand_ctx, key, 4))
+	if (client && ws__random(c, key, 4))
 		return WS_E_RAND;
 	rc = ws__deflate_frame(c, data, len, final, out + hmax, bound, &m);
 	if (rc != WS_OK)

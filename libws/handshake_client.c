@@ -74,7 +74,7 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 	if (*out_len > cap)
 		return rc;
 	/* RFC 6455 §4.1 item 7: a fresh random 16-byte nonce per connection. */
-	if (c->cfg_->rand(c->cfg_->rand_ctx, nonce, sizeof nonce))
+	if (ws__random(c, nonce, sizeof nonce))
 		return WS_E_RAND;
 	ws__key_encode(nonce, key);
 	rc = write_request(opts, key, offer, out, cap, out_len);

@@ -113,6 +113,12 @@ WS_INLINE int ws__fail(ws_conn *c, int err)
 	return err;
 }
 
+/* n bytes from the caller's random callback; nonzero on failure. */
+WS_INLINE int ws__random(const ws_conn *c, void *buf, size_t n)
+{
+	return c->cfg_->rand(c->cfg_->rand_ctx, buf, n);
+}
+
 /* Writes a close frame (code 0: empty payload) and marks it sent. */
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
                     void *out, size_t cap, size_t *out_len);
