@@ -194,6 +194,11 @@ typedef struct fz_run {
 	fz_alloc alloc;
 	int deflate;         /* permessage-deflate may be in use */
 	int pending;         /* the error noticed before ws_conn_recv() returned it */
+	/* ws_assembler over the data events, against the harness's own copy. */
+	ws_assembler as;
+	uint8_t *as_buf, *msg_copy;
+	size_t msg_len, msg_cap;
+	int as_over;         /* the current message did not fit */
 	ws_conn c;
 	uint32_t rng;
 	unsigned flags, app;
@@ -419,6 +424,36 @@ static void app_echo(fz_run *r, const ws_event *ev)
 		r->echo_open = !end;
 }
 
+/* ws_assembler_add() joins what the harness joins, up to its capacity. */
+static void check_assembler(fz_run *r, const ws_event *ev)
+{
+	int rc;
+
+	if (ev->flags & WS_EVF_MSG_BEGIN) {
+		r->msg_len = 0;
+		r->as_over = 0;
+	}
+	if (r->msg_len + ev->len > r->msg_cap) {
+		r->msg_cap = (r->msg_len + ev->len) * 2 + 64;
+		r->msg_copy = realloc(r->msg_copy, r->msg_cap);
+		FZ_ASSERT(r->msg_copy != NULL);
+	}
+	if (ev->len)
+		memcpy(r->msg_copy + r->msg_len, ev->data, ev->len);
+	r->msg_len += ev->len;
+	rc = ws_assembler_add(&r->as, ev);
+	if (r->as_over)
+		return; /* (what it does after refusing a message is not specified) */
+	if (r->msg_len > r->as.cap) {
+		FZ_ASSERT(rc == WS_E_MESSAGE_TOO_BIG);
+		r->as_over = 1;
+		return;
+	}
+	FZ_ASSERT(rc == !!(ev->flags & WS_EVF_MSG_END));
+	FZ_ASSERT(r->as.len == r->msg_len && r->as.type == ev->type);
+	FZ_ASSERT(r->msg_len == 0 || memcmp(r->as.buf, r->msg_copy, r->msg_len) == 0);
+}
+
 static void on_request(fz_run *r, const ws_event *ev, const uint8_t *lo, const uint8_t *hi)
 {
 	const ws_http *h = &ev->http;
@@ -536,6 +571,7 @@ static void on_event(fz_run *r, ws_event *ev, const uint8_t *lo, const uint8_t *
 			if (ev->flags & WS_EVF_MSG_END)
 				FZ_ASSERT(r->utf8.need == 0);
 		}
+		check_assembler(r, ev);
 		if (r->flags & FZ_ACT)
 			app_echo(r, ev);
 		if (ev->flags & WS_EVF_MSG_END)
@@ -782,6 +818,18 @@ void fz_conn_run(const fz_conn_opts *o, const uint8_t *data, size_t size)
 	}
 	FZ_ASSERT(ws_conn_init(&r->c, sizeof r->c, &r->cfg) == WS_OK);
 	r->opened = (r->cfg.flags & WS_CFG_START_OPEN) != 0;
+	{
+		size_t cap = (size_t)16 << (r->app >> 5 & 7);
+		r->as_buf = malloc(cap);
+		FZ_ASSERT(r->as_buf != NULL);
+		ws_assembler_init(&r->as, r->as_buf, cap);
+		{
+			ws_event none;
+			memset(&none, 0, sizeof none);
+			none.type = WS_EV_PING;
+			FZ_ASSERT(ws_assembler_add(&r->as, &none) == 0); /* other events are ignored */
+		}
+	}
 	if (r->deflate && r->opened) {
 		/* Agreed elsewhere (RFC 8441): the parameters as configured. */
 		ws_deflate_params p = {r->dcfg.server_no_context_takeover, r->dcfg.client_no_context_takeover,
@@ -846,6 +894,8 @@ out:
 	ws_conn_release(&r->c); /* safe twice */
 	FZ_ASSERT(r->alloc.live == 0); /* everything taken was given back */
 	free(r->dcfg.inflate_buf);
+	free(r->as_buf);
+	free(r->msg_copy);
 	free(r->buf);
 	free(r);
 }
