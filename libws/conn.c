@@ -165,8 +165,13 @@ WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, 
 			ev->flags = WS_EVF_MSG_BEGIN;
 			c->msg_ = WS_OP_TEXT;
 			*rc = ws__fail(c, WS_E_UTF8);
-			if (ok == 0)
+			if (ok == 0) {
+				/* No prefix to deliver: the error alone, no event. */
+				ev->type = WS_EV_NONE;
+				ev->flags = 0;
+				ev->data = NULL;
 				return hl + len;
+			}
 			*rc = WS_OK;
 		}
 	} else if (server) {

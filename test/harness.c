@@ -225,6 +225,8 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 			    !(ev.flags & WS_EVF_COMPRESSED))
 				t_log_add(&log, "VIOLATION event data outside the consumed bytes\n");
 			off += used;
+			if (rc < 0 && ev.type != WS_EV_NONE)
+				t_log_add(&log, "VIOLATION event %d with error %s\n", ev.type, ws_status_name(rc));
 			if (rc < 0) {
 				uint8_t out[512];
 				size_t n = 0;
