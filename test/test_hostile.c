@@ -788,6 +788,29 @@ static void careless_caller(void)
 	ev.len = 1;
 	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
 	CHECK_INT(n, 0);
+	/* A forged event with the reply flag that is neither a ping nor a close
+	 * gets no reply. */
+	ws_conn_init(&c, sizeof c, &cfg);
+	ev.type = WS_EV_TEXT;
+	ev.flags = WS_EVF_REPLY;
+	CHECK_INT(ws_conn_reply(&c, &ev, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	/* Connect options with bytes a head may not carry. */
+	{
+		static const char *const hosts[] = {"caf\xc3\xa9.example", "a b", "a\r\nX: y", ""};
+		ws_connect_opts o = {NULL, NULL, NULL, NULL, NULL};
+		cfg.flags = 0;
+		for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+			o.host = hosts[i];
+			ws_conn_init(&c, sizeof c, &cfg);
+			CHECK_INT(ws_conn_connect(&c, &o, out, sizeof out, &n), WS_E_ARG);
+		}
+		o.host = "a";
+		o.target = "/\x7f";
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_connect(&c, &o, out, sizeof out, &n), WS_E_ARG);
+		cfg.flags = WS_CFG_START_OPEN;
+	}
 	/* A client that receives before connecting: a usage error, not sticky. */
 	cfg.flags = 0;
 	ws_conn_init(&c, sizeof c, &cfg);
@@ -1157,6 +1180,41 @@ static void extension_handshakes(void)
 		CHECK_INT(ws_conn_recv(&c, req, n, &used, &ev), WS_E_RSV);
 		ws_conn_release(&c);
 		budget = -1;
+	}
+	/* A client whose rand callback fails while compressing: nothing sent. */
+	{
+		ws_config ccfg = cfg_of(WS_ROLE_CLIENT, WS_CFG_START_OPEN);
+		ws_deflate_params p = {0, 0, 15, 15};
+		static uint8_t msg[200];
+		uint8_t big[WS_SEND_SIZE_COMPRESSED(200)];
+		ccfg.deflate = &d;
+		ws_conn_init(&c, sizeof c, &ccfg);
+		CHECK_INT(ws_conn_enable_deflate(&c, &p), ws_deflate_available() ? WS_OK : WS_E_STATE);
+		ccfg.rand = fail_rand;
+		CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, msg, sizeof msg, big, sizeof big, &n), WS_E_RAND);
+		ccfg.rand = t_rand;
+		CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, msg, sizeof msg, big, sizeof big, &n), WS_OK);
+		CHECK(!ws_deflate_available() || (big[0] & WS_RSV1));
+		ws_conn_release(&c);
+	}
+	/* A shared compressor needs an allocator that works. */
+	{
+		ws_deflate_shared *sh = NULL;
+		ws_deflate_config nd;
+		ws_deflate_config_init(&nd);
+		if (ws_deflate_available()) {
+			CHECK(ws_deflate_shared_new(&nd, &sh) != WS_OK); /* no allocator */
+			nd.alloc = d.alloc;
+			budget = 0;
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ALLOC);
+			budget = 1;
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ALLOC);
+			budget = -1;
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_OK);
+			ws_deflate_shared_free(sh);
+		} else {
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_STATE);
+		}
 	}
 	/* A client. */
 	{
