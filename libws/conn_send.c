@@ -5,7 +5,7 @@ static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint6
 {
 	if (c->error_)
 		return c->error_;
-	if (c->state_ < WS__OPEN || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+	if (!ws__may_send(c))
 		return WS_E_STATE;
 	if (flags & ~(unsigned)(WS_SEND_MORE | WS_SEND_NO_COMPRESS))
 		return WS_E_ARG;
@@ -175,7 +175,7 @@ int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_l
 	*out_len = 0;
 	if (c->error_)
 		return c->error_;
-	if (c->state_ < WS__OPEN || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+	if (!ws__may_send(c))
 		return WS_E_STATE;
 	if (code ? !ws_close_code_valid(code) || reason_len > WS_CONTROL_PAYLOAD_MAX - 2
 	         : reason_len != 0)
@@ -188,7 +188,7 @@ int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_l
 int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t *out_len)
 {
 	*out_len = 0;
-	if (!(ev->flags & WS_EVF_REPLY) || c->error_ || (c->bits_ & (WS__CLOSE_SENT | WS__DONE)))
+	if (!(ev->flags & WS_EVF_REPLY) || c->error_ || !ws__may_send(c))
 		return WS_OK;
 	if (ev->type == WS_EV_PING) /* RFC 6455 §5.5.3: same application data */
 		return write_frame(c, WS_FIN | WS_OP_PONG, ev->data, ev->len, out, cap, out_len);
@@ -206,7 +206,7 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 	*out_len = 0;
 	if (!c->error_)
 		return WS_E_STATE;
-	if (c->state_ < WS__OPEN)
+	if (!ws__handshake_done(c))
 		rc = ws__handshake_fail(c, out, cap, out_len);
 	else if (c->bits_ & (WS__CLOSE_SENT | WS__DONE))
 		rc = WS_OK;

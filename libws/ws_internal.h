@@ -34,6 +34,29 @@ enum {
 	WS__FLUSHING = 0x20       /* a compressed message's input is in; output remains */
 };
 
+/* The connection's lifecycle, asked in one way everywhere. */
+
+/* The opening handshake is over (or was done elsewhere): frames flow. */
+WS_INLINE int ws__handshake_done(const ws_conn *c)
+{
+	return c->state_ >= WS__OPEN;
+}
+
+/* Frames of any kind may be written: open, our close not sent, the
+ * transport not given up. A sticky error is checked apart, since callers
+ * return it rather than WS_E_STATE. */
+WS_INLINE int ws__may_send(const ws_conn *c)
+{
+	return ws__handshake_done(c) && !(c->bits_ & (WS__CLOSE_SENT | WS__DONE));
+}
+
+/* Nothing more may arrive: the peer's close was received, or the
+ * transport ended (EOF, failure written, rejection). */
+WS_INLINE int ws__recv_over(const ws_conn *c)
+{
+	return (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) != 0;
+}
+
 /* Opcodes that exist: 0, 1, 2, 8, 9, 10 (RFC 6455 §5.2). */
 #define WS__OPCODES_KNOWN 0x0707u
 
