@@ -106,246 +106,242 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 		return n;
 	if (WS_UNLIKELY(*plen > cfg->max_frame))
 		return WS_E_FRAME_TOO_BIG;
-	if (WS_UNLIKELY(*plen > cfg->max_message - c->u_.f.msg_len))
+	/* A plain message's size is known from its headers, so it fails here,
+	 * before its bytes come. A compressed one is limited by what it inflates
+	 * to, in deliver(): its size on the wire is not what the limit is for. */
+	if (WS_UNLIKELY(*plen > cfg->max_message - c->u_.f.msg_len) &&
+	    !((b0 & WS_RSV1) || (c->bits_ & WS__INFLATE && !op)))
 		return WS_E_MESSAGE_TOO_BIG;
 	if (WS_UNLIKELY(c->u_.f.fragments >= cfg->max_fragments))
 		return WS_E_TOO_MANY_FRAGMENTS;
 	return n;
 }
 
-/* 1 if d[0..n) is all ASCII; reads nothing past d + n. */
-WS_INLINE int ascii_only(const uint8_t *d, size_t n)
+/* The one way payload reaches the application (DESIGN.md, "Inside the
+ * receive path"). d[0..n) is the next chunk of the current message, still
+ * masked with *key if key is not NULL; end: the message's last byte is in
+ * it; err: a fault found right after these bytes. It owns the limit on what
+ * the application receives, UTF-8 (fail-fast), the event, MSG_BEGIN/END and
+ * the end-of-message reset. On any fault the valid bytes before it come as
+ * an event and the error on the next call (it is sticky, so no state after
+ * it is ever read), so that events do not depend on how the input was
+ * split; with no such bytes, the error now. whole (a constant): the chunk is
+ * a whole message of opcode op that no state was opened for (the small-frame
+ * path), which needs no bookkeeping. */
+WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint32_t *key, int end,
+                      int err, int whole, unsigned op)
 {
-	uint64_t acc = 0, w;
-	size_t i = 0;
+	const ws_config *cfg = c->cfg_;
+	uint32_t fresh = 0, *st = whole ? &fresh : &c->u_.f.utf8;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, d + i, 8);
-		acc |= w;
+	if (!whole) {
+		uint64_t room = cfg->max_message - c->u_.f.msg_len;
+		if (WS_UNLIKELY(n > room)) { /* only inflated output gets here */
+			n = (size_t)room;
+			err = WS_E_MESSAGE_TOO_BIG;
+		}
+		op = c->msg_;
 	}
-	for (; i < n; i++)
-		acc |= d[i];
-	return !(acc & 0x8080808080808080u);
+	if (op == WS_OP_TEXT && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
+		size_t ok = n;
+
+		if (key && n >= 64) {
+			ok = ws__unmask_utf8(d, n, *key, st); /* one pass while hot */
+		} else {
+			if (key)
+				ws__unmask(d, n, *key);
+			/* Short ASCII at a sequence boundary needs no call. */
+			if (*st || n > 32 || !ws__ascii_small(d, n))
+				ok = ws_utf8_validate(st, d, n);
+		}
+		if (WS_UNLIKELY(ok < n)) {
+			n = ok;
+			err = WS_E_UTF8;
+		} else if (WS_UNLIKELY(end && *st && !err)) {
+			err = WS_E_UTF8; /* the message ends inside a sequence */
+		}
+	} else if (key) {
+		ws__unmask(d, n, *key);
+	}
+	ev->type = op == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
+	ev->data = d;
+	ev->len = n;
+	if (WS_UNLIKELY(err)) {
+		ws__fail(c, err);
+		if (!n) {
+			ev->type = WS_EV_NONE;
+			ev->data = NULL;
+			return err;
+		}
+		end = 0;
+	}
+	if (whole) {
+		ev->flags = WS_EVF_MSG_BEGIN | (end ? WS_EVF_MSG_END : 0);
+		return WS_OK;
+	}
+	c->u_.f.msg_len += n;
+	ev->flags = (c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0) |
+	            (c->bits_ & WS__INFLATE ? WS_EVF_COMPRESSED : 0);
+	c->bits_ &= (uint8_t)~WS__BEGIN_PENDING;
+	if (end) {
+		ev->flags |= WS_EVF_MSG_END;
+		c->bits_ &= (uint8_t)~WS__INFLATE;
+		c->msg_ = 0;
+		c->u_.f.msg_len = 0;
+		c->u_.f.fragments = 0;
+	}
+	return WS_OK;
+}
+
+/* Takes a data frame's header (n bytes at p, payload length plen) as the
+ * current frame. */
+WS_INLINE void frame_begin(ws_conn *c, const uint8_t *p, size_t n, uint64_t plen)
+{
+	unsigned b0 = p[0], op = b0 & 0x0f;
+
+	if (op) {
+		c->msg_ = (uint8_t)op;
+		c->bits_ = (uint8_t)((c->bits_ & ~WS__INFLATE) | WS__BEGIN_PENDING |
+		                     (b0 & WS_RSV1 ? WS__INFLATE : 0));
+	}
+	c->frame_ = (uint8_t)(b0 & WS_FIN);
+	c->u_.f.fragments++;
+	c->u_.f.frame_left = plen;
+	c->u_.f.rx = WS__RX_PAYLOAD;
+	if (c->cfg_->role == WS_ROLE_SERVER)
+		memcpy(c->mask_, p + n - 4, 4);
 }
 
 /* The common case in a few dozen instructions: a whole single-frame data
  * message of at most 125 bytes, FIN and no RSV bits, masked as the role
  * requires, no message in progress, all of it in p[0..avail). Everything the
- * general path would check holds for it. Returns the bytes used with *ev
- * set, 0 to take the general path, or an error. */
+ * general path would check holds for it, and deliver() does the rest.
+ * Returns the bytes used (*rc the status), or 0 to take the general path. */
 WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, int *rc)
 {
 	const ws_config *cfg = c->cfg_;
 	unsigned b0 = p[0], b1 = p[1], len = b1 & 0x7f, server = cfg->role == WS_ROLE_SERVER;
 	size_t hl = 2 + 4 * server;
-	uint8_t *d = p + hl;
+	uint32_t key;
 
 	if (!((b0 - (WS_FIN | WS_OP_TEXT) < 2) & !c->msg_ & ((b1 >> 7) == server) & (len < 126)) ||
 	    avail < hl + len || len > cfg->max_frame || len > cfg->max_message)
 		return 0;
-	ev->data = d;
-	ev->len = len;
-	ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
-	ev->type = b0 & 1 ? WS_EV_TEXT : WS_EV_BINARY;
-	if ((b0 & 1) && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
-		uint32_t st = 0;
-		size_t ok = len;
-
-		if (server && len >= 64) {
-			ok = ws__unmask_utf8(d, len, ws__key32(p + 2), &st); /* one pass */
-		} else {
-			if (server)
-				ws__unmask(d, len, ws__key32(p + 2));
-			if (!ascii_only(d, len))
-				ok = ws_utf8_validate(&st, d, len);
-		}
-		if (ok < len || st) {
-			/* As on the general path: the valid prefix, then the error. */
-			ev->len = ok;
-			ev->flags = WS_EVF_MSG_BEGIN;
-			c->msg_ = WS_OP_TEXT;
-			*rc = ws__fail(c, WS_E_UTF8);
-			if (ok == 0) {
-				/* No prefix to deliver: the error alone, no event. */
-				ev->type = WS_EV_NONE;
-				ev->flags = 0;
-				ev->data = NULL;
-				return hl + len;
-			}
-			*rc = WS_OK;
-		}
-	} else if (server) {
-		ws__unmask(d, len, ws__key32(p + 2));
-	}
+	if (server)
+		key = ws__key32(p + 2);
+	*rc = deliver(c, ev, p + hl, len, server ? &key : NULL, 1, 0, 1, b0 & 0x0f);
 	return hl + len;
 }
 
-/* Frames, RFC 6455 §5. */
+/* The payload of a plain data frame at d[0..avail). */
+WS_INLINE int recv_payload(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_event *ev)
+{
+	size_t n = avail < c->u_.f.frame_left ? avail : (size_t)c->u_.f.frame_left;
+	uint32_t key = ws__key32(c->mask_);
+	int end;
+
+	*used = n;
+	if (!n && c->u_.f.frame_left)
+		return WS_OK; /* wait for bytes */
+	c->u_.f.frame_left -= n;
+	if (c->u_.f.frame_left) {
+		/* The next piece starts n bytes on in the key. */
+		uint32_t k = ws__key_rotate(key, n);
+		memcpy(c->mask_, &k, 4);
+	} else {
+		c->u_.f.rx = WS__RX_HEADER;
+	}
+	end = !c->u_.f.frame_left && (c->frame_ & WS_FIN);
+	if (!n && !end && !(c->bits_ & WS__BEGIN_PENDING))
+		return WS_OK; /* an empty middle fragment says nothing */
+	return deliver(c, ev, d, n, c->cfg_->role == WS_ROLE_SERVER ? &key : NULL, end, 0, 0, 0);
+}
+
+#if WS_DEFLATE
+/* The payload of a compressed message (RX_PAYLOAD) or what remains of its
+ * output (RX_FLUSH), through the inflate transform. */
+static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_event *ev)
+{
+	size_t n = avail < c->u_.f.frame_left ? avail : (size_t)c->u_.f.frame_left, made;
+	int fin = c->frame_ & WS_FIN, last = fin && n == c->u_.f.frame_left, r;
+	uint64_t allowance = c->cfg_->max_message - c->u_.f.msg_len;
+	uint8_t *out;
+
+	*used = 0;
+	if (!n && !last) {
+		if (!c->u_.f.frame_left)
+			c->u_.f.rx = WS__RX_HEADER; /* an empty middle fragment */
+		return WS_OK;
+	}
+	/* Inflate no further than one byte past the message limit: a bomb is
+	 * caught after at most max_message bytes of work. */
+	r = ws__inflate(c->ext_, d, n, c->cfg_->role == WS_ROLE_SERVER ? c->mask_ : NULL, last,
+	                allowance < SIZE_MAX ? (size_t)allowance + 1 : SIZE_MAX, used, &out, &made);
+	c->u_.f.frame_left -= *used;
+	if (c->cfg_->role == WS_ROLE_SERVER) {
+		uint32_t k = ws__key_rotate(ws__key32(c->mask_), *used);
+		memcpy(c->mask_, &k, 4);
+	}
+	if (!c->u_.f.frame_left)
+		c->u_.f.rx = fin ? WS__RX_FLUSH : WS__RX_HEADER;
+	if (r == 1)
+		c->u_.f.rx = WS__RX_HEADER;
+	if (!made && !r)
+		return WS_OK; /* the transform wants more input */
+	return deliver(c, ev, out, made, NULL, r == 1, r < 0 ? r : 0, 0, 0);
+}
+#endif
+
+/* Frames, RFC 6455 §5: one event at most, *consumed as far as it got. */
 static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
 {
-	size_t pos = 0;
+	size_t pos = 0, used;
+	int rc = WS_OK;
 
 	for (;;) {
-		if (c->u_.f.frame_left == 0 && !(c->bits_ & WS__FLUSHING)) {
-			uint8_t *p = buf + pos;
-			size_t avail = len - pos;
+		uint8_t *p = buf + pos;
+		size_t avail = len - pos;
+
+		if (c->u_.f.rx == WS__RX_HEADER) {
 			uint64_t plen;
-			unsigned b0, op;
 			int n;
 
 			if (avail < 2)
 				break;
-			{
-				int rc = WS_OK;
-				size_t used = recv_small(c, p, avail, ev, &rc);
-				if (used) {
-					*consumed = pos + used;
-					return rc;
-				}
+			used = recv_small(c, p, avail, ev, &rc);
+			if (used) {
+				pos += used;
+				break;
 			}
 			n = parse_header(c, p, avail, &plen);
 			if (n <= 0) {
-				if (n < 0) {
-					*consumed = pos;
-					return ws__fail(c, n);
-				}
+				if (n < 0)
+					rc = ws__fail(c, n);
 				break;
 			}
-			b0 = p[0];
-			op = b0 & 0x0f;
-			if (op & 8) {
+			if (p[0] & 8) {
 				if (avail - (size_t)n < plen)
 					break; /* control frames are delivered whole */
 				pos += (size_t)n + (size_t)plen;
-				*consumed = pos;
-				return recv_control(c, p, (size_t)n, (size_t)plen, op, ev);
+				rc = recv_control(c, p, (size_t)n, (size_t)plen, p[0] & 0x0f, ev);
+				break;
 			}
 			pos += (size_t)n;
-			if (op) {
-				c->msg_ = (uint8_t)op;
-				c->bits_ = (uint8_t)((c->bits_ & ~WS__INFLATE) | WS__BEGIN_PENDING |
-				                     (b0 & WS_RSV1 ? WS__INFLATE : 0));
-			}
-			c->frame_ = (uint8_t)(b0 & WS_FIN);
-			c->u_.f.fragments++;
-			c->u_.f.msg_len += plen;
-			c->u_.f.frame_left = plen;
-			if (n > 2 && c->cfg_->role == WS_ROLE_SERVER)
-				memcpy(c->mask_, p + n - 4, 4);
-			if (plen == 0 && !(c->bits_ & WS__INFLATE)) {
-				if (!(c->bits_ & WS__BEGIN_PENDING) && !(b0 & WS_FIN))
-					continue; /* an empty middle fragment says nothing */
-				goto deliver_empty;
-			}
+			frame_begin(c, p, (size_t)n, plen);
+			continue;
 		}
-
 #if WS_DEFLATE
-		if (c->bits_ & WS__INFLATE) {
-			int r = ws__inflate_recv(c, buf, len, &pos, ev);
-			*consumed = pos;
-			if (r < 0)
-				return r;
-			if (r == 0) {
-				if (c->u_.f.frame_left == 0 && !(c->frame_ & WS_FIN))
-					continue; /* on to the next fragment */
-				break;
-			}
-			ev->type = c->msg_ == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
-			ev->flags |= c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0;
-			c->bits_ &= (uint8_t)~WS__BEGIN_PENDING;
-			if (r == 2) {
-				ev->flags |= WS_EVF_MSG_END;
-				c->bits_ &= (uint8_t)~(WS__INFLATE | WS__FLUSHING);
-				c->msg_ = 0;
-				c->u_.f.msg_len = 0;
-				c->u_.f.fragments = 0;
-				c->u_.f.utf8 = 0;
-			} else if (c->u_.f.frame_left == 0 && (c->frame_ & WS_FIN)) {
-				c->bits_ |= WS__FLUSHING; /* input done, output still to come */
-			}
-			return WS_OK;
-		}
+		if (c->bits_ & WS__INFLATE)
+			rc = recv_inflate(c, p, avail, &used, ev);
+		else
 #endif
-		/* Payload of a data frame. */
-		{
-			size_t n = len - pos, ok;
-			uint8_t *d = buf + pos;
-			int err = 0, text;
-
-			if (n == 0)
-				break;
-			if (n > c->u_.f.frame_left)
-				n = (size_t)c->u_.f.frame_left;
-			text = c->msg_ == WS_OP_TEXT && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK);
-			ok = n;
-			if (c->cfg_->role == WS_ROLE_SERVER) {
-				uint32_t k = ws__key32(c->mask_);
-				if (text && n >= 64) {
-					/* Unmask and validate in one pass while the bytes are hot. */
-					ok = ws__unmask_utf8(d, n, k, &c->u_.f.utf8);
-					text = 2;
-				} else {
-					ws__unmask(d, n, k);
-				}
-				/* Rotate the key so the next piece starts at phase 0 (unless
-				 * the frame ends here: the next header brings a new key). */
-				if (n != c->u_.f.frame_left) {
-					k = ws__key_rotate(k, n);
-					memcpy(c->mask_, &k, 4);
-				}
-			}
-			pos += n;
-			c->u_.f.frame_left -= n;
-			ev->data = d;
-			ev->len = n;
-			if (text) {
-				/* Short ASCII text at a sequence boundary needs no call. */
-				if (text == 1 && (c->u_.f.utf8 || n > 32 || !ws__ascii_small(d, n)))
-					ok = ws_utf8_validate(&c->u_.f.utf8, d, n);
-				if (ok < n) {
-					err = WS_E_UTF8;
-					ev->len = ok;
-				} else if (c->u_.f.frame_left == 0 && (c->frame_ & WS_FIN) && c->u_.f.utf8) {
-					err = WS_E_UTF8; /* the message ends inside a sequence */
-				}
-			}
-			*consumed = pos;
-			if (WS_UNLIKELY(err)) {
-				/* The valid prefix first, the error on the next call. */
-				ws__fail(c, err);
-				if (ev->len == 0)
-					return err;
-				ev->type = c->msg_ == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
-				ev->flags = c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0;
-				return WS_OK;
-			}
-			goto deliver;
-		}
-
-	deliver_empty:
-		ev->data = buf + pos;
-		ev->len = 0;
-		if (c->msg_ == WS_OP_TEXT && (c->frame_ & WS_FIN) && c->u_.f.utf8 &&
-		    !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) {
-			*consumed = pos;
-			return ws__fail(c, WS_E_UTF8);
-		}
-	deliver:
-		ev->type = c->msg_ == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
-		ev->flags = c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0;
-		c->bits_ &= (uint8_t)~WS__BEGIN_PENDING;
-		if (c->u_.f.frame_left == 0 && (c->frame_ & WS_FIN)) {
-			ev->flags |= WS_EVF_MSG_END;
-			c->msg_ = 0;
-			c->u_.f.msg_len = 0;
-			c->u_.f.fragments = 0;
-			c->u_.f.utf8 = 0;
-		}
-		*consumed = pos;
-		return WS_OK;
+			rc = recv_payload(c, p, avail, &used, ev);
+		pos += used;
+		if (rc || ev->type != WS_EV_NONE || (!used && c->u_.f.rx != WS__RX_HEADER))
+			break;
 	}
 	*consumed = pos;
-	return WS_OK;
+	return rc;
 }
 
 int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
@@ -358,9 +354,9 @@ int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *
 	*consumed = 0;
 	if (WS_UNLIKELY(c->error_))
 		return c->error_;
-	if (WS_UNLIKELY(c->state_ < WS__OPEN))
+	if (WS_UNLIKELY(!ws__handshake_done(c)))
 		return ws__handshake_recv(c, buf, len, consumed, ev);
-	if (WS_UNLIKELY(c->bits_ & (WS__CLOSE_RECV | WS__DONE))) {
+	if (WS_UNLIKELY(ws__recv_over(c))) {
 		/* RFC 6455 §5.5.1: nothing may follow a close frame. */
 		if (len && !(c->bits_ & WS__DONE))
 			return ws__fail(c, WS_E_DATA_AFTER_CLOSE);
@@ -376,7 +372,7 @@ int ws_conn_recv_eof(ws_conn *c, ws_event *ev)
 	ev->data = NULL;
 	ev->len = 0;
 	ev->code = 0;
-	if (!(c->bits_ & (WS__CLOSE_RECV | WS__DONE))) {
+	if (!ws__recv_over(c)) {
 		ev->type = WS_EV_CLOSE;
 		ev->code = WS_CLOSE_ABNORMAL; /* RFC 6455 §7.1.5 */
 	}
@@ -392,7 +388,7 @@ int ws_conn_state(const ws_conn *c)
 		return WS_STATE_FAILED;
 	if (b & WS__DONE)
 		return WS_STATE_CLOSED;
-	if (c->state_ < WS__OPEN)
+	if (!ws__handshake_done(c))
 		return WS_STATE_HANDSHAKE;
 	if ((b & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV))
 		return WS_STATE_CLOSED;

@@ -19,7 +19,6 @@ struct ws_deflate_shared {
 typedef struct ws__deflate {
 	const ws_deflate_config *cfg;
 	z_stream inf, def;
-	uint64_t inflated;  /* bytes of the current message inflated so far */
 	uint8_t inf_on;     /* inf is initialised */
 	uint8_t def_on;     /* def is initialised */
 	uint8_t peer_bits;  /* window to inflate with (>= 9: zlib's "8" is 9) */
@@ -27,7 +26,7 @@ typedef struct ws__deflate {
 	uint8_t peer_reset; /* the peer sends without context takeover */
 	uint8_t own_reset;  /* we send without context takeover */
 	uint8_t tail;       /* bytes of the 00 00 ff ff trailer fed to inflate */
-	uint8_t ended;      /* the message's deflate stream had a final block */
+	uint8_t ended;      /* the deflate stream ended with a final block */
 	uint8_t shared;     /* the message being sent uses cfg->shared */
 } ws__deflate;
 
@@ -97,6 +96,16 @@ void ws_deflate_shared_free(ws_deflate_shared *s)
 
 int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p)
 {
+	/* Before OPEN the 101 is not written (server) or not judged (client):
+	 * RSV1 frames must not be taken for an extension the peer was not
+	 * told of. The handshake itself enables it through ws__deflate_enable. */
+	if (!ws__handshake_done(c))
+		return WS_E_STATE;
+	return ws__deflate_enable(c, p);
+}
+
+int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
+{
 	const ws_deflate_config *cfg = c->cfg_->deflate;
 	int server = c->cfg_->role == WS_ROLE_SERVER;
 	ws__deflate *d;
@@ -133,26 +142,14 @@ void ws_conn_release(ws_conn *c)
 	if (d->def_on)
 		deflateEnd(&d->def);
 	c->ext_ = NULL;
+	c->rsv_ = 0; /* a compressed frame after this fails as RSV1 not agreed */
 	d->cfg->alloc.free(d->cfg->alloc.ctx, d);
 }
 
-/* Ends a received message; without context takeover the inflater is freed,
- * so idle connections hold no inflate state. */
-static void inflate_done(ws__deflate *d)
-{
-	if (d->peer_reset && d->inf_on) {
-		inflateEnd(&d->inf);
-		d->inf_on = 0;
-		d->ended = 0;
-	}
-	d->inflated = 0;
-	d->tail = 0;
-}
-
-/* inflate() over what z holds. A deflate stream may end (a block with BFINAL)
- * and a new one follow in the same message, using the same history (RFC 7692
- * §7.2.3.4): restart keeping the window. */
-static int inflate_run(ws__deflate *d, z_stream *z)
+/* inflate() over what z holds, with flush mode f. A deflate stream may end
+ * (a block with BFINAL) and a new one follow in the same message, using the
+ * same history (RFC 7692 §7.2.3.4): restart keeping the window. */
+static int inflate_run(ws__deflate *d, z_stream *z, int f)
 {
 	for (;;) {
 		int zr;
@@ -163,94 +160,109 @@ static int inflate_run(ws__deflate *d, z_stream *z)
 			inflateResetKeep(z);
 			d->ended = 0;
 		}
-		zr = inflate(z, Z_SYNC_FLUSH);
+		zr = inflate(z, f);
 		if (zr != Z_STREAM_END)
-			return zr;
+			return zr == Z_BUF_ERROR ? Z_OK : zr; /* no progress possible is not a failure */
 		d->ended = 1;
 		if (!z->avail_out)
 			return Z_OK;
 	}
 }
 
-int ws__inflate_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *pos, ws_event *ev)
+static int inflate_error(int zr)
+{
+	return zr == Z_MEM_ERROR ? WS_E_ALLOC : WS_E_INFLATE;
+}
+
+/* Feeds in[0..n) to z. Masked input is unmasked into a small buffer of our
+ * own, one slice at a time, so that the caller's bytes are never written:
+ * what zlib does not take stays as it was, to be presented again. */
+static int inflate_input(ws__deflate *d, z_stream *z, const uint8_t *in, size_t n, const uint8_t *key,
+                         size_t *used)
+{
+	uint8_t slice[512];
+	int zr = Z_OK;
+
+	*used = 0;
+	if (!key) {
+		z->next_in = (uint8_t *)(uintptr_t)in;
+		z->avail_in = (uInt)n;
+		zr = inflate_run(d, z, Z_SYNC_FLUSH);
+		*used = n - z->avail_in;
+		return zr;
+	}
+	while (*used < n && z->avail_out && zr == Z_OK) {
+		size_t k = n - *used < sizeof slice ? n - *used : sizeof slice;
+		ws_mask_copy(slice, in + *used, k, key, *used);
+		z->next_in = slice;
+		z->avail_in = (uInt)k;
+		zr = inflate_run(d, z, Z_SYNC_FLUSH);
+		*used += k - z->avail_in;
+		if (z->avail_in)
+			break; /* out of room, or the stream failed */
+	}
+	z->avail_in = 0;
+	return zr;
+}
+
+int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int last, size_t room,
+                size_t *used, uint8_t **out, size_t *made)
 {
 	static const uint8_t trailer[4] = {0x00, 0x00, 0xff, 0xff}; /* RFC 7692 §7.2.2 */
-	ws__deflate *d = c->ext_;
-	const ws_config *cfg = c->cfg_;
-	uint8_t *in = buf + *pos;
-	size_t n = len - *pos, k, room, made;
-	uint64_t allowance = cfg->max_message - d->inflated;
-	int fin = c->frame_ & WS_FIN, zr, done;
+	ws__deflate *d = ext;
 	z_stream *z = &d->inf;
+	int zr;
 
-	if (n > c->u_.f.frame_left)
-		n = (size_t)c->u_.f.frame_left;
+	*used = 0;
+	*made = 0;
+	*out = d->cfg->inflate_buf;
 	if (!d->inf_on) {
 		z_setup(z, d->cfg);
 		if (inflateInit2(z, -(int)d->peer_bits) != Z_OK)
-			return ws__fail(c, WS_E_ALLOC);
+			return WS_E_ALLOC;
 		d->inf_on = 1;
 	}
-	/* Inflate no further than one byte past the message limit: a bomb is
-	 * caught after at most max_message bytes of work. */
-	room = d->cfg->inflate_cap < (1u << 30) ? d->cfg->inflate_cap : (1u << 30);
-	if (allowance < room)
-		room = (size_t)allowance + 1;
-	if (c->cfg_->role == WS_ROLE_SERVER)
-		ws_mask(in, n, c->mask_, 0);
-	z->next_in = in;
-	z->avail_in = (uInt)n;
-	z->next_out = d->cfg->inflate_buf;
+	if (room > d->cfg->inflate_cap)
+		room = d->cfg->inflate_cap;
+	if (room > (1u << 30))
+		room = 1u << 30; /* zlib counts in 32 bits */
+	z->next_out = *out;
 	z->avail_out = (uInt)room;
-	zr = inflate_run(d, z);
-	k = n - z->avail_in;
-	if (c->cfg_->role == WS_ROLE_SERVER) {
-		uint8_t key[4];
-		/* Re-mask what inflate did not take: it is presented again later. */
-		ws_mask(in + k, n - k, c->mask_, k);
-		for (int i = 0; i < 4; i++)
-			key[i] = c->mask_[(i + k) & 3];
-		memcpy(c->mask_, key, 4);
+	zr = inflate_input(d, z, in, n, key, used);
+	if (zr == Z_OK && last && *used == n && z->avail_out && !d->ended) {
+		/* The message's bytes are all in: append the 00 00 ff ff its sender
+		 * removed (RFC 7692 §7.2.2), stopping at each block's end so that
+		 * where the message ends can be judged. */
+		do {
+			z->next_in = (uint8_t *)(uintptr_t)(trailer + d->tail);
+			z->avail_in = 4u - d->tail;
+			zr = inflate_run(d, z, Z_BLOCK);
+			d->tail = (uint8_t)(4 - z->avail_in);
+		} while (zr == Z_OK && d->tail < 4 && z->avail_out && !d->ended);
+		z->avail_in = 0;
 	}
-	*pos += k;
-	c->u_.f.frame_left -= k;
-	if (zr != Z_OK && zr != Z_BUF_ERROR)
-		return ws__fail(c, zr == Z_MEM_ERROR ? WS_E_ALLOC : WS_E_INFLATE);
-	/* A message that ends on a final block needs no trailer. */
-	if (fin && c->u_.f.frame_left == 0 && !d->ended && z->avail_out && d->tail < 4) {
-		z->next_in = (uint8_t *)(uintptr_t)(trailer + d->tail);
-		z->avail_in = 4u - d->tail;
-		zr = inflate_run(d, z);
-		d->tail = (uint8_t)(4 - z->avail_in);
-		if (zr != Z_OK && zr != Z_BUF_ERROR)
-			return ws__fail(c, zr == Z_MEM_ERROR ? WS_E_ALLOC : WS_E_INFLATE);
+	*made = room - z->avail_out;
+	if (zr != Z_OK)
+		return inflate_error(zr);
+	if (!last || *used < n || !z->avail_out)
+		return 0; /* more input, or more output, to come */
+	/* A message ends on a block boundary (the trailer's empty stored block
+	 * completed, zlib waiting for the next block header) or at the end of a
+	 * final block. Anything else is a message cut short: its sender's flush
+	 * never came, and what it would have said is unknown. */
+	if (!d->ended && (d->tail < 4 || !(z->data_type & 128)))
+		return WS_E_INFLATE;
+	/* Without context takeover the inflater is freed between messages, so
+	 * idle connections hold no inflate state. */
+	if (d->peer_reset) {
+		inflateEnd(z);
+		d->inf_on = 0;
+	} else if (d->ended) {
+		inflateResetKeep(z); /* the next message starts a stream, on the same history */
 	}
-	made = room - z->avail_out;
-	if (made > allowance)
-		return ws__fail(c, WS_E_MESSAGE_TOO_BIG);
-	d->inflated += made;
-	/* The message is over once its last byte and the trailer went in and
-	 * inflate stopped for want of input rather than room. */
-	done = fin && c->u_.f.frame_left == 0 && (d->ended || (d->tail == 4 && z->avail_out));
-	if (!made && !done)
-		return 0;
-	ev->data = d->cfg->inflate_buf;
-	ev->len = made;
-	ev->flags = WS_EVF_COMPRESSED;
-	if (c->msg_ == WS_OP_TEXT && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
-		size_t ok = ws_utf8_validate(&c->u_.f.utf8, ev->data, made);
-		if (ok < made || (done && c->u_.f.utf8)) {
-			/* As for plain text: the valid prefix now, the error next call. */
-			ev->len = ok;
-			ws__fail(c, WS_E_UTF8);
-			if (!ok)
-				return WS_E_UTF8;
-			done = 0;
-		}
-	}
-	if (done)
-		inflate_done(d);
-	return done ? 2 : 1;
+	d->ended = 0;
+	d->tail = 0;
+	return 1;
 }
 
 int ws__deflate_wanted(const ws_conn *c, size_t len, unsigned flags)
@@ -348,6 +360,12 @@ void ws_deflate_shared_free(ws_deflate_shared *s)
 }
 
 int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p)
+{
+	(void)c, (void)p;
+	return WS_E_STATE;
+}
+
+int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
 {
 	(void)c, (void)p;
 	return WS_E_STATE;

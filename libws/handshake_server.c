@@ -162,7 +162,7 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 		return rc; /* WS_E_BUFFER: nothing changed, *out_len is the size needed */
 	/* Without memory for it, decline the extension rather than fail: the
 	 * answer without it is shorter, so it fits. */
-	if (p.server_max_window_bits && ws_conn_enable_deflate(c, &p) != WS_OK)
+	if (p.server_max_window_bits && ws__deflate_enable(c, &p) != WS_OK)
 		write_101(opts, accept, NULL, out, cap, out_len);
 
 	c->state_ = WS__OPEN;

@@ -30,8 +30,14 @@ enum {
 	WS__CLOSE_RECV = 0x02,
 	WS__BEGIN_PENDING = 0x04, /* a message began but MSG_BEGIN was not reported yet */
 	WS__DONE = 0x08,          /* the transport may close (EOF, fail written, rejected) */
-	WS__INFLATE = 0x10,       /* the current message is compressed */
-	WS__FLUSHING = 0x20       /* a compressed message's input is in; output remains */
+	WS__INFLATE = 0x10        /* the current message is compressed */
+};
+
+/* Where the receive path is inside the frame stream (ws_conn.u_.f.rx). */
+enum {
+	WS__RX_HEADER = 0, /* the next bytes are a frame header */
+	WS__RX_PAYLOAD,    /* inside a data frame: u_.f.frame_left bytes to go */
+	WS__RX_FLUSH       /* a compressed message's bytes are all in; inflated output remains */
 };
 
 /* The connection's lifecycle, asked in one way everywhere. */
@@ -194,10 +200,19 @@ void ws__key_encode(const uint8_t key[16], char out[25]);
 #ifndef WS_DEFLATE
 #define WS_DEFLATE 0
 #endif
-/* Inflates the next piece of a compressed message at buf[*pos..len), advancing
- * *pos. Returns 0 (no event), 1 (an event in *ev), 2 (the message's last
- * event), or an error. */
-int ws__inflate_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *pos, ws_event *ev);
+/* The receive transform of permessage-deflate (RFC 7692 §7.2.2), between
+ * payload and message; it knows nothing of the connection. Inflates in[0..n)
+ * of a compressed message (masked with key when key is not NULL; key is for
+ * in[0]) into the inflate buffer: *out, *made bytes, at most room. last: these
+ * bytes end the message's payload (then the trailer is appended and the end
+ * judged). *used gets the input bytes taken; in[] is never written. Returns 0
+ * (more input or more output to come: call again, with n = 0 once the input
+ * is all taken), 1 (the message is complete: *made is its last output), or
+ * WS_E_INFLATE / WS_E_ALLOC (*made is the output decoded before the fault). */
+int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int last, size_t room,
+                size_t *used, uint8_t **out, size_t *made);
+/* ws_conn_enable_deflate() without the lifecycle check, for the handshake. */
+int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p);
 /* 1 if a message (or first fragment) of len bytes with these flags is to be compressed. */
 int ws__deflate_wanted(const ws_conn *c, size_t len, unsigned flags);
 /* Picks and readies the compressor for a message; returns the most bytes

@@ -1,3 +1,4 @@
+/* The frame codec for callers that do their own framing (frame.h). */
 #include "ws_internal.h"
 
 int ws_frame_header_decode(ws_frame_header *h, const void *buf, size_t len, unsigned flags)
@@ -32,4 +33,10 @@ int ws_frame_header_decode(ws_frame_header *h, const void *buf, size_t len, unsi
 		memset(h->mask, 0, 4);
 	h->header_len = (uint8_t)n;
 	return n;
+}
+
+size_t ws_frame_header_encode(void *out, unsigned bits, unsigned opcode, uint64_t len,
+                              const uint8_t mask[4])
+{
+	return ws__header_write(out, (bits & 0xf0) | (opcode & 0x0f), len, mask);
 }
