@@ -1,3 +1,4 @@
+/* Status codes (one table, include/ws/status.h) and close codes. */
 #include "ws_internal.h"
 
 const char *ws_status_name(int status)
@@ -43,4 +44,13 @@ unsigned ws_status_http(int status)
 const char *ws_version(void)
 {
 	return WS_VERSION_STRING;
+}
+
+/* RFC 6455 §7.4.1-2 and the IANA registry: 1004-1006 and 1015 are reserved or
+ * local-only; 1012-1014 are registered (rejecting them has caused interop bugs). */
+int ws_close_code_valid(unsigned code)
+{
+	if (code >= 1000 && code <= 1014)
+		return code < 1004 || code > 1006;
+	return code >= 3000 && code <= 4999;
 }

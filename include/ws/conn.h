@@ -60,7 +60,7 @@ typedef int (*ws_rand_fn)(void *ctx, void *buf, size_t len);
 typedef struct ws_config {
 	int role;               /* WS_ROLE_SERVER or WS_ROLE_CLIENT */
 	unsigned flags;         /* WS_CFG_* */
-	uint64_t max_message;   /* largest message payload accepted (1009 beyond) */
+	uint64_t max_message;   /* largest message the application receives, after inflating (1009 beyond) */
 	uint64_t max_frame;     /* largest single frame payload accepted (1009 beyond) */
 	uint32_t max_fragments; /* most frames in one message (1009 beyond); >= 1 */
 	uint32_t max_head;      /* largest HTTP handshake head in bytes (431 beyond) */
@@ -152,9 +152,10 @@ typedef struct ws_conn {
 	union {
 		struct {
 			uint64_t frame_left; /* payload bytes of the current frame not yet consumed */
-			uint64_t msg_len;    /* payload bytes of the current message so far */
+			uint64_t msg_len;    /* bytes of the current message delivered so far */
 			uint32_t utf8;       /* UTF-8 validator state */
 			uint32_t fragments;  /* frames of the current message */
+			uint8_t rx;          /* where the frame stream is: header, payload, flush */
 		} f;
 		struct {
 			uint8_t key[16];     /* client: Sec-WebSocket-Key nonce; server: decoded key */
@@ -190,6 +191,20 @@ WS_API void ws_config_init(ws_config *cfg, int role);
  * A connection that may use permessage-deflate holds memory from its
  * allocator until ws_conn_release(). */
 WS_API int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg);
+
+/* Frees the memory a connection took from the deflate allocator (its
+ * permessage-deflate state); afterwards the extension is off, so a compressed
+ * frame fails with WS_E_RSV. Call it once the connection is finished; safe on
+ * any connection, and more than once. */
+WS_API void ws_conn_release(ws_conn *c);
+
+/* Turns permessage-deflate on, with the agreed parameters p (deflate.h), for a
+ * connection whose handshake was done elsewhere (WS_CFG_START_OPEN, e.g. over
+ * HTTP/2); the handshake of this library enables it itself. Returns WS_OK,
+ * WS_E_STATE (not OPEN yet, no deflate config, already on, or built without
+ * deflate), WS_E_ALLOC (the allocator failed; nothing changed). */
+struct ws_deflate_params;
+WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p);
 
 /* Consumes bytes from buf[0..len) and returns at most one event in *ev.
  * *consumed is set to the bytes used, which may be fewer than len even with

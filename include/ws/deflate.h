@@ -109,14 +109,10 @@ WS_API size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_p
 WS_API int ws_deflate_check_response(const ws_deflate_config *cfg, ws_str response,
                                      ws_deflate_params *out);
 
-/* Turns permessage-deflate on for an OPEN connection whose handshake was done
- * elsewhere (WS_CFG_START_OPEN, e.g. over HTTP/2) with the agreed parameters.
- * The handshake in this library calls it itself. Returns WS_OK, WS_E_STATE
- * (no deflate config, already on, or built without deflate), WS_E_ALLOC. */
+/* Declared with the connection's lifecycle in conn.h, repeated here:
+ * ws_conn_enable_deflate() for a connection whose handshake was done
+ * elsewhere, and ws_conn_release(). */
 WS_API int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p);
-
-/* Frees the memory a connection took from the deflate allocator. Call it once
- * the connection is finished; safe on any connection, and more than once. */
 WS_API void ws_conn_release(ws_conn *c);
 
 #ifdef __cplusplus
