@@ -836,6 +836,44 @@ static void assembler_refuses_rest_of_too_big_message(void)
 	assemble_log(&cfg, in, len, 8, "1:abc E 1: E 1:z ");
 }
 
+/* status.h: WS_E_STATE from ws_conn_recv() for a client that has not
+ * connected is not sticky; a wire error is, for recv and the senders. */
+static void stickiness_as_documented(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64], out[256];
+	size_t n, used = 99;
+	ws_event ev;
+	ws_connect_opts co = {"h", NULL, NULL, NULL, NULL};
+
+	config(&cfg, WS_ROLE_CLIENT);
+	cfg.flags = 0;
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = t_unhex("81 01 41", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_STATE);
+	CHECK_INT(used, 0);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	CHECK_INT(ws_conn_error(&c), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+	n = t_unhex("48 54 54 50", in, sizeof in); /* "HTTP", the start of an answer */
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+	/* A wire error: every later call says so. */
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = t_unhex("83 00", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_OPCODE);
+	n = t_unhex("81 01 41", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_OPCODE);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_close(&c, 1000, NULL, 0, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_error(&c), WS_E_OPCODE);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -857,5 +895,6 @@ int main(int argc, char **argv)
 	RUN(out_len_zero_on_every_error);
 	RUN(send_header_length_2e63_refused);
 	RUN(assembler_refuses_rest_of_too_big_message);
+	RUN(stickiness_as_documented);
 	return t_done(argv[0]);
 }

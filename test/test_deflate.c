@@ -459,6 +459,8 @@ static void allocation_failure(void)
 	ws_conn_init(&cl, sizeof cl, &ccfg);
 	a.fail_after = 1;
 	CHECK_INT(ws_conn_enable_deflate(&cl, &takeover), WS_E_ALLOC);
+	CHECK_INT(ws_conn_error(&cl), WS_OK); /* not sticky from here */
+	CHECK_INT(ws_conn_state(&cl), WS_STATE_OPEN);
 	a.fail_after = 2;
 	a.calls = 0;
 	CHECK_INT(ws_conn_enable_deflate(&cl, &takeover), WS_OK);
@@ -466,6 +468,16 @@ static void allocation_failure(void)
 	CHECK_INT(out[0], 0x81); /* plain: no RSV1 */
 	CHECK_INT(ws_conn_recv(&cl, in, sizeof in, &used, &ev), WS_E_ALLOC);
 	CHECK_INT(ws_status_close_code(WS_E_ALLOC), 1011);
+	/* status.h: sticky when ws_conn_recv() returns it; the close is 1011. */
+	CHECK_INT(ws_conn_error(&cl), WS_E_ALLOC);
+	CHECK_INT(ws_conn_recv(&cl, in, sizeof in, &used, &ev), WS_E_ALLOC);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_send(&cl, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_ALLOC);
+	CHECK_INT(ws_conn_fail(&cl, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x88);
+	uint8_t code[2] = {out[6], out[7]};
+	ws_mask(code, 2, out + 2, 0);
+	CHECK_INT(code[0] << 8 | code[1], 1011);
 	ws_conn_release(&cl);
 	CHECK_INT(a.now, 0);
 	/* Bad configs are refused at init. */
