@@ -1486,6 +1486,33 @@ static void send_continuation_after_release_refused(void)
 {
 	in_child(send_continuation_after_release_child);
 }
+/* conn.h: zlib counts in 32 bits, so a continuation of a compressed message
+ * over 1 GiB is WS_E_ARG (the caller sends it in pieces), and nothing changed.
+ * (The length is refused before any byte of data is read.) */
+static void send_compressed_continuation_over_1gib_is_arg(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256];
+	size_t n;
+
+	dconfig(&d, &a, 1024);
+	d.threshold = 0;
+	config(&cfg, WS_ROLE_SERVER, &d);
+	ws_conn_init(&c, sizeof c, &cfg);
+	ws_conn_enable_deflate(&c, &takeover);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, WS_SEND_MORE, "abc", 3, out, sizeof out, &n), WS_OK);
+	n = 99;
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, out, (1u << 30) + 1, out, sizeof out, &n),
+	          WS_E_ARG);
+	CHECK_INT(n, 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "def", 3, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x80);
+	ws_conn_release(&c);
+	CHECK_INT(a.now, 0);
+}
 #else
 /* Built without zlib: nothing offers or turns on the extension. */
 static void without_deflate(void)
@@ -1528,6 +1555,7 @@ int main(int argc, char **argv)
 	RUN(enable_deflate_before_open_refused);
 	RUN(send_header_ping_inside_compressed_message);
 	RUN(send_continuation_after_release_refused);
+	RUN(send_compressed_continuation_over_1gib_is_arg);
 #else
 	RUN(without_deflate);
 #endif
