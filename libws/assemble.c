@@ -7,6 +7,7 @@ void ws_assembler_init(ws_assembler *a, void *buf, size_t cap)
 	a->cap = cap;
 	a->len = 0;
 	a->type = 0;
+	a->refused = 0;
 }
 
 int ws_assembler_add(ws_assembler *a, const ws_event *ev)
@@ -16,9 +17,19 @@ int ws_assembler_add(ws_assembler *a, const ws_event *ev)
 	if (ev->flags & WS_EVF_MSG_BEGIN) {
 		a->len = 0;
 		a->type = ev->type;
+		a->refused = 0;
 	}
-	if (ev->len > a->cap - a->len)
+	/* A message that did not fit is refused to its end: appending its later
+	 * chunks would hand out a message with a hole in it as complete. */
+	if (!a->refused && ev->len > a->cap - a->len) {
+		a->refused = 1;
+		a->len = 0;
+	}
+	if (a->refused) {
+		if (ev->flags & WS_EVF_MSG_END)
+			a->refused = 0; /* the next message starts afresh */
 		return WS_E_MESSAGE_TOO_BIG;
+	}
 	if (ev->len)
 		memcpy(a->buf + a->len, ev->data, ev->len);
 	a->len += ev->len;

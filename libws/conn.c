@@ -268,6 +268,8 @@ static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_e
 	uint8_t *out;
 
 	*used = 0;
+	if (WS_UNLIKELY(!c->ext_))
+		return ws__fail(c, WS_E_RSV); /* released mid-message: the extension is off */
 	if (!n && !last) {
 		if (!c->u_.f.frame_left)
 			c->u_.f.rx = WS__RX_HEADER; /* an empty middle fragment */

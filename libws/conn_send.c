@@ -9,6 +9,8 @@ static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint6
 		return WS_E_STATE;
 	if (flags & ~(unsigned)(WS_SEND_MORE | WS_SEND_NO_COMPRESS))
 		return WS_E_ARG;
+	if (len >> 63)
+		return WS_E_ARG; /* RFC 6455 §5.2: "the most significant bit MUST be 0" */
 	switch (opcode) {
 	case WS_OP_TEXT:
 	case WS_OP_BINARY:
@@ -22,13 +24,25 @@ static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint6
 	return WS_E_ARG;
 }
 
-/* Writes the header of a frame, masked for a client, and returns its key (or NULL). */
+/* Every public writer returns through here: on an error other than
+ * WS_E_BUFFER (which reports the size needed), nothing was written. */
+static int written(int rc, size_t *out_len)
+{
+	if (rc != WS_OK && rc != WS_E_BUFFER)
+		*out_len = 0;
+	return rc;
+}
+
+/* Writes the header of a frame, masked for a client with a key it returns in
+ * key. *out_len gets the header length, the bytes needed (WS_E_BUFFER, with
+ * extra payload bytes after the header), or 0. */
 static int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, uint8_t *out,
                         size_t cap, size_t *out_len, uint8_t key[4])
 {
 	int client = c->cfg_->role == WS_ROLE_CLIENT;
 	size_t hl = ws__header_size(len, client);
 
+	*out_len = 0;
 	if (cap < hl || cap - hl < extra) {
 		*out_len = hl + (size_t)extra;
 		return WS_E_BUFFER;
@@ -119,16 +133,18 @@ int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, 
 	if (rc != WS_OK)
 		return rc;
 #if WS_DEFLATE
+	if (!(opcode & 8) && c->send_ == 2 && !c->ext_)
+		return WS_E_STATE; /* ws_conn_release() took the compressor mid-message */
 	if (!(opcode & 8) && (c->send_ == 2 || (!c->send_ && ws__deflate_wanted(c, len, flags)))) {
 		rc = send_compressed(c, opcode, flags, data, len, out, cap, out_len);
 		if (rc <= 0)
-			return rc;
+			return written(rc, out_len);
 	}
 #endif
 	rc = write_frame(c, first_byte(opcode, flags), data, len, out, cap, out_len);
 	if (rc == WS_OK)
 		note_sent(c, opcode, flags);
-	return rc;
+	return written(rc, out_len);
 }
 
 int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len, void *out,
@@ -138,13 +154,16 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 	int rc = send_allowed(c, opcode, flags, len);
 
 	*out_len = 0;
-	if (rc == WS_OK && c->send_ == 2)
-		rc = WS_E_STATE; /* the caller's bytes cannot join a compressed message */
+	/* The caller's bytes cannot join a compressed message; control frames
+	 * are never compressed (RFC 7692 §6.1), so they may go between its
+	 * fragments as between any others (RFC 6455 §5.4). */
+	if (rc == WS_OK && c->send_ == 2 && !(opcode & 8))
+		rc = WS_E_STATE;
 	if (rc == WS_OK)
 		rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
 	if (rc == WS_OK)
 		note_sent(c, opcode, flags);
-	return rc;
+	return written(rc, out_len);
 }
 
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len, void *out,
@@ -182,7 +201,7 @@ int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_l
 		return WS_E_ARG;
 	if (ws_utf8_validate(&st, reason, reason_len) != reason_len || st)
 		return WS_E_ARG; /* RFC 6455 §5.5.1: the reason is UTF-8 */
-	return ws__write_close(c, code, reason, reason_len, out, cap, out_len);
+	return written(ws__write_close(c, code, reason, reason_len, out, cap, out_len), out_len);
 }
 
 int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t *out_len)
@@ -191,10 +210,11 @@ int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t 
 	if (!(ev->flags & WS_EVF_REPLY) || c->error_ || !ws__may_send(c))
 		return WS_OK;
 	if (ev->type == WS_EV_PING) /* RFC 6455 §5.5.3: same application data */
-		return write_frame(c, WS_FIN | WS_OP_PONG, ev->data, ev->len, out, cap, out_len);
+		return written(write_frame(c, WS_FIN | WS_OP_PONG, ev->data, ev->len, out, cap, out_len),
+		               out_len);
 	if (ev->type == WS_EV_CLOSE) /* RFC 6455 §5.5.1: echo the status code */
-		return ws__write_close(c, ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->code, NULL, 0, out,
-		                       cap, out_len);
+		return written(ws__write_close(c, ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->code, NULL,
+		                               0, out, cap, out_len), out_len);
 	return WS_OK;
 }
 
@@ -218,5 +238,5 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 	}
 	if (rc == WS_OK)
 		c->bits_ |= WS__DONE;
-	return rc;
+	return written(rc, out_len);
 }

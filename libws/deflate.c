@@ -229,10 +229,14 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	z->next_out = *out;
 	z->avail_out = (uInt)room;
 	zr = inflate_input(d, z, in, n, key, used);
+	*made = room - z->avail_out;
 	if (zr == Z_OK && last && *used == n && z->avail_out && !d->ended) {
 		/* The message's bytes are all in: append the 00 00 ff ff its sender
 		 * removed (RFC 7692 §7.2.2), stopping at each block's end so that
-		 * where the message ends can be judged. */
+		 * where the message ends can be judged. Those bytes complete an
+		 * empty stored block and decode to nothing; if they decode to
+		 * anything, the message was cut short and that output is ours, not
+		 * the peer's: it is not delivered. */
 		do {
 			z->next_in = (uint8_t *)(uintptr_t)(trailer + d->tail);
 			z->avail_in = 4u - d->tail;
@@ -240,6 +244,8 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 			d->tail = (uint8_t)(4 - z->avail_in);
 		} while (zr == Z_OK && d->tail < 4 && z->avail_out && !d->ended);
 		z->avail_in = 0;
+		if (room - z->avail_out != *made)
+			return WS_E_INFLATE;
 	}
 	*made = room - z->avail_out;
 	if (zr != Z_OK)

@@ -215,6 +215,177 @@ static void header_only(void)
 	CHECK_INT(h.opcode, 0);
 }
 
+static int fail_rand(void *ctx, void *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return -1;
+}
+
+#define POISON ((size_t)0x5eed5eed)
+
+/* Fills the stack below us with junk, so that a local the library forgets to
+ * set holds junk rather than a lucky 0. Called through a volatile pointer so
+ * that it is not inlined. */
+static void dirty_stack_(void)
+{
+	volatile unsigned char junk[8192];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = 0xa5;
+}
+static void (*volatile dirty_stack)(void) = dirty_stack_;
+
+/* One rule for every writer: on any error but WS_E_BUFFER, *out_len is 0.
+ * A client whose rand callback fails used to get an uninitialised *out_len
+ * (the header length write_header never set) from ws_conn_send, _reply,
+ * _close and _fail. */
+static void out_len_zero_on_rand_failure(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], in[64];
+	size_t n, len, used;
+	ws_event ev, ping;
+
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	len = t_unhex("89 02 68 69", in, sizeof in); /* the server's ping "hi" */
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ping), WS_OK);
+	CHECK_INT(ping.type, WS_EV_PING);
+	CHECK_INT(ping.flags, WS_EVF_REPLY);
+	cfg.rand = fail_rand;
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, "", 0, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 300, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_reply(&c, &ping, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_close(&c, 1000, "bye", 3, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	/* Nothing changed: with a working callback the same calls succeed. */
+	CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
+	cfg.rand = t_rand;
+	CHECK_INT(ws_conn_reply(&c, &ping, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 2 + 4 + 2);
+	/* A failed connection's close frame. */
+	len = t_unhex("81 81 00 00 00 00 41", in, sizeof in); /* masked: not from a server */
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_MASK_UNEXPECTED);
+	cfg.rand = fail_rand;
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_E_RAND);
+	CHECK_INT(n, 0);
+	dirty_stack();
+	n = POISON;
+	CHECK_INT(ws_conn_fail(&c, out, 3, &n), WS_E_BUFFER); /* the size needed, as always */
+	CHECK_INT(n, 2 + 4 + 2 + strlen(ws_status_str(WS_E_MASK_UNEXPECTED)));
+	cfg.rand = t_rand;
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x88);
+}
+
+/* The same rule on every other error path of the writers. */
+static void out_len_zero_on_every_error(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256], in[64];
+	size_t n, len, used;
+	ws_event ev;
+
+	config(&cfg, WS_ROLE_SERVER);
+	cfg.flags = 0; /* awaiting the handshake: WS_E_STATE */
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_close(&c, 1000, NULL, 0, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(n, 0);
+	config(&cfg, WS_ROLE_SERVER);
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, 3, 0, "x", 1, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_PING, 0, 126, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_close(&c, 1005, NULL, 0, out, sizeof out, &n), WS_E_ARG);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "x", 1, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(n, 0);
+	/* Sticky errors. */
+	len = t_unhex("81 01 41", in, sizeof in); /* unmasked: not from a client */
+	CHECK_INT(ws_conn_recv(&c, in, len, &used, &ev), WS_E_MASK_REQUIRED);
+	n = POISON;
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_MASK_REQUIRED);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, out, sizeof out, &n), WS_E_MASK_REQUIRED);
+	CHECK_INT(n, 0);
+	n = POISON;
+	CHECK_INT(ws_conn_close(&c, 1000, NULL, 0, out, sizeof out, &n), WS_E_MASK_REQUIRED);
+	CHECK_INT(n, 0);
+}
+
+/* RFC 6455 §5.2: "the most significant bit MUST be 0". A header-only frame
+ * of 2^63 bytes or more used to be written with that bit set, and WS_OK. */
+static void send_header_length_2e63_refused(void)
+{
+	static const uint64_t bad[] = {1ull << 63, (1ull << 63) + 1, UINT64_MAX};
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[WS_FRAME_HEADER_MAX];
+	size_t n;
+	ws_frame_header h;
+
+	for (int role = 0; role < 2; role++) {
+		config(&cfg, role);
+		ws_conn_init(&c, sizeof c, &cfg);
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			n = POISON;
+			CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, bad[i], out, sizeof out, &n),
+			          WS_E_ARG);
+			CHECK_INT(n, 0);
+			n = POISON;
+			CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_SEND_MORE, bad[i], out, sizeof out,
+			                              &n), WS_E_ARG);
+			CHECK_INT(n, 0);
+		}
+		/* Nothing changed: no message was begun. */
+		CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, 0, 1, out, sizeof out, &n),
+		          WS_E_STATE);
+		/* The largest length there is still goes, and decodes back. */
+		CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_SEND_MORE, (1ull << 63) - 1, out,
+		                              sizeof out, &n), WS_OK);
+		CHECK_INT(n, 10 + 4 * role);
+		CHECK_INT(ws_frame_header_decode(&h, out, n, 0), (int)n);
+		CHECK(h.len == (1ull << 63) - 1);
+		CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, 0, 1ull << 63, out, sizeof out, &n),
+		          WS_E_ARG);
+		CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, 0, 0, out, sizeof out, &n), WS_OK);
+	}
+}
+
 /* We close first: CLOSE_SENT, no data after, the peer's close completes it. */
 static void close_initiated_locally(void)
 {
@@ -549,6 +720,160 @@ static void assembler(void)
 	}
 }
 
+/* Feeds frames through ws_conn_recv (at every step size) into an assembler
+ * of cap bytes and logs what ws_assembler_add() returns: "1:<message>" for a
+ * complete one, "E" for WS_E_MESSAGE_TOO_BIG (once per run of them). */
+static void assemble_log(const ws_config *cfg, const uint8_t *frames, size_t len, size_t cap,
+                         const char *want)
+{
+	uint8_t buf[64], in[128];
+
+	if (len > sizeof in)
+		abort();
+
+	for (size_t step = 1; step <= len; step++) {
+		char log[256] = "";
+		size_t have = 0, off = 0, used, ll = 0;
+		int last = 0;
+		ws_conn c;
+		ws_assembler a;
+		memcpy(in, frames, len);
+		ws_conn_init(&c, sizeof c, cfg);
+		ws_assembler_init(&a, buf, cap);
+		while (off < len) {
+			ws_event ev;
+			have = have + step < len ? have + step : len;
+			do {
+				int rc;
+				CHECK_INT(ws_conn_recv(&c, in + off, have - off, &used, &ev), WS_OK);
+				off += used;
+				rc = ws_assembler_add(&a, &ev);
+				if (rc == 1)
+					ll += (size_t)snprintf(log + ll, sizeof log - ll, "1:%.*s ", (int)a.len,
+					                       (const char *)a.buf);
+				else if (rc == WS_E_MESSAGE_TOO_BIG && last != rc)
+					ll += (size_t)snprintf(log + ll, sizeof log - ll, "E ");
+				else if (rc != 0 && rc != WS_E_MESSAGE_TOO_BIG)
+					ll += (size_t)snprintf(log + ll, sizeof log - ll, "?%d ", rc);
+				if (ev.type == WS_EV_TEXT || ev.type == WS_EV_BINARY) {
+					/* Every later chunk of a refused message is refused, its end too. */
+					if (last == WS_E_MESSAGE_TOO_BIG)
+						CHECK_INT(rc, WS_E_MESSAGE_TOO_BIG);
+					last = ev.flags & WS_EVF_MSG_END ? 0 : rc;
+				}
+			} while (ev.type != WS_EV_NONE);
+			if (have == len)
+				break;
+		}
+		CHECK_INT(off, len);
+		if (strcmp(log, want)) {
+			t_fail(__FILE__, __LINE__, "step %zu:\n    got:  %s\n    want: %s", step, log, want);
+			break;
+		}
+	}
+}
+
+/* After WS_E_MESSAGE_TOO_BIG the assembler refuses the rest of that message,
+ * its end included, and assembles the next one normally. It used to keep
+ * appending, and returned "abc" + "xyz" of "abc0123456789xyz" as complete. */
+static void assembler_refuses_rest_of_too_big_message(void)
+{
+	ws_config cfg;
+	uint8_t in[128], buf[8];
+	ws_assembler a;
+	ws_event ev = {0};
+	size_t len;
+
+	/* Directly: the chunks of the issue. */
+	ws_assembler_init(&a, buf, sizeof buf);
+	ev.type = WS_EV_TEXT;
+	ev.flags = WS_EVF_MSG_BEGIN;
+	ev.data = (uint8_t *)"abc";
+	ev.len = 3;
+	CHECK_INT(ws_assembler_add(&a, &ev), 0);
+	ev.flags = 0;
+	ev.data = (uint8_t *)"0123456789";
+	ev.len = 10;
+	CHECK_INT(ws_assembler_add(&a, &ev), WS_E_MESSAGE_TOO_BIG);
+	ev.data = (uint8_t *)"";
+	ev.len = 0;
+	CHECK_INT(ws_assembler_add(&a, &ev), WS_E_MESSAGE_TOO_BIG);
+	ev.flags = WS_EVF_MSG_END;
+	ev.data = (uint8_t *)"xyz";
+	ev.len = 3;
+	CHECK_INT(ws_assembler_add(&a, &ev), WS_E_MESSAGE_TOO_BIG);
+	/* Other events are still ignored. */
+	ev.type = WS_EV_PING;
+	CHECK_INT(ws_assembler_add(&a, &ev), 0);
+	ev.type = WS_EV_BINARY;
+	ev.flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
+	ev.data = (uint8_t *)"12345678";
+	ev.len = 8;
+	CHECK_INT(ws_assembler_add(&a, &ev), 1);
+	CHECK_INT(a.type, WS_EV_BINARY);
+	CHECK_INT(a.len, 8);
+	CHECK_MEM(a.buf, "12345678", 8);
+	/* A message refused in its first and last chunk; the next one fits. */
+	ev.data = (uint8_t *)"123456789";
+	ev.len = 9;
+	CHECK_INT(ws_assembler_add(&a, &ev), WS_E_MESSAGE_TOO_BIG);
+	ev.type = WS_EV_TEXT;
+	ev.data = (uint8_t *)"ok";
+	ev.len = 2;
+	CHECK_INT(ws_assembler_add(&a, &ev), 1);
+	CHECK_INT(a.len, 2);
+	CHECK_MEM(a.buf, "ok", 2);
+
+	/* Through a connection, at every step: "abc" "0123456789" "xyz" with a
+	 * ping in the middle, then "hello" whole, then "ab" "cd". */
+	config(&cfg, WS_ROLE_CLIENT);
+	len = t_unhex("01 03 616263 00 0a 30313233343536373839 89 00 80 03 78797a"
+	              "81 05 68656c6c6f 02 02 6162 80 02 6364", in, sizeof in);
+	assemble_log(&cfg, in, len, 8, "E 1:hello 1:abcd ");
+	/* A too-big message right after a complete one, and an empty one after it. */
+	len = t_unhex("82 03 616263 82 09 313233343536373839 82 00 02 04 31323334 80 05 3536373839"
+	              "82 01 7a", in, sizeof in);
+	assemble_log(&cfg, in, len, 8, "1:abc E 1: E 1:z ");
+}
+
+/* status.h: WS_E_STATE from ws_conn_recv() for a client that has not
+ * connected is not sticky; a wire error is, for recv and the senders. */
+static void stickiness_as_documented(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64], out[256];
+	size_t n, used = 99;
+	ws_event ev;
+	ws_connect_opts co = {"h", NULL, NULL, NULL, NULL};
+
+	config(&cfg, WS_ROLE_CLIENT);
+	cfg.flags = 0;
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = t_unhex("81 01 41", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_STATE);
+	CHECK_INT(used, 0);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	CHECK_INT(ws_conn_error(&c), WS_OK);
+	CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+	n = t_unhex("48 54 54 50", in, sizeof in); /* "HTTP", the start of an answer */
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+	/* A wire error: every later call says so. */
+	config(&cfg, WS_ROLE_CLIENT);
+	ws_conn_init(&c, sizeof c, &cfg);
+	n = t_unhex("83 00", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_OPCODE);
+	n = t_unhex("81 01 41", in, sizeof in);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_OPCODE);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_close(&c, 1000, NULL, 0, out, sizeof out, &n), WS_E_OPCODE);
+	CHECK_INT(ws_conn_error(&c), WS_E_OPCODE);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -566,5 +891,10 @@ int main(int argc, char **argv)
 	RUN(limits);
 	RUN(dispatch);
 	RUN(assembler);
+	RUN(out_len_zero_on_rand_failure);
+	RUN(out_len_zero_on_every_error);
+	RUN(send_header_length_2e63_refused);
+	RUN(assembler_refuses_rest_of_too_big_message);
+	RUN(stickiness_as_documented);
 	return t_done(argv[0]);
 }

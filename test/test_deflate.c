@@ -1,8 +1,13 @@
 /* permessage-deflate: the RFC 7692 §7.2.3 examples, round trips at many sizes
  * and every window size, context takeover on and off, a decompression bomb,
  * negotiation, memory per mode, and the rules on RSV1. */
+#define _DEFAULT_SOURCE /* fork, mmap, MAP_ANONYMOUS */
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "harness.h"
 #if WS_DEFLATE
 #include <zlib.h>
@@ -454,6 +459,8 @@ static void allocation_failure(void)
 	ws_conn_init(&cl, sizeof cl, &ccfg);
 	a.fail_after = 1;
 	CHECK_INT(ws_conn_enable_deflate(&cl, &takeover), WS_E_ALLOC);
+	CHECK_INT(ws_conn_error(&cl), WS_OK); /* not sticky from here */
+	CHECK_INT(ws_conn_state(&cl), WS_STATE_OPEN);
 	a.fail_after = 2;
 	a.calls = 0;
 	CHECK_INT(ws_conn_enable_deflate(&cl, &takeover), WS_OK);
@@ -461,6 +468,16 @@ static void allocation_failure(void)
 	CHECK_INT(out[0], 0x81); /* plain: no RSV1 */
 	CHECK_INT(ws_conn_recv(&cl, in, sizeof in, &used, &ev), WS_E_ALLOC);
 	CHECK_INT(ws_status_close_code(WS_E_ALLOC), 1011);
+	/* status.h: sticky when ws_conn_recv() returns it; the close is 1011. */
+	CHECK_INT(ws_conn_error(&cl), WS_E_ALLOC);
+	CHECK_INT(ws_conn_recv(&cl, in, sizeof in, &used, &ev), WS_E_ALLOC);
+	CHECK_INT(used, 0);
+	CHECK_INT(ws_conn_send(&cl, WS_OP_TEXT, 0, "x", 1, out, sizeof out, &n), WS_E_ALLOC);
+	CHECK_INT(ws_conn_fail(&cl, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x88);
+	uint8_t code[2] = {out[6], out[7]};
+	ws_mask(code, 2, out + 2, 0);
+	CHECK_INT(code[0] << 8 | code[1], 1011);
 	ws_conn_release(&cl);
 	CHECK_INT(a.now, 0);
 	/* Bad configs are refused at init. */
@@ -789,6 +806,717 @@ static void handshake_answers(void)
 	}
 	CHECK_INT(a.now, 0);
 }
+/* ---- Defects of issue 9: each test is named for the defect it shows ---- */
+
+/* A case that may crash the process runs in a child: a crash is then one
+ * failed test, not a dead test runner. Checks in the child use CCHECK*. */
+static int child_bad;
+#define CCHECK(c) do { if (!(c)) { child_bad = 1; t_fail(__FILE__, __LINE__, "in child: %s", #c); } } while (0)
+#define CCHECK_INT(a, b) do { long long a_ = (long long)(a), b_ = (long long)(b); \
+	if (a_ != b_) { child_bad = 1; t_fail(__FILE__, __LINE__, "in child: %s == %s: %lld != %lld", \
+	                                      #a, #b, a_, b_); } } while (0)
+
+static void in_child(void (*fn)(void))
+{
+	int st = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		CHECK(!"fork failed");
+		return;
+	}
+	if (pid == 0) {
+		child_bad = 0;
+		fn();
+		fflush(stdout);
+		fflush(stderr);
+		_exit(child_bad ? 3 : 0);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		CHECK(!"waitpid failed");
+	else if (WIFSIGNALED(st))
+		t_fail(__FILE__, __LINE__, "the child died of signal %d%s", WTERMSIG(st),
+		       WTERMSIG(st) == SIGSEGV ? " (SIGSEGV)" : "");
+	else if (WEXITSTATUS(st) == 3)
+		t_fail(__FILE__, __LINE__, "checks failed in the child");
+	else if (WEXITSTATUS(st))
+		t_fail(__FILE__, __LINE__, "the child exited with %d (a sanitizer report?)", WEXITSTATUS(st));
+}
+
+/* Raw deflate of p[0..n) with a sync flush, as a peer compresses a message
+ * (RFC 7692 §7.2.1); strip: drop the trailing 00 00 ff ff. Returns the length. */
+static size_t zdeflate(const void *p, size_t n, uint8_t *out, size_t cap, int strip)
+{
+	z_stream s = {0};
+	size_t m;
+
+	deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+	s.next_in = (uint8_t *)(uintptr_t)p;
+	s.avail_in = (uInt)n;
+	s.next_out = out;
+	s.avail_out = (uInt)cap;
+	CHECK_INT(deflate(&s, Z_SYNC_FLUSH), Z_OK);
+	m = cap - s.avail_out;
+	deflateEnd(&s);
+	CHECK(m >= 4 && !memcmp(out + m - 4, "\x00\x00\xff\xff", 4));
+	return strip ? m - 4 : m;
+}
+
+/* A frame as the peer of role sends it: masked when it goes to a server. */
+static size_t zframe(uint8_t *out, unsigned b0, const void *pay, size_t len, int to_server)
+{
+	static const uint8_t k[4] = {0x37, 0xfa, 0x21, 0x3d};
+	size_t n = ws_frame_header_encode(out, b0 & 0xf0, b0 & 0x0f, len, to_server ? k : NULL);
+	if (len)
+		memcpy(out + n, pay, len);
+	if (to_server)
+		ws_mask(out + n, len, k, 0);
+	return n + len;
+}
+
+/* zlib's own answer for a compressed message payload p[0..n): inflate it
+ * with the 00 00 ff ff of RFC 7692 §7.2.2 appended; it is whole when all of
+ * that went in and inflate stopped on a block boundary (data_type bit 128:
+ * awaiting the next block's header). Returns 1 (out/outn set) or 0. */
+static int zlib_whole(const uint8_t *p, size_t n, uint8_t *out, size_t cap, size_t *outn)
+{
+	uint8_t *in = malloc(n + 4);
+	z_stream s = {0};
+	int zr, ok;
+
+	memcpy(in, p, n);
+	memcpy(in + n, "\x00\x00\xff\xff", 4);
+	inflateInit2(&s, -15);
+	s.next_in = in;
+	s.avail_in = (uInt)n + 4;
+	s.next_out = out;
+	s.avail_out = (uInt)cap;
+	zr = inflate(&s, Z_SYNC_FLUSH);
+	ok = (zr == Z_OK || zr == Z_BUF_ERROR) && s.avail_in == 0 && s.avail_out > 0 &&
+	     (s.data_type & 128);
+	*outn = cap - s.avail_out;
+	inflateEnd(&s);
+	free(in);
+	return ok;
+}
+
+/* The log is an error after nothing, or after a prefix of whole[0..n) as a
+ * partial text message: "[partial text "<prefix>"\n]error <err>\n...". */
+static int error_after_prefix(const char *log, const char *err, const char *whole, size_t n)
+{
+	char want[256];
+	int ok = 0;
+
+	snprintf(want, sizeof want, "error %s\n", err);
+	if (!strncmp(log, want, strlen(want)))
+		return 1;
+	/* Each prefix rendered as the log renders payloads (escapes included). */
+	for (size_t i = 1; i <= n && !ok; i++) {
+		t_log l = {0};
+		t_log_add(&l, "partial text ");
+		t_log_payload(&l, (const uint8_t *)whole, i, 1);
+		t_log_add(&l, "\n%s", want);
+		ok = !strncmp(log, l.s, l.len);
+		t_log_free(&l);
+	}
+	return ok;
+}
+
+/* #1. An RSV1 frame with an empty payload is no deflate data at all (RFC 7692
+ * §7.2.3.6: an empty message is the single byte 00): it gave TEXT
+ * BEGIN|END len 0 and garbled the next message. */
+static void inflate_empty_payload_fails(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	char *log;
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	log = feed_compressed(&cfg, &takeover, "c1 00 81 02 68 69", NULL);
+	CHECK(!strncmp(log, "error E_INFLATE\n", 16));
+	free(log);
+	log = feed_compressed(&cfg, &takeover, "c2 00", NULL);
+	CHECK(!strncmp(log, "error E_INFLATE\n", 16));
+	free(log);
+	/* Fragmented: every fragment empty. */
+	log = feed_compressed(&cfg, &takeover, "41 00 00 00 80 00 81 02 68 69", NULL);
+	CHECK(!strncmp(log, "error E_INFLATE\n", 16));
+	free(log);
+	/* The server side, masked. */
+	config(&cfg, WS_ROLE_SERVER, &d);
+	log = feed_compressed(&cfg, &takeover, "c1 80 01 02 03 04", NULL);
+	CHECK(!strncmp(log, "error E_INFLATE\n", 16));
+	free(log);
+	CHECK_INT(a.now, 0);
+}
+
+/* #1. A compressed message must end on a deflate block boundary (or at the
+ * stream's end), else 1007: the first 3 of the 11 deflate bytes of
+ * "hello hello hello" came out as the complete message "heh". Every cut of a
+ * message of several blocks is judged as zlib judges it. */
+static void inflate_truncated_message_fails(void)
+{
+	static const char hello[] = "hello hello hello";
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	uint8_t z[512], in[600], want_out[4096];
+	char *log, want[4400];
+	size_t zn, n, wn;
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	zn = zdeflate(hello, 17, z, sizeof z, 1);
+	CHECK_INT(zn, 11);
+	/* The first 3 bytes, then a plain message. */
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, 3, 0);
+	n += zframe(in + n, WS_FIN | WS_OP_TEXT, "hi", 2, 0);
+	feed_params = takeover;
+	t_feed_opts o = {0};
+	o.setup = on_connect;
+	log = t_feed_all(&cfg, &o, in, n, NULL, 200);
+	CHECK(error_after_prefix(log, "E_INFLATE", hello, 17));
+	CHECK(strstr(log, "text \"heh\" compressed") == NULL);
+	free(log);
+	/* All 11 bytes: whole. So is the message in two fragments, the second
+	 * empty (the trailer goes after the last fragment). */
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, zn, 0);
+	log = t_feed_all(&cfg, &o, in, n, "text \"hello hello hello\" compressed\n", 200);
+	free(log);
+	n = zframe(in, WS_RSV1 | WS_OP_TEXT, z, zn, 0);
+	n += zframe(in + n, WS_FIN | WS_OP_CONTINUATION, NULL, 0, 0);
+	log = t_feed_all(&cfg, &o, in, n, "text \"hello hello hello\" compressed\n", 100);
+	free(log);
+
+	/* A message of several blocks (a sync flush after each piece: fixed and
+	 * dynamic Huffman blocks, empty stored blocks), cut at every byte. */
+	{
+		static const char *pieces[] = {"hello hello hello", " {\"id\":12345,\"name\":\"alice\"}",
+		                               "x", " and so on, and so on, and so on, and so forth."};
+		z_stream s = {0};
+		size_t cuts = 0, whole_cuts = 0;
+		deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+		s.next_out = z;
+		s.avail_out = sizeof z;
+		for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+			s.next_in = (uint8_t *)(uintptr_t)pieces[i];
+			s.avail_in = (uInt)strlen(pieces[i]);
+			deflate(&s, Z_SYNC_FLUSH);
+		}
+		zn = sizeof z - s.avail_out - 4;
+		deflateEnd(&s);
+		char full[256];
+		size_t fulln;
+		CHECK(zlib_whole(z, zn, (uint8_t *)full, sizeof full, &fulln));
+		CHECK_INT(fulln, 17 + 28 + 1 + 47);
+		/* The cuts zlib finds whole are the three inner flush points, where
+		 * a sender would have cut (right before 00 00 ff ff, RFC 7692
+		 * §7.2.1), and the end; not 0 bytes, not "heh". */
+		CHECK(!zlib_whole(z, 0, want_out, sizeof want_out, &wn));
+		CHECK(!zlib_whole(z, 3, want_out, sizeof want_out, &wn));
+		for (size_t k = 0; k <= zn; k++)
+			if (zlib_whole(z, k, want_out, sizeof want_out, &wn)) {
+				CHECK(k == zn || !memcmp(z + k, "\x00\x00\xff\xff", 4));
+				whole_cuts++;
+			}
+		CHECK_INT(whole_cuts, 4);
+		for (size_t k = 0; k <= zn; k++) {
+			/* A payload that keeps its 00 00 ff ff (a sender that did not
+			 * strip it, against §7.2.1) holds all its data; whether it is
+			 * taken is not this test's business. */
+			if (k >= 4 && !memcmp(z + k - 4, "\x00\x00\xff\xff", 4))
+				continue;
+			n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, k, 0);
+			n += zframe(in + n, WS_FIN | WS_OP_TEXT, "hi", 2, 0);
+			log = t_feed_all(&cfg, &o, in, n, NULL, 0);
+			if (zlib_whole(z, k, want_out, sizeof want_out, &wn)) {
+				t_log l = {0};
+				t_log_add(&l, "text ");
+				t_log_payload(&l, want_out, wn, 1);
+				t_log_add(&l, " compressed\ntext \"hi\"\n");
+				snprintf(want, sizeof want, "%s", l.s);
+				t_log_free(&l);
+			} else {
+				if (!error_after_prefix(log, "E_INFLATE", full, fulln))
+					snprintf(want, sizeof want, "[partial text \"<prefix>\"\\n]error E_INFLATE\\n...");
+				else
+					snprintf(want, sizeof want, "%s", log);
+			}
+			if (strcmp(log, want)) {
+				t_fail(__FILE__, __LINE__, "cut at %zu of %zu:\n    got:  %s\n    want: %s", k, zn,
+				       log, want);
+				cuts++;
+			}
+			free(log);
+			if (cuts > 3)
+				break;
+		}
+	}
+	CHECK_INT(a.now, 0);
+}
+
+/* #1, the other side: an empty compressed message done right, the single
+ * byte 00 (RFC 7692 §7.2.3.6), is still an empty message, and one that ends
+ * on its final block needs no trailer. */
+static void inflate_empty_message_delivered(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	free(feed_compressed(&cfg, &takeover, "c1 01 00 c2 01 00 81 02 68 69",
+	                     "text \"\" compressed\nbinary  compressed\ntext \"hi\"\n"));
+	free(feed_compressed(&cfg, &takeover, "41 01 00 80 00 81 02 68 69",
+	                     "text \"\" compressed\ntext \"hi\"\n"));
+	free(feed_compressed(&cfg, &takeover, "c1 02 03 00 81 02 68 69", /* an empty final block */
+	                     "text \"\" compressed\ntext \"hi\"\n"));
+	CHECK_INT(a.now, 0);
+}
+
+/* #3. The compressed receive path wrote outside buf[0..*consumed): it
+ * unmasked every byte presented and re-masked what inflate did not take. A
+ * masked frame whose tail lies on a read-only page, presented whole: inflate
+ * takes only the start (the inflate buffer fills), so consumed stays on the
+ * writable pages, and nothing may be written on the read-only one. */
+static void inflate_writes_only_consumed_bytes_child(void)
+{
+	enum { MSG = 1 << 18, CUT = 8192 };
+	static uint8_t ibuf[1024];
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t *msg = malloc(MSG), *z = malloc(MSG), *frame = malloc(MSG + 16), *copy;
+	size_t zn, fn, hl, pg = (size_t)sysconf(_SC_PAGESIZE), rw, ro, off = 0, got = 0;
+	uint8_t *map, *start;
+
+	fill_json(msg, MSG, 11);
+	zn = zdeflate(msg, MSG, z, MSG, 1);
+	CCHECK(zn > 3 * CUT);
+	fn = zframe(frame, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zn, 1);
+	hl = fn - zn;
+	/* [ rw pages | ro pages ]: the frame's first hl + CUT bytes end the rw part. */
+	rw = (hl + CUT + pg - 1) / pg * pg;
+	ro = (fn - hl - CUT + pg - 1) / pg * pg;
+	map = mmap(NULL, rw + ro, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CCHECK(map != MAP_FAILED);
+	if (map == MAP_FAILED)
+		return;
+	start = map + rw - hl - CUT;
+	memcpy(start, frame, fn);
+	copy = malloc(fn);
+	memcpy(copy, frame, fn);
+	CCHECK_INT(mprotect(map + rw, ro, PROT_READ), 0);
+
+	d = (ws_deflate_config){0};
+	ws_deflate_config_init(&d);
+	d.alloc.alloc = c_alloc;
+	d.alloc.free = c_free;
+	d.alloc.ctx = &a;
+	d.inflate_buf = ibuf;
+	d.inflate_cap = sizeof ibuf;
+	config(&cfg, WS_ROLE_SERVER, &d);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CCHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_OK);
+	/* Present everything each time, while what is consumed stays well clear
+	 * of the read-only page (a call takes at most ~1 KiB of input here). */
+	while (start + off + 2048 < map + rw) {
+		ws_event ev;
+		size_t used;
+		int rc = ws_conn_recv(&c, start + off, fn - off, &used, &ev);
+		CCHECK_INT(rc, WS_OK);
+		if (rc != WS_OK || ev.type == WS_EV_NONE) {
+			CCHECK(!"no event");
+			break;
+		}
+		off += used;
+		CCHECK(start + off <= map + rw);
+		CCHECK_INT(ev.type, WS_EV_BINARY);
+		CCHECK(ev.flags & WS_EVF_COMPRESSED);
+		if (got + ev.len > MSG || memcmp(ev.data, msg + got, ev.len)) {
+			CCHECK(!"wrong data");
+			break;
+		}
+		got += ev.len;
+		/* Bytes not consumed are as they were. */
+		CCHECK(!memcmp(start + off, copy + off, fn - off));
+	}
+	CCHECK(got > 2 * sizeof ibuf);
+	ws_conn_release(&c);
+	munmap(map, rw + ro);
+	free(copy);
+	free(msg);
+	free(z);
+	free(frame);
+}
+
+static void inflate_writes_only_consumed_bytes(void)
+{
+	in_child(inflate_writes_only_consumed_bytes_child);
+}
+
+/* #4. Events before an error in a compressed message must not depend on how
+ * the input is split (as for invalid UTF-8: the valid prefix, then the
+ * error). Output inflated in the same call as E_INFLATE or
+ * E_MESSAGE_TOO_BIG was dropped, so whole input gave the error alone and
+ * input byte by byte gave the data first. */
+static void inflate_error_events_split_invariant(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	uint8_t z[256], in[300];
+	size_t zn, n;
+	char *log;
+	t_feed_opts o = {0};
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	feed_params = takeover;
+	o.setup = on_connect;
+	/* Corrupt data after a block boundary: a block of the reserved type 3. */
+	zn = zdeflate("hello hello hello", 17, z, sizeof z, 0);
+	z[zn++] = 0x06;
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, zn, 0);
+	log = t_feed_all(&cfg, &o, in, n, NULL, 100);
+	CHECK(!strncmp(log, "partial text \"hello hello hello\"\nerror E_INFLATE\n", 49));
+	free(log);
+	/* The same across fragments, and from a client to a server. */
+	n = zframe(in, WS_RSV1 | WS_OP_TEXT, z, zn - 1, 0);
+	n += zframe(in + n, WS_FIN | WS_OP_CONTINUATION, z + zn - 1, 1, 0);
+	log = t_feed_all(&cfg, &o, in, n, NULL, 100);
+	CHECK(!strncmp(log, "partial text \"hello hello hello\"\nerror E_INFLATE\n", 49));
+	free(log);
+	{
+		ws_config scfg;
+		config(&scfg, WS_ROLE_SERVER, &d);
+		n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, zn, 1);
+		log = t_feed_all(&scfg, &o, in, n, NULL, 100);
+		CHECK(!strncmp(log, "partial text \"hello hello hello\"\nerror E_INFLATE\n", 49));
+		free(log);
+	}
+	/* Over the message limit: exactly the limit's worth, then 1009. */
+	cfg.max_message = 10;
+	zn = zdeflate("abcabcabcabcabcabcabcabc", 24, z, sizeof z, 1);
+	CHECK(zn <= 10); /* the wire size is within the limit */
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, z, zn, 0);
+	log = t_feed_all(&cfg, &o, in, n, NULL, 100);
+	CHECK(!strncmp(log, "partial text \"abcabcabca\"\nerror E_MESSAGE_TOO_BIG\nfail-> 88", 59));
+	free(log);
+	CHECK_INT(a.now, 0);
+}
+
+/* #5. max_message limits the message the application receives, not its
+ * compressed size on the wire: 1000 incompressible bytes deflate to more than
+ * 1000 and failed with max_message = 1000. */
+static void inflate_limit_is_on_inflated_size(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	uint8_t msg[1001], z[1200], in[1300];
+	size_t zn, zn2, n;
+	char *log;
+	t_feed_opts o = {0};
+	t_log want = {0};
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	cfg.max_message = 1000;
+	feed_params = takeover;
+	o.setup = on_connect;
+	fill_random(msg, sizeof msg, 99);
+	zn = zdeflate(msg, 1000, z, sizeof z, 1);
+	CHECK(zn > 1000);
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zn, 0);
+	t_log_add(&want, "binary ");
+	t_log_payload(&want, msg, 1000, 0);
+	t_log_add(&want, " compressed\n");
+	log = t_feed_all(&cfg, &o, in, n, want.s, 0);
+	free(log);
+	/* In two fragments, each compressed on its own flush. */
+	{
+		z_stream s = {0};
+		deflateInit2(&s, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+		s.next_in = msg;
+		s.avail_in = 500;
+		s.next_out = z;
+		s.avail_out = sizeof z;
+		deflate(&s, Z_SYNC_FLUSH);
+		zn = sizeof z - s.avail_out;
+		s.avail_in = 500;
+		deflate(&s, Z_SYNC_FLUSH);
+		zn2 = sizeof z - s.avail_out - 4 - zn;
+		deflateEnd(&s);
+		n = zframe(in, WS_RSV1 | WS_OP_BINARY, z, zn, 0);
+		n += zframe(in + n, WS_FIN | WS_OP_CONTINUATION, z + zn, zn2, 0);
+		CHECK(zn + zn2 > 1000);
+		log = t_feed_all(&cfg, &o, in, n, want.s, 0);
+		free(log);
+	}
+	t_log_free(&want);
+	/* One byte more is too big: the limit's worth, then 1009. */
+	zn = zdeflate(msg, 1001, z, sizeof z, 1);
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zn, 0);
+	t_log_add(&want, "partial binary ");
+	t_log_payload(&want, msg, 1000, 0);
+	t_log_add(&want, "\nerror E_MESSAGE_TOO_BIG\n");
+	log = t_feed_all(&cfg, &o, in, n, NULL, 0);
+	CHECK(!strncmp(log, want.s, want.len));
+	free(log);
+	t_log_free(&want);
+	CHECK_INT(a.now, 0);
+}
+
+/* #10. After ws_conn_release() RSV1 was still allowed, and a compressed
+ * frame dereferenced the freed (NULL) extension state. It must fail cleanly,
+ * as RSV1 without an extension does. */
+static void recv_rsv1_after_release_child(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64], out[256];
+	size_t n, used;
+	ws_event ev;
+
+	dconfig(&d, &a, 1024);
+	for (int role = 0; role < 2; role++) {
+		config(&cfg, role, &d);
+		ws_conn_init(&c, sizeof c, &cfg);
+		CCHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_OK);
+		n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7,
+		           role == WS_ROLE_SERVER);
+		CCHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+		CCHECK_INT(ev.len, 5);
+		ws_conn_release(&c);
+		CCHECK_INT(a.now, 0);
+		/* Plain frames still pass. */
+		n = zframe(in, WS_FIN | WS_OP_TEXT, "hi", 2, role == WS_ROLE_SERVER);
+		CCHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+		CCHECK_INT(ev.type, WS_EV_TEXT);
+		n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7,
+		           role == WS_ROLE_SERVER);
+		CCHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_RSV);
+		CCHECK_INT(ev.type, WS_EV_NONE);
+		CCHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+		CCHECK_INT(out[0], 0x88);
+		CCHECK_INT(a.now, 0);
+	}
+}
+
+static void recv_rsv1_after_release_fails(void)
+{
+	in_child(recv_rsv1_after_release_child);
+}
+
+/* #10, mid-message: the extension state released between the fragments of
+ * a compressed message. The continuation cannot be inflated: any error, but
+ * no crash and no data. */
+static void recv_continuation_after_release_child(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t in[64];
+	size_t n, used;
+	ws_event ev;
+	int rc;
+
+	dconfig(&d, &a, 1024);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CCHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_OK);
+	n = t_unhex("41 03 f2 48 cd", in, sizeof in);
+	CCHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+	ws_conn_release(&c);
+	n = t_unhex("80 04 c9 c9 07 00", in, sizeof in);
+	rc = ws_conn_recv(&c, in, n, &used, &ev);
+	CCHECK(rc < 0);
+	CCHECK_INT(ev.type, WS_EV_NONE);
+	CCHECK_INT(a.now, 0);
+}
+
+static void recv_continuation_after_release_fails(void)
+{
+	in_child(recv_continuation_after_release_child);
+}
+
+/* #14. ws_conn_enable_deflate() is for connections whose handshake was done
+ * elsewhere (they start OPEN). Before OPEN it succeeded, so RSV1 frames were
+ * accepted after a 101 that went out without the extension. */
+static void enable_deflate_before_open_refused(void)
+{
+	static const char req[] =
+	    "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	ws_connect_opts co = {"h", NULL, NULL, NULL, NULL};
+	uint8_t in[512], out[512];
+	size_t n, used;
+	ws_event ev;
+
+	dconfig(&d, &a, 1024);
+	/* A server awaiting the request, then awaiting accept/reject. */
+	config(&cfg, WS_ROLE_SERVER, &d);
+	cfg.flags = 0;
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_E_STATE);
+	memcpy(in, req, sizeof req - 1);
+	CHECK_INT(ws_conn_recv(&c, in, sizeof req - 1, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_REQUEST);
+	CHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_E_STATE);
+	CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+	out[n] = 0;
+	CHECK(strstr((char *)out, "Sec-WebSocket-Extensions") == NULL);
+	/* The 101 had no extension: RSV1 is a protocol error. */
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_TEXT, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7, 1);
+	CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_E_RSV);
+	ws_conn_release(&c);
+	/* A client before ws_conn_connect(), and awaiting the 101. */
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	cfg.flags = 0;
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_E_STATE);
+	CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+	CHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_E_STATE);
+	ws_conn_release(&c);
+	/* A connection that starts OPEN may. */
+	config(&cfg, WS_ROLE_SERVER, &d);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_enable_deflate(&c, &takeover), WS_OK);
+	ws_conn_release(&c);
+	CHECK_INT(a.now, 0);
+}
+
+/* #8. Control frames are never compressed (RFC 7692 §6.1), so a header-only
+ * PING or PONG may go between the fragments of a compressed message; it was
+ * refused with WS_E_STATE. Data frames still may not. */
+static void send_header_ping_inside_compressed_message(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config scfg, ccfg;
+	ws_conn sv;
+	uint8_t wire[512];
+	size_t wn = 0, n;
+	char *log;
+	t_feed_opts o = {0};
+
+	dconfig(&d, &a, 1024);
+	d.threshold = 0;
+	config(&scfg, WS_ROLE_SERVER, &d);
+	ws_conn_init(&sv, sizeof sv, &scfg);
+	ws_conn_enable_deflate(&sv, &takeover);
+	CHECK_INT(ws_conn_send(&sv, WS_OP_TEXT, WS_SEND_MORE, "Hel", 3, wire, sizeof wire, &n), WS_OK);
+	CHECK_INT(wire[0], 0x41);
+	wn += n;
+	n = 99;
+	CHECK_INT(ws_conn_send_header(&sv, WS_OP_PING, 0, 5, wire + wn, sizeof wire - wn, &n), WS_OK);
+	CHECK_INT(n, 2);
+	CHECK_INT(wire[wn], 0x89);
+	CHECK_INT(wire[wn + 1], 0x05);
+	wn += n;
+	memcpy(wire + wn, "Hello", 5);
+	wn += 5;
+	CHECK_INT(ws_conn_send_header(&sv, WS_OP_PONG, 0, 0, wire + wn, sizeof wire - wn, &n), WS_OK);
+	CHECK_INT(n, 2);
+	wn += n;
+	CHECK_INT(ws_conn_send_header(&sv, WS_OP_PING, 0, 126, wire + wn, sizeof wire - wn, &n), WS_E_ARG);
+	CHECK_INT(ws_conn_send_header(&sv, WS_OP_CONTINUATION, 0, 2, wire + wn, sizeof wire - wn, &n),
+	          WS_E_STATE);
+	CHECK_INT(n, 0);
+	CHECK_INT(ws_conn_send_header(&sv, WS_OP_TEXT, 0, 2, wire + wn, sizeof wire - wn, &n), WS_E_STATE);
+	CHECK_INT(ws_conn_send(&sv, WS_OP_CONTINUATION, 0, "lo", 2, wire + wn, sizeof wire - wn, &n),
+	          WS_OK);
+	wn += n;
+	ws_conn_release(&sv);
+	/* A client reads it all back. */
+	config(&ccfg, WS_ROLE_CLIENT, &d);
+	feed_params = takeover;
+	o.setup = on_connect;
+	log = t_feed_all(&ccfg, &o, wire, wn, NULL, 100);
+	CHECK(strstr(log, "ping 48656c6c6f reply\n") == log);
+	CHECK(strstr(log, "\npong \ntext \"Hello\" compressed\n") != NULL);
+	CHECK(strstr(log, "error") == NULL);
+	free(log);
+	CHECK_INT(a.now, 0);
+}
+
+/* Sending the rest of a compressed message after ws_conn_release() took the
+ * compressor dereferenced NULL; it is WS_E_STATE. */
+static void send_continuation_after_release_child(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256];
+	size_t n;
+
+	dconfig(&d, &a, 1024);
+	d.threshold = 0;
+	for (int role = 0; role < 2; role++) {
+		config(&cfg, role, &d);
+		ws_conn_init(&c, sizeof c, &cfg);
+		ws_conn_enable_deflate(&c, &takeover);
+		CCHECK_INT(ws_conn_send(&c, WS_OP_BINARY, WS_SEND_MORE, "abc", 3, out, sizeof out, &n),
+		           WS_OK);
+		CCHECK(out[0] & WS_RSV1);
+		ws_conn_release(&c);
+		n = 99;
+		CCHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "def", 3, out, sizeof out, &n),
+		           WS_E_STATE);
+		CCHECK_INT(n, 0);
+		CCHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, "p", 1, out, sizeof out, &n), WS_OK);
+		CCHECK_INT(ws_conn_close(&c, 1000, NULL, 0, out, sizeof out, &n), WS_OK);
+		CCHECK_INT(a.now, 0);
+	}
+}
+
+static void send_continuation_after_release_refused(void)
+{
+	in_child(send_continuation_after_release_child);
+}
+/* conn.h: zlib counts in 32 bits, so a continuation of a compressed message
+ * over 1 GiB is WS_E_ARG (the caller sends it in pieces), and nothing changed.
+ * (The length is refused before any byte of data is read.) */
+static void send_compressed_continuation_over_1gib_is_arg(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	ws_conn c;
+	uint8_t out[256];
+	size_t n;
+
+	dconfig(&d, &a, 1024);
+	d.threshold = 0;
+	config(&cfg, WS_ROLE_SERVER, &d);
+	ws_conn_init(&c, sizeof c, &cfg);
+	ws_conn_enable_deflate(&c, &takeover);
+	CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, WS_SEND_MORE, "abc", 3, out, sizeof out, &n), WS_OK);
+	n = 99;
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, out, (1u << 30) + 1, out, sizeof out, &n),
+	          WS_E_ARG);
+	CHECK_INT(n, 0);
+	CHECK_INT(ws_conn_send(&c, WS_OP_CONTINUATION, 0, "def", 3, out, sizeof out, &n), WS_OK);
+	CHECK_INT(out[0], 0x80);
+	ws_conn_release(&c);
+	CHECK_INT(a.now, 0);
+}
 #else
 /* Built without zlib: nothing offers or turns on the extension. */
 static void without_deflate(void)
@@ -820,6 +1548,18 @@ int main(int argc, char **argv)
 	RUN(negotiation);
 	RUN(handshake_agrees);
 	RUN(handshake_answers);
+	RUN(inflate_empty_payload_fails);
+	RUN(inflate_truncated_message_fails);
+	RUN(inflate_empty_message_delivered);
+	RUN(inflate_writes_only_consumed_bytes);
+	RUN(inflate_error_events_split_invariant);
+	RUN(inflate_limit_is_on_inflated_size);
+	RUN(recv_rsv1_after_release_fails);
+	RUN(recv_continuation_after_release_fails);
+	RUN(enable_deflate_before_open_refused);
+	RUN(send_header_ping_inside_compressed_message);
+	RUN(send_continuation_after_release_refused);
+	RUN(send_compressed_continuation_over_1gib_is_arg);
 #else
 	RUN(without_deflate);
 #endif

@@ -1203,12 +1203,19 @@ static void extension_handshakes(void)
 		ws_deflate_config nd;
 		ws_deflate_config_init(&nd);
 		if (ws_deflate_available()) {
-			CHECK(ws_deflate_shared_new(&nd, &sh) != WS_OK); /* no allocator */
+			sh = (ws_deflate_shared *)&nd;
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ARG); /* no allocator */
+			CHECK(sh == NULL);
+			nd.alloc = d.alloc;
+			nd.alloc.free = NULL;
+			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ARG);
 			nd.alloc = d.alloc;
 			budget = 0;
 			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ALLOC);
 			budget = 1;
+			sh = (ws_deflate_shared *)&nd;
 			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_E_ALLOC);
+			CHECK(sh == NULL);
 			budget = -1;
 			CHECK_INT(ws_deflate_shared_new(&nd, &sh), WS_OK);
 			ws_deflate_shared_free(sh);

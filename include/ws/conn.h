@@ -193,16 +193,19 @@ WS_API void ws_config_init(ws_config *cfg, int role);
 WS_API int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg);
 
 /* Frees the memory a connection took from the deflate allocator (its
- * permessage-deflate state); afterwards the extension is off, so a compressed
- * frame fails with WS_E_RSV. Call it once the connection is finished; safe on
- * any connection, and more than once. */
+ * permessage-deflate state). Call it once the connection is finished; safe on
+ * any connection, and more than once. Afterwards the extension is off: a
+ * frame with RSV1, or the rest of a compressed message, sent or received,
+ * fails (WS_E_RSV on receipt, WS_E_STATE on sending). */
 WS_API void ws_conn_release(ws_conn *c);
 
 /* Turns permessage-deflate on, with the agreed parameters p (deflate.h), for a
  * connection whose handshake was done elsewhere (WS_CFG_START_OPEN, e.g. over
- * HTTP/2); the handshake of this library enables it itself. Returns WS_OK,
- * WS_E_STATE (not OPEN yet, no deflate config, already on, or built without
- * deflate), WS_E_ALLOC (the allocator failed; nothing changed). */
+ * HTTP/2); the handshake of this library turns it on itself when both sides
+ * agree. Returns WS_OK; WS_E_STATE (not OPEN: a server before its accept, a
+ * client before the 101; no deflate config; already on; or built without
+ * deflate); WS_E_ALLOC (nothing changed: the extension stays off, RSV1 frames
+ * stay a protocol error). Neither error is sticky. */
 struct ws_deflate_params;
 WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p);
 
@@ -211,11 +214,18 @@ WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p)
  * no event: the rest (an incomplete header, control frame or HTTP head) must be
  * presented again with more bytes appended. Payload bytes are unmasked in
  * place in buf, only within the consumed range, never twice; nothing outside
- * buf[0..*consumed) is written. Returns WS_OK (ev->type is WS_EV_NONE when
- * nothing more can be done with these bytes) or a negative, sticky ws_status
- * from the wire (see status.h); then call ws_conn_fail(). When a text chunk
- * is followed by invalid UTF-8, the valid prefix is returned first as an
- * event and the error on the next call. */
+ * buf[0..*consumed) is written. When a text chunk is followed by invalid
+ * UTF-8, the valid prefix is returned first as an event and the error on the
+ * next call. Returns:
+ *   - WS_OK: *ev holds an event, or WS_EV_NONE when nothing more can be done
+ *     with these bytes (also while a server awaits ws_conn_accept/reject,
+ *     and after the transport ended or the connection was rejected);
+ *   - an error from the wire (every ws_status <= -100, see status.h): sticky,
+ *     every later call returns it again; call ws_conn_fail();
+ *   - WS_E_ALLOC: zlib's inflate state (permessage-deflate) could not be had;
+ *     sticky as the above (close code 1011);
+ *   - WS_E_STATE for a client that has not called ws_conn_connect(): not
+ *     sticky, nothing consumed, nothing changed. */
 WS_API int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev);
 
 /* Tells the connection that the transport ended (read returned 0). Sets *ev to
@@ -226,16 +236,22 @@ WS_API int ws_conn_recv_eof(ws_conn *c, ws_event *ev);
 /* Writes one frame into out[0..cap): opcode is WS_OP_TEXT or WS_OP_BINARY to
  * begin a message, WS_OP_CONTINUATION to continue one begun with WS_SEND_MORE,
  * or WS_OP_PING / WS_OP_PONG (len <= 125, no WS_SEND_MORE; allowed between the
- * fragments of a message). A client masks with a fresh key into out; data is
- * never modified. The caller is responsible for text being valid UTF-8.
+ * fragments of a message, compressed or not). A client masks with a fresh key
+ * into out; data is never modified. The caller is responsible for text being
+ * valid UTF-8.
  * With permessage-deflate agreed, messages of at least the configured
  * threshold, and all fragmented ones, are compressed unless the first call has
- * WS_SEND_NO_COMPRESS. *out_len gets the bytes written, or, on WS_E_BUFFER,
- * the bytes needed (at most WS_SEND_SIZE(len), or WS_SEND_SIZE_COMPRESSED(len)
- * when compressing); nothing else changes then. Returns WS_OK, WS_E_BUFFER, WS_E_ARG (bad
- * opcode or flags, control payload > 125), WS_E_STATE (continuation without a
- * message, new message inside one, not OPEN, or our close already sent),
- * WS_E_RAND, or the sticky error of a failed connection. */
+ * WS_SEND_NO_COMPRESS; a first fragment or whole message over 1 GiB, or one
+ * for which zlib's memory cannot be had, is sent uncompressed instead.
+ * *out_len gets the bytes written; on WS_E_BUFFER the bytes needed (at most
+ * WS_SEND_SIZE(len), or WS_SEND_SIZE_COMPRESSED(len) when compressing); on
+ * any other error 0. After an error nothing was written and nothing changed.
+ * Returns WS_OK, WS_E_BUFFER, WS_E_ARG (bad opcode or flags, control payload
+ * > 125, a continuation of a compressed message over 1 GiB: send such
+ * payloads in pieces), WS_E_STATE (continuation without a message, new
+ * message inside one, not OPEN, our close already sent, or the continuation
+ * of a compressed message after ws_conn_release()), WS_E_RAND, or the sticky
+ * error of a failed connection. */
 WS_API int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                         void *out, size_t cap, size_t *out_len);
 
@@ -243,23 +259,29 @@ WS_API int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void 
  * bytes) of a frame whose len payload bytes the caller sends itself, e.g. with
  * writev and no copy. A client's header ends with the 4-byte mask key: the
  * caller must mask the payload with ws_mask(payload, len, key, 0), where key
- * is the last 4 bytes written. Never compresses. Same errors as
- * ws_conn_send(), and WS_E_STATE inside a compressed fragmented message. */
+ * is the last 4 bytes written. Never compresses. *out_len as for
+ * ws_conn_send(). Same errors as ws_conn_send(), WS_E_ARG for len >= 2^63
+ * (RFC 6455 §5.2), and WS_E_STATE for a data frame inside a compressed
+ * fragmented message (PING and PONG are allowed there). */
 WS_API int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len,
                                void *out, size_t cap, size_t *out_len);
 
 /* Writes the reply an event with WS_EVF_REPLY calls for: the pong for a PING
  * (its payload still in the caller's buffer), or the echo of a CLOSE (same
  * code; state becomes CLOSED). For other events, or when no reply is due any
- * more, writes nothing and returns WS_OK with *out_len = 0. Needs at most
- * WS_CONTROL_FRAME_MAX bytes. Errors: WS_E_BUFFER, WS_E_RAND. */
+ * more (our close sent, the connection failed), writes nothing and returns
+ * WS_OK with *out_len = 0. Needs at most WS_CONTROL_FRAME_MAX bytes. Errors:
+ * WS_E_BUFFER (*out_len = the bytes needed), WS_E_RAND (*out_len = 0). */
 WS_API int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t *out_len);
 
 /* Starts (or answers) the close handshake with code and a reason of
  * reason_len bytes (UTF-8, at most 123 bytes). code 0 sends a close frame with
- * no payload (reason must then be empty). Returns WS_E_ARG for a code that may
- * not be sent (see ws_close_code_valid) or a reason that is too long or not
- * UTF-8, WS_E_STATE if our close was already sent, WS_E_BUFFER, WS_E_RAND. */
+ * no payload (reason must then be empty). Returns WS_OK, WS_E_ARG for a code
+ * that may not be sent (see ws_close_code_valid) or a reason that is too long
+ * or not UTF-8, WS_E_STATE if not OPEN or our close was already sent,
+ * WS_E_BUFFER (*out_len = the bytes needed), WS_E_RAND, or the sticky error
+ * of a failed connection (use ws_conn_fail() then). On every error but
+ * WS_E_BUFFER, *out_len = 0. */
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
                          void *out, size_t cap, size_t *out_len);
 
@@ -268,9 +290,11 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t r
  * during a server handshake, the HTTP error response (400, 426, 431). Writes
  * nothing (WS_OK, *out_len = 0) if a close frame was already sent or the error
  * has no reply (client handshake errors: just close the transport). Afterwards
- * ws_conn_should_close_transport() is true. Returns WS_E_STATE if the
- * connection has not failed; WS_E_BUFFER (needs at most WS_CONTROL_FRAME_MAX
- * for a close frame, 256 for an HTTP response); WS_E_RAND. */
+ * ws_conn_should_close_transport() is true. Returns WS_OK; WS_E_STATE if the
+ * connection has not failed; WS_E_BUFFER (*out_len = the bytes needed: at
+ * most WS_CONTROL_FRAME_MAX for a close frame, 256 for an HTTP response);
+ * WS_E_RAND. On every error but WS_E_BUFFER, *out_len = 0 and nothing
+ * changed, so the call may be repeated. */
 WS_API int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
 
 /* WS_STATE_* */
@@ -287,12 +311,13 @@ WS_API int ws_conn_should_close_transport(const ws_conn *c);
 
 /* Optional helper that joins a message's chunks into a caller buffer, for
  * applications that want whole messages (streaming needs no memory; this
- * needs the largest message's size). */
+ * needs the largest message's size). The fields are read-only for the caller. */
 typedef struct ws_assembler {
 	uint8_t *buf;   /* the caller's buffer */
 	size_t cap;     /* its size: the largest message accepted */
 	size_t len;     /* bytes of the message so far */
-	int type;       /* WS_EV_TEXT or WS_EV_BINARY of the message; 0 between messages */
+	int type;       /* WS_EV_TEXT or WS_EV_BINARY of the message; 0 before the first */
+	int refused;    /* 1 while the rest of a message too big is being refused */
 } ws_assembler;
 
 /* Sets up a to fill buf[0..cap). */
@@ -300,8 +325,12 @@ WS_API void ws_assembler_init(ws_assembler *a, void *buf, size_t cap);
 
 /* Adds a TEXT or BINARY event's chunk. Returns 1 when the message is complete
  * (a->buf[0..a->len), type a->type; the next call starts a new message), 0
- * while it is not, or WS_E_MESSAGE_TOO_BIG if it does not fit in cap (the
- * caller should then fail the connection with ws_conn_close(c, 1009, ...)).
+ * while it is not, or WS_E_MESSAGE_TOO_BIG when the message does not fit in
+ * cap. A message once refused stays refused to its end: every further chunk
+ * of it, the one with WS_EVF_MSG_END included, returns WS_E_MESSAGE_TOO_BIG
+ * (never 1), and a->len is 0; the next message (WS_EVF_MSG_BEGIN) is
+ * assembled normally. So the caller may skip such messages, or close the
+ * connection with ws_conn_close(c, 1009, ...) at the first refusal.
  * Other events are ignored (0). */
 WS_API int ws_assembler_add(ws_assembler *a, const ws_event *ev);
 

@@ -10,7 +10,7 @@
  * Memory. The library allocates nothing itself: zlib's state comes from the
  * allocator in the config, lazily, on first use. Per connection:
  *   - 64 bytes of ws_conn, always;
- * *   - 256 bytes of extension state once permessage-deflate is agreed;
+ *   - 256 bytes of extension state once permessage-deflate is agreed;
  *   - receiving: zlib's inflate state, about 7 KiB + 2^window_bits (39 KiB at
  *     15 bits, 8 KiB at 9 bits), while a compressed message is being received.
  *     With context takeover it stays allocated; when the peer compresses
@@ -32,8 +32,9 @@
 
 #include "conn.h"
 
-/* Memory for zlib. alloc returns NULL on failure (the connection then fails
- * with WS_E_ALLOC, close code 1011, or sends uncompressed). */
+/* Memory for zlib. alloc returns NULL on failure: receiving then fails the
+ * connection with WS_E_ALLOC (sticky, close code 1011), sending goes
+ * uncompressed, and a server's handshake declines the extension. */
 typedef struct ws_allocator {
 	void *(*alloc)(void *ctx, size_t size);
 	void (*free)(void *ctx, void *ptr);
@@ -82,8 +83,11 @@ WS_API void ws_deflate_config_init(ws_deflate_config *d);
 /* Creates the compressor that connections of one thread share for whole
  * messages they send without context takeover, with memory from cfg->alloc,
  * cfg's memLevel and level, and the smaller of cfg's two window bits (it serves
- * only connections allowed at least that window). Returns WS_OK, WS_E_ALLOC, or WS_E_STATE when built
- * without deflate. */
+ * only connections allowed at least that window). *out is set to it, or to
+ * NULL on error. Returns WS_OK, WS_E_ARG (cfg->alloc has no alloc or free
+ * function), WS_E_ALLOC (nothing is left allocated), or WS_E_STATE when built
+ * without deflate. Free it with ws_deflate_shared_free() (NULL is allowed)
+ * after the connections that use it. */
 WS_API int ws_deflate_shared_new(const ws_deflate_config *cfg, ws_deflate_shared **out);
 WS_API void ws_deflate_shared_free(ws_deflate_shared *s);
 

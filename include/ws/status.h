@@ -2,11 +2,27 @@
  * sent (RFC 6455 §7.4.1; 0 when none), the HTTP status for handshake failures
  * (0 when none) and a description.
  *
- * WS_OK is 0; errors are negative. Errors from the wire (every row with a close
- * code or an HTTP status) are sticky: once a connection has returned one, every
- * later ws_conn_recv() returns it again, and ws_conn_fail() writes the close
- * frame (or HTTP response) it calls for. Errors in how the library was called
- * (WS_E_ARG, WS_E_BUFFER, WS_E_STATE, WS_E_RAND, WS_E_ABI) change nothing. */
+ * WS_OK is 0; errors are negative. Which are sticky, exactly:
+ *   - Errors from the wire, every value <= -100 (frames from -100, the HTTP
+ *     handshake from -200): when ws_conn_recv() returns one, the connection
+ *     has failed for good. Every later ws_conn_recv() returns it again,
+ *     ws_conn_send(), ws_conn_send_header() and ws_conn_close() return it,
+ *     and ws_conn_fail() writes what it calls for: once OPEN, the close frame
+ *     with its close code; during a server's handshake, the HTTP response
+ *     with its HTTP status (400 when the row has none); during a client's
+ *     handshake nothing, the client just closes the transport (RFC 6455
+ *     §4.1; rows -210..-213 are the client's own). ws_frame_header_decode()
+ *     returns the frame errors too, with no connection to remember them.
+ *   - WS_E_ALLOC is sticky when ws_conn_recv() returns it: the zlib state to
+ *     inflate permessage-deflate messages could not be had, when a compressed
+ *     message arrived or (client) when the 101 agreed the extension; close
+ *     code 1011. ws_conn_enable_deflate() and ws_deflate_shared_new() return
+ *     it having changed nothing; sending never returns it (a message whose
+ *     compressor cannot be had is sent uncompressed).
+ *   - Errors in how the library was called change nothing and are not
+ *     remembered: WS_E_ARG, WS_E_BUFFER, WS_E_STATE (including the one
+ *     ws_conn_recv() returns for a client that has not called
+ *     ws_conn_connect()), WS_E_RAND, WS_E_ABI. */
 #ifndef WS_STATUS_H
 #define WS_STATUS_H
 
