@@ -226,16 +226,11 @@ int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, const void 
 	return rc;
 }
 
-int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
+int ws__server_fail(const ws_conn *c, void *out, size_t cap, size_t *out_len)
 {
 	const char *why = ws_status_str(c->error_);
 	unsigned status = ws_status_http(c->error_);
 
-	/* RFC 6455 §4.1: a client that fails the handshake just closes. */
-	if (c->cfg_->role == WS_ROLE_CLIENT) {
-		*out_len = 0;
-		return WS_OK;
-	}
 	if (status == 426) /* RFC 6455 §4.4: say which versions we speak */
 		return write_error(status, "Content-Type: text/plain\r\nSec-WebSocket-Version: 13\r\n",
 		                   why, strlen(why), out, cap, out_len);

@@ -1,28 +1,11 @@
-/* HTTP/1.1 heads for the opening handshake: finding the end of a head that
- * arrives in pieces, strict checking of its lines (RFC 9112), the public
- * iterators over header fields and lists, and an output writer shared by the
- * server and client sides. */
+/* The HTTP lexer and writer: RFC 9110 tokens, lists and parameters, RFC 9112
+ * head lines, the public iterators over fields and lists, and
+ * the output writer of the handshake. It calls nothing else of ours. */
 #include "ws_internal.h"
 
-/* RFC 9110 §5.6.2: tchar. */
-static int is_tchar(unsigned ch)
+static int is_digit(unsigned ch)
 {
-	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
-		return 1;
-	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
-}
-
-/* RFC 9110 §5.5: field-vchar / SP / HTAB; every other control (NUL, bare CR,
- * DEL...) is refused, since a peer that sends them hopes some hop reads the
- * head differently from us. */
-static int is_value_char(unsigned ch)
-{
-	return ch >= 0x20 ? ch != 0x7f : ch == '\t';
-}
-
-static int is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
+	return ch - '0' < 10;
 }
 
 static int is_ows(char ch)
@@ -30,14 +13,37 @@ static int is_ows(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+/* RFC 9110 §5.6.2 */
+int ws__is_tchar(unsigned ch)
+{
+	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
+		return 1;
+	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
+}
+
 int ws__is_token(const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)s[i]))
-			return 0;
-	return 1;
+	ws_str t = {s, n};
+	return n && ws__token_end(t, 0) == n;
+}
+
+size_t ws__token_end(ws_str s, size_t i)
+{
+	while (i < s.len && ws__is_tchar((unsigned char)s.ptr[i]))
+		i++;
+	return i;
+}
+
+size_t ws__skip_ows(ws_str s, size_t i)
+{
+	while (i < s.len && is_ows(s.ptr[i]))
+		i++;
+	return i;
 }
 
 int ws__is_vchars(const char *s)
@@ -55,11 +61,6 @@ int ws__eq(ws_str a, const char *b)
 	return strlen(b) == a.len && memcmp(a.ptr, b, a.len) == 0;
 }
 
-static int lower(int ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
 int ws__ieq(ws_str a, const char *b)
 {
 	size_t i;
@@ -70,12 +71,94 @@ int ws__ieq(ws_str a, const char *b)
 	return b[i] == 0;
 }
 
+/* RFC 9110 §5.6.4: s.ptr[i] is the DQUOTE opening a quoted-string; returns
+ * where the string ends (after its closing DQUOTE), or 0 if it does not. */
+static size_t quoted_end(ws_str s, size_t i)
+{
+	for (i++; i < s.len; i++) {
+		if (s.ptr[i] == '\\') {
+			if (++i == s.len)
+				return 0;
+		} else if (s.ptr[i] == '"') {
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+int ws__param_next(ws_str s, size_t *pos, ws__param *p)
+{
+	size_t i = ws__skip_ows(s, *pos), e;
+
+	if (i == s.len) {
+		*pos = i;
+		return 0;
+	}
+	if (s.ptr[i] != ';')
+		return -1;
+	i = ws__skip_ows(s, i + 1);
+	e = ws__token_end(s, i);
+	if (e == i)
+		return -1;
+	p->name.ptr = s.ptr + i;
+	p->name.len = e - i;
+	p->value.ptr = NULL;
+	p->value.len = 0;
+	p->has_value = p->quoted = 0;
+	i = ws__skip_ows(s, e);
+	if (i < s.len && s.ptr[i] == '=') {
+		i = ws__skip_ows(s, i + 1);
+		p->has_value = 1;
+		if (i < s.len && s.ptr[i] == '"') {
+			e = quoted_end(s, i);
+			if (!e)
+				return -1;
+			p->quoted = 1;
+			p->value.ptr = s.ptr + i + 1;
+			p->value.len = e - i - 2;
+		} else {
+			e = ws__token_end(s, i);
+			if (e == i)
+				return -1;
+			p->value.ptr = s.ptr + i;
+			p->value.len = e - i;
+		}
+		i = e;
+	}
+	*pos = i;
+	return 1;
+}
+
+size_t ws__param_token(const ws__param *p, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->value.len; i++) {
+		char ch = p->value.ptr[i];
+		if (ch == '\\' && p->quoted)
+			ch = p->value.ptr[++i]; /* quoted_end() saw that one follows */
+		if (!ws__is_tchar((unsigned char)ch) || n == cap)
+			return 0;
+		buf[n++] = ch;
+	}
+	return n;
+}
+
 int ws__http_version(const char *p, size_t n)
 {
 	/* Case-sensitive (RFC 9112 §2.3); "HTTP/1.10" and the like are malformed. */
-	if (n != 8 || memcmp(p, "HTTP/", 5) || !is_digit(p[5]) || p[6] != '.' || !is_digit(p[7]))
+	if (n != 8 || memcmp(p, "HTTP/", 5) || !is_digit((unsigned char)p[5]) || p[6] != '.' ||
+	    !is_digit((unsigned char)p[7]))
 		return -1;
 	return (p[5] - '0') * 10 + (p[7] - '0');
+}
+
+/* RFC 9110 §5.5: field-vchar / SP / HTAB; every other control (NUL, bare CR,
+ * DEL...) is refused, since a peer that sends them hopes some hop reads the
+ * head differently from us. */
+static int is_value_char(unsigned ch)
+{
+	return ch >= 0x20 ? ch != 0x7f : ch == '\t';
 }
 
 /* RFC 9112 §5: field-name ":" OWS field-value OWS, for a line without its
@@ -84,10 +167,9 @@ int ws__http_version(const char *p, size_t n)
  * smuggling vector §2.2 tells recipients to reject. */
 static int field_line_ok(const char *p, size_t n)
 {
-	size_t i = 0;
+	ws_str line = {p, n};
+	size_t i = ws__token_end(line, 0);
 
-	while (i < n && is_tchar((unsigned char)p[i]))
-		i++;
 	if (i == 0 || i == n || p[i] != ':')
 		return 0;
 	for (i++; i < n; i++)
@@ -147,60 +229,6 @@ int ws__lines_ok(const char *s)
 	return 1;
 }
 
-/* Finds the CRLFCRLF ending a head in buf[0..len), resuming where the last
- * call stopped: the caller presents the same head again with more appended,
- * so a sender dribbling bytes costs linear time in total. Each LF is judged
- * by looking back at the three bytes before it, so resuming exactly at
- * `scanned` misses no terminator split across calls. Returns 1 with the head
- * length in *head_len, 0 if more bytes are needed, or an error. */
-static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_len)
-{
-	size_t max = c->cfg_->max_head;
-	size_t end = len < max ? len : max;
-	size_t i = c->u_.h.scanned <= end ? c->u_.h.scanned : 0;
-
-	while (i < end) {
-		const uint8_t *lf = memchr(buf + i, '\n', end - i);
-		if (!lf)
-			break;
-		i = (size_t)(lf - buf);
-		if (i == 0 || buf[i - 1] != '\r')
-			return WS_E_HTTP_MALFORMED; /* RFC 9112 §2.2: bare LF */
-		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
-			*head_len = i + 1;
-			return 1;
-		}
-		i++;
-	}
-	c->u_.h.scanned = (uint32_t)end;
-	return len && len >= max ? WS_E_HTTP_HEAD_TOO_BIG : 0;
-}
-
-int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
-{
-	size_t n;
-	int rc;
-
-	if (c->state_ == WS__CLIENT_IDLE)
-		return WS_E_STATE; /* a call out of order, not the peer's fault */
-	/* Awaiting accept/reject, or rejected: the bytes after the head wait for
-	 * the answer (or belong to no one), so leave them unconsumed. */
-	if (c->state_ == WS__SERVER_ANSWER || (c->bits_ & WS__DONE))
-		return WS_OK;
-	rc = head_scan(c, buf, len, &n);
-	if (rc <= 0)
-		return rc ? ws__fail(c, rc) : WS_OK;
-	{
-		ws_str head = {(const char *)buf, n};
-		rc = c->cfg_->role == WS_ROLE_SERVER ? ws__server_head(c, head, ev)
-		                                     : ws__client_head(c, head, ev);
-	}
-	if (rc < 0)
-		return ws__fail(c, rc);
-	*consumed = n;
-	return WS_OK;
-}
-
 /* Line [i, *end) without its line ending; returns where the next line starts.
  * Tolerates bare LF and a missing final line ending, since the public
  * iterators may be given any bytes. */
@@ -250,7 +278,6 @@ int ws_list_next(ws_str list, size_t *pos, ws_str *item)
 {
 	const char *p = list.ptr;
 	size_t i = *pos, n = list.len, start, end;
-	int quoted = 0;
 
 	while (i < n && (is_ows(p[i]) || p[i] == ','))
 		i++;
@@ -259,17 +286,12 @@ int ws_list_next(ws_str list, size_t *pos, ws_str *item)
 		return 0;
 	}
 	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
-	 * parameters may have, does not end the element. */
-	for (start = i; i < n; i++) {
-		if (quoted) {
-			if (p[i] == '\\' && i + 1 < n)
-				i++;
-			else if (p[i] == '"')
-				quoted = 0;
-		} else if (p[i] == '"') {
-			quoted = 1;
-		} else if (p[i] == ',') {
-			break;
+	 * parameters may have, does not end the element; an unterminated one
+	 * runs to the end. */
+	for (start = i; i < n && p[i] != ','; i++) {
+		if (p[i] == '"') {
+			size_t e = quoted_end(list, i);
+			i = e ? e - 1 : n - 1;
 		}
 	}
 	for (end = i; end > start && is_ows(p[end - 1]); end--)
