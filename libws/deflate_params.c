@@ -80,6 +80,7 @@ int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate
 	size_t pos = 0;
 	ws_str e;
 	offer o;
+	int s;
 
 	while (ws_list_next(offers, &pos, &e)) {
 		int r = parse_element(e, &o);
@@ -91,9 +92,21 @@ int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate
 		out->server_no_context_takeover = o.snct == 0 || cfg->server_no_context_takeover;
 		out->client_no_context_takeover = o.cnct == 0 || cfg->client_no_context_takeover;
 		/* §7.1.2.1: at most what the client allows our compressor. */
-		out->server_max_window_bits = (uint8_t)bits_of(cfg->server_max_window_bits);
-		if (o.smwb > 0 && o.smwb < out->server_max_window_bits)
-			out->server_max_window_bits = (uint8_t)o.smwb;
+		s = bits_of(cfg->server_max_window_bits);
+		if (o.smwb > 0) {
+			/* "A server accepts an extension negotiation offer with this
+			 * parameter by including the server_max_window_bits extension
+			 * parameter in the extension negotiation response": an offer
+			 * that names it is accepted only by an answer that names it.
+			 * ws_deflate_format() names values below 15 (15 is what its
+			 * absence means, and ws_deflate_params cannot say that the
+			 * offer named it), so such an offer gets 14 at most. */
+			if (s > 14)
+				s = 14;
+			if (o.smwb < s)
+				s = o.smwb;
+		}
+		out->server_max_window_bits = (uint8_t)s;
 		/* §7.1.2.2: we can limit the client only if it said it can be limited. */
 		out->client_max_window_bits = 15;
 		if (o.cmwb >= 0) {

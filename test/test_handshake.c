@@ -1138,6 +1138,292 @@ static void client_rejected(void)
 	}
 }
 
+/* ---- issue 9: the negotiation table, interim responses, Host, bodies, writers ---- */
+
+/* RFC 7692 §7 for a server answering offers (ws_deflate_negotiate, then
+ * ws_deflate_format): each row is the server's configuration, an offer, the
+ * answer (NULL: declined) and the sentence of the RFC it checks. */
+static void deflate_negotiation_server(void)
+{
+	static const struct {
+		uint8_t snct, cnct, smwb, cmwb; /* the server's ws_deflate_config */
+		const char *offer, *answer, *rfc;
+	} v[] = {
+		/* §7.1.1.1 server_no_context_takeover */
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover",
+		 "permessage-deflate; server_no_context_takeover",
+		 "7.1.1.1: A server accepts an extension negotiation offer that includes the "
+		 "server_no_context_takeover extension parameter by including the "
+		 "server_no_context_takeover extension parameter in the corresponding response"},
+		{1, 0, 15, 15, "permessage-deflate", "permessage-deflate; server_no_context_takeover",
+		 "7.1.1.1: A server MAY include the server_no_context_takeover extension parameter in an "
+		 "extension negotiation response even if the offer didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=1", NULL,
+		 "7.1.1.1: This extension parameter has no value; 7.1: a server MUST decline an offer "
+		 "with an extension parameter with an invalid value"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=\"\"", NULL,
+		 "7.1.1.1: no value; 7.1: MUST decline (invalid value)"},
+		/* §7.1.1.2 client_no_context_takeover */
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover",
+		 "permessage-deflate; client_no_context_takeover",
+		 "7.1.1.2: the server may ... use the parameter ... by including the "
+		 "client_no_context_takeover extension parameter in the corresponding response"},
+		{0, 1, 15, 15, "permessage-deflate", "permessage-deflate; client_no_context_takeover",
+		 "7.1.1.2: A server MAY include the client_no_context_takeover extension parameter in an "
+		 "extension negotiation response"},
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover=x", NULL,
+		 "7.1.1.2: This extension parameter has no value; 7.1: MUST decline (invalid value)"},
+		/* §7.1.2.1 server_max_window_bits */
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=15",
+		 "permessage-deflate; server_max_window_bits=14",
+		 "7.1.2.1: A server accepts an extension negotiation offer with this parameter by including "
+		 "the server_max_window_bits extension parameter in the extension negotiation response ... "
+		 "with the same or smaller value as the offer"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=\"15\"",
+		 "permessage-deflate; server_max_window_bits=14", "7.1.2.1: the same, quoted (RFC 6455 9.1)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=14",
+		 "permessage-deflate; server_max_window_bits=14", "7.1.2.1: the same or smaller value"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=10",
+		 "permessage-deflate; server_max_window_bits=10", "7.1.2.1: the same or smaller value"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=8",
+		 "permessage-deflate; server_max_window_bits=8", "7.1.2.1: the same or smaller value"},
+		{0, 0, 12, 15, "permessage-deflate; server_max_window_bits=15",
+		 "permessage-deflate; server_max_window_bits=12", "7.1.2.1: the same or smaller value"},
+		{0, 0, 12, 15, "permessage-deflate", "permessage-deflate; server_max_window_bits=12",
+		 "7.1.2.1: A server MAY include the server_max_window_bits extension parameter in an "
+		 "extension negotiation response even if the offer ... didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits", NULL,
+		 "7.1.2.1: This parameter has a decimal integer value; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=16", NULL,
+		 "7.1.2.1: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=7", NULL,
+		 "7.1.2.1: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=010", NULL,
+		 "7.1.2.1: without leading zeroes; 7.1: MUST decline (invalid value)"},
+		/* §7.1.2.2 client_max_window_bits */
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits", "permessage-deflate",
+		 "7.1.2.2: the server MAY include the client_max_window_bits extension parameter in the "
+		 "corresponding extension negotiation response"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits",
+		 "permessage-deflate; client_max_window_bits=10",
+		 "7.1.2.2: By including this extension parameter in a response, a server limits the LZ77 "
+		 "sliding window size that the client uses"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=10",
+		 "permessage-deflate; client_max_window_bits=10",
+		 "7.1.2.2: ... by including the client_max_window_bits extension parameter ... with a value "
+		 "equal to or smaller than the received value"},
+		{0, 0, 15, 9, "permessage-deflate; client_max_window_bits=10",
+		 "permessage-deflate; client_max_window_bits=9", "7.1.2.2: equal to or smaller"},
+		{0, 0, 15, 10, "permessage-deflate", "permessage-deflate",
+		 "7.1.2.2: If a received extension negotiation offer doesn't have the client_max_window_bits "
+		 "extension parameter, the corresponding response MUST NOT include it"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=16", NULL,
+		 "7.1.2.2: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=", NULL,
+		 "7.1.2.2: no value or a decimal integer value; 7.1: MUST decline"},
+		/* §7.1: the reasons to decline, and the next offer. */
+		{0, 0, 15, 15, "permessage-deflate; foo", NULL,
+		 "7.1: MUST decline ... an extension parameter not defined for use in an offer"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits; client_max_window_bits=10", NULL,
+		 "7.1: MUST decline ... multiple extension parameters with the same name"},
+		{0, 0, 15, 15, "permessage-deflate; foo, permessage-deflate; client_no_context_takeover",
+		 "permessage-deflate; client_no_context_takeover",
+		 "5: a server accepts one of the offers; a declined element does not decline the next"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_deflate_config d;
+		ws_deflate_params p;
+		ws_str offer = {v[i].offer, strlen(v[i].offer)};
+		char answer[WS_DEFLATE_FORMAT_MAX] = "";
+		int ok;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = v[i].snct;
+		d.client_no_context_takeover = v[i].cnct;
+		d.server_max_window_bits = v[i].smwb;
+		d.client_max_window_bits = v[i].cmwb;
+		ok = ws_deflate_negotiate(&d, offer, &p);
+		if (ok)
+			ws_deflate_format(&d, &p, answer, sizeof answer);
+		if (ok != (v[i].answer != NULL) || (ok && strcmp(answer, v[i].answer)))
+			t_fail(__FILE__, __LINE__, "offer \"%s\": answered \"%s\", want \"%s\"\n    RFC 7692 %s",
+			       v[i].offer, ok ? answer : "(declined)", v[i].answer ? v[i].answer : "(declined)",
+			       v[i].rfc);
+	}
+}
+
+/* RFC 7692 §7 for a client checking answers (ws_deflate_check_response)
+ * against the offer its configuration makes (ws_deflate_format). */
+static void deflate_negotiation_client(void)
+{
+	static const struct {
+		uint8_t snct, cnct, smwb, cmwb; /* the client's ws_deflate_config */
+		const char *answer;
+		int ok;
+		ws_deflate_params p; /* agreed: snct, cnct, smwb, cmwb */
+		const char *rfc;
+	} v[] = {
+		{0, 0, 15, 15, "permessage-deflate", 1, {0, 0, 15, 15},
+		 "7.1.2.1/7.1.2.2: absence ... indicates ... a sliding window of up to 32,768 bytes"},
+		/* §7.1.1.1 */
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover", 1, {1, 0, 15, 15},
+		 "7.1.1.1: A server MAY include the server_no_context_takeover extension parameter ... even "
+		 "if the offer ... didn't include it"},
+		{1, 0, 15, 15, "permessage-deflate; server_no_context_takeover", 1, {1, 0, 15, 15},
+		 "7.1.1.1: A server accepts an offer that includes server_no_context_takeover by including it"},
+		{1, 0, 15, 15, "permessage-deflate", 0, {0, 0, 0, 0},
+		 "7.1.1.1: an answer without it did not accept our only offer; 7.1: the client does not "
+		 "support the configuration, MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=1", 0, {0, 0, 0, 0},
+		 "7.1: a client MUST Fail ... an extension parameter with an invalid value"},
+		/* §7.1.1.2 */
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover", 1, {0, 1, 15, 15},
+		 "7.1.1.2: A client MUST support the client_no_context_takeover extension parameter in an "
+		 "extension negotiation response"},
+		{0, 1, 15, 15, "permessage-deflate", 1, {0, 1, 15, 15},
+		 "7.1.1.2: a hint that even if the server doesn't include it ... the client is not going to "
+		 "use context takeover"},
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover=\"x\"", 0, {0, 0, 0, 0},
+		 "7.1: MUST Fail ... invalid value"},
+		/* §7.1.2.1 */
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=10", 1, {0, 0, 10, 15},
+		 "7.1.2.1: A server MAY include the server_max_window_bits extension parameter ... even if "
+		 "the offer ... didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=15", 1, {0, 0, 15, 15},
+		 "7.1.2.1: the same, at 15"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=10", 1, {0, 0, 10, 15},
+		 "7.1.2.1: A server accepts ... with the same or smaller value as the offer"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=9", 1, {0, 0, 9, 15},
+		 "7.1.2.1: the same or smaller value"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=11", 0, {0, 0, 0, 0},
+		 "7.1.2.1: the same or smaller value; 7.1: MUST Fail"},
+		{0, 0, 10, 15, "permessage-deflate", 0, {0, 0, 0, 0},
+		 "7.1.2.1: A server accepts an offer with this parameter by including it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits", 0, {0, 0, 0, 0},
+		 "7.1.2.1: in a response has a decimal integer value; 7.1: MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=16", 0, {0, 0, 0, 0},
+		 "7.1.2.1: between 8 to 15; 7.1: MUST Fail"},
+		/* §7.1.2.2 (the offer always has client_max_window_bits) */
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=10", 1, {0, 0, 15, 10},
+		 "7.1.2.2: By including this extension parameter in a response, a server limits the LZ77 "
+		 "sliding window size that the client uses"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits", 0, {0, 0, 0, 0},
+		 "7.1.2.2: in a response has a decimal integer value; 7.1: MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=7", 0, {0, 0, 0, 0},
+		 "7.1.2.2: between 8 to 15; 7.1: MUST Fail"},
+		{0, 0, 15, 10, "permessage-deflate", 1, {0, 0, 15, 10},
+		 "7.1.2.2: a hint that ... the client is not going to use an LZ77 sliding window size "
+		 "greater than the size specified by the value in the offer"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits=9", 1, {0, 0, 15, 9},
+		 "7.1.2.2: with a value equal to or smaller than the received value"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits=12", 0, {0, 0, 0, 0},
+		 "7.1.2.2: equal to or smaller than the received value; 7.1: MUST Fail"},
+		/* §7.1 */
+		{0, 0, 15, 15, "permessage-deflate; x=1", 0, {0, 0, 0, 0},
+		 "7.1: MUST Fail ... an extension parameter not defined for use in a response"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+		 0, {0, 0, 0, 0}, "7.1: MUST Fail ... multiple extension parameters with the same name"},
+		{0, 0, 15, 15, "permessage-deflate, permessage-deflate", 0, {0, 0, 0, 0},
+		 "5: one offer made, one element accepted at most"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_deflate_config d;
+		ws_deflate_params p;
+		ws_str answer = {v[i].answer, strlen(v[i].answer)};
+		int ok;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = v[i].snct;
+		d.client_no_context_takeover = v[i].cnct;
+		d.server_max_window_bits = v[i].smwb;
+		d.client_max_window_bits = v[i].cmwb;
+		memset(&p, 0, sizeof p);
+		ok = ws_deflate_check_response(&d, answer, &p);
+		if (ok != v[i].ok || (ok && memcmp(&p, &v[i].p, sizeof p)))
+			t_fail(__FILE__, __LINE__, "answer \"%s\": %d {%d %d %d %d}, want %d\n    RFC 7692 %s",
+			       v[i].answer, ok, p.server_no_context_takeover, p.client_no_context_takeover,
+			       p.server_max_window_bits, p.client_max_window_bits, v[i].ok, v[i].rfc);
+	}
+	/* The offers those configurations make (7.1.2.2: "By including this
+	 * parameter in an offer, a client informs the peer server that the client
+	 * supports the client_max_window_bits extension parameter"). */
+	{
+		ws_deflate_config d;
+		char offer[WS_DEFLATE_FORMAT_MAX];
+		ws_deflate_config_init(&d);
+		ws_deflate_format(&d, NULL, offer, sizeof offer);
+		CHECK_STR(offer, "permessage-deflate; client_max_window_bits");
+		d.server_no_context_takeover = 1;
+		d.server_max_window_bits = 10;
+		d.client_max_window_bits = 12;
+		ws_deflate_format(&d, NULL, offer, sizeof offer);
+		CHECK_STR(offer, "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; "
+		                 "client_max_window_bits=12");
+	}
+}
+
+static void *std_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void std_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* Defect 2 through the handshake: an offer naming server_max_window_bits=15
+ * (as Python websockets sends when asked to) gets an answer that names it,
+ * and the client that offered it accepts that answer. */
+static void deflate_offer_names_server_window(void)
+{
+	static uint8_t ibuf[1024];
+	static const char req[] = RL H_HOST H_UP H_CONN H_KEY H_VER
+		"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=15; "
+		"client_max_window_bits\r\n\r\n";
+	ws_deflate_config d;
+	ws_config cfg = server_cfg();
+	char out[512];
+	size_t n, pos = 0;
+	ws_str name, value, head;
+	ws_conn c;
+	int found = 0;
+
+	if (!ws_deflate_available())
+		return;
+	ws_deflate_config_init(&d);
+	d.alloc.alloc = std_alloc;
+	d.alloc.free = std_free;
+	d.inflate_buf = ibuf;
+	d.inflate_cap = sizeof ibuf;
+	cfg.deflate = &d;
+	CHECK(to_request(&c, &cfg, req));
+	CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+	head.ptr = out;
+	head.len = n;
+	while (ws_header_next(head, &pos, &name, &value)) {
+		ws_deflate_config client;
+		ws_deflate_params p;
+		if (!ws__ieq(name, "Sec-WebSocket-Extensions"))
+			continue;
+		found++;
+		CHECK(ws__eq(value, "permessage-deflate; server_max_window_bits=14"));
+		/* The client that asked for at most 15 bits. */
+		ws_deflate_config_init(&client);
+		CHECK_INT(ws_deflate_check_response(&client, value, &p), 1);
+		CHECK_INT(p.server_max_window_bits, 14);
+	}
+	CHECK_INT(found, 1);
+	ws_conn_release(&c);
+	/* Whole, byte by byte, every split: the same request and answer. */
+	{
+		t_feed_opts o = {.accept = 1};
+		char *log = t_feed_all(&cfg, &o, req, sizeof req - 1, NULL, 0);
+		CHECK(strstr(log, "accept-> ") != NULL);
+		free(log);
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1165,6 +1451,9 @@ int main(int argc, char **argv)
 	RUN(client_open);
 	RUN(client_errors);
 	RUN(client_rejected);
+	RUN(deflate_negotiation_server);
+	RUN(deflate_negotiation_client);
+	RUN(deflate_offer_names_server_window);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }
