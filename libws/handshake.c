@@ -59,10 +59,11 @@ int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 
 int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 {
-	/* RFC 6455 §4.1: a client that fails the handshake just closes. */
-	if (c->cfg_->role == WS_ROLE_CLIENT) {
-		*out_len = 0;
+	*out_len = 0;
+	/* RFC 6455 §4.1: a client that fails the handshake just closes. A server
+	 * writes its HTTP error once: ws_conn_fail() sets WS__DONE when it did
+	 * (or the transport ended), and the response is not to be sent twice. */
+	if (c->cfg_->role == WS_ROLE_CLIENT || (c->bits_ & WS__DONE))
 		return WS_OK;
-	}
 	return ws__server_fail(c, out, cap, out_len);
 }

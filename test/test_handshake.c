@@ -1424,6 +1424,34 @@ static void deflate_offer_names_server_window(void)
 	}
 }
 
+/* Defect 9: a second ws_conn_fail() after a failed server handshake writes
+ * nothing; the HTTP error went out once. */
+static void fail_twice_writes_once(void)
+{
+	static const char req[] = "POST / HTTP/1.1\r\n\r\n";
+	ws_config cfg = server_cfg();
+	char buf[sizeof req], out[256];
+	size_t used, n;
+	ws_event ev;
+	ws_conn c;
+
+	memcpy(buf, req, sizeof req);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, buf, sizeof req - 1, &used, &ev), WS_E_HTTP_METHOD);
+	CHECK_INT(ws_conn_fail(&c, out, 10, &n), WS_E_BUFFER); /* too small: nothing written yet */
+	CHECK(n > 10);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK(n > 0 && memcmp(out, "HTTP/1.1 400 ", 13) == 0);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	n = 99;
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	n = 99;
+	CHECK_INT(ws_conn_fail(&c, out, 0, &n), WS_OK);
+	CHECK_INT(n, 0);
+	CHECK_INT(ws_conn_error(&c), WS_E_HTTP_METHOD);
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1454,6 +1482,7 @@ int main(int argc, char **argv)
 	RUN(deflate_negotiation_server);
 	RUN(deflate_negotiation_client);
 	RUN(deflate_offer_names_server_window);
+	RUN(fail_twice_writes_once);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }
