@@ -34,7 +34,7 @@ static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_le
 
 int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
 {
-	size_t n;
+	size_t off = 0, n;
 	int rc;
 
 	if (c->state_ == WS__CLIENT_IDLE)
@@ -43,17 +43,28 @@ int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 	 * the answer (or belong to no one), so leave them unconsumed. */
 	if (c->state_ == WS__SERVER_ANSWER || (c->bits_ & WS__DONE))
 		return WS_OK;
-	rc = head_scan(c, buf, len, &n);
-	if (rc <= 0)
-		return rc ? ws__fail(c, rc) : WS_OK;
-	{
-		ws_str head = {(const char *)buf, n};
+	for (;;) {
+		ws_str head;
+		rc = head_scan(c, buf + off, len - off, &n);
+		if (rc < 0)
+			return ws__fail(c, rc);
+		if (rc == 0)
+			break;
+		head.ptr = (const char *)buf + off;
+		head.len = n;
 		rc = c->cfg_->role == WS_ROLE_SERVER ? ws__server_head(c, head, ev)
 		                                     : ws__client_head(c, head, ev);
+		if (rc < 0)
+			return ws__fail(c, rc);
+		off += n;
+		if (rc != WS__INTERIM)
+			break;
+		/* An interim response is consumed with no event; the next head is
+		 * searched from its own start, each byte once. */
+		memset(&ev->http, 0, sizeof ev->http);
+		c->u_.h.scanned = 0;
 	}
-	if (rc < 0)
-		return ws__fail(c, rc);
-	*consumed = n;
+	*consumed = off;
 	return WS_OK;
 }
 

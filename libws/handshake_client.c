@@ -190,6 +190,10 @@ int ws__client_head(ws_conn *c, ws_str head, ws_event *ev)
 	rc = ws__fields_check(head, line.len + 2, c->cfg_->max_headers);
 	if (rc)
 		return rc;
+	/* RFC 9110 §15.2: a 1xx other than 101 is interim (100 Continue, 103
+	 * Early Hints...): the final response follows. None is sent to HTTP/1.0. */
+	if (h->status < 200 && h->status != 101)
+		return version < 11 ? WS_E_HTTP_STATUS : WS__INTERIM;
 	/* Item 1: any other status is handled as HTTP; for us, the end. The
 	 * bytes after it are the response body, which is not ours to consume. */
 	if (h->status != 101) {

@@ -1452,6 +1452,85 @@ static void fail_twice_writes_once(void)
 	CHECK_INT(ws_conn_error(&c), WS_E_HTTP_METHOD);
 }
 
+/* Defect 12: 1xx responses other than 101 are interim (RFC 9110 §15.2): the
+ * client consumes them and waits for the final one. */
+static void client_interim_responses(void)
+{
+	static const ws_connect_opts co = {.host = "h"};
+	static const char r100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char r103[] = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n";
+	static const char open[] = "HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+		R101 R_UP R_CONN R_ACC "\r\n\x81\x05Hello";
+	static const char rejected[] = "HTTP/1.1 102 Processing\r\n\r\n"
+		"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno";
+	static const char *const bad[][2] = {
+		{"HTTP/1.0 100 Continue\r\n\r\n" R101 R_UP R_CONN R_ACC "\r\n", "error E_HTTP_STATUS\n"},
+		{"HTTP/1.1 100 Continue\r\nX: a\x01\r\n\r\n" R101 R_UP R_CONN R_ACC "\r\n",
+		 "error E_HTTP_MALFORMED\n"},
+		{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n",
+		 "error E_HTTP_UPGRADE\n"},
+		{"HTTP/1.1 100 Continue\r\n\n", "error E_HTTP_MALFORMED\n"},
+	};
+	ws_config cfg = client_cfg();
+	t_feed_opts o = {.connect = &co};
+
+	expect_log(&cfg, &o, open, sizeof open - 1, "open 101 protocol=\"\"\ntext \"Hello\"\n", 250);
+	expect_log(&cfg, &o, rejected, sizeof rejected - 1, "rejected 401\nrest 2\n", 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_log(&cfg, &o, bad[i][0], strlen(bad[i][0]), bad[i][1], 0);
+	/* By hand: an interim head alone is consumed without an event; the next
+	 * head is searched from its own start, one new byte per call. */
+	{
+		char buf[512], out[256];
+		size_t used, n, len = 0, k;
+		ws_event ev;
+		ws_conn c;
+		int bad_step = 0;
+		memcpy(buf + len, r100, sizeof r100 - 1), len += sizeof r100 - 1;
+		memcpy(buf + len, r103, sizeof r103 - 1), len += sizeof r103 - 1;
+		rand_ctr = 0; /* the key T_ACCEPT answers */
+		ws_conn_init(&c, sizeof c, &cfg);
+		ws_conn_connect(&c, &co, out, sizeof out, &n);
+		CHECK_INT(ws_conn_recv(&c, buf, len + 5, &used, &ev), WS_OK); /* "HTTP/" of a third */
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(used, len);
+		CHECK_INT(c.u_.h.scanned, 5);
+		CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+		memcpy(buf, R101 R_UP R_CONN R_ACC "\r\n", strlen(R101 R_UP R_CONN R_ACC "\r\n"));
+		len = strlen(R101 R_UP R_CONN R_ACC "\r\n");
+		for (k = 6; k < len && !bad_step; k++) {
+			if (ws_conn_recv(&c, buf, k, &used, &ev) != WS_OK || used || ev.type ||
+			    c.u_.h.scanned != k) {
+				CHECK_INT(c.u_.h.scanned, k);
+				bad_step = 1;
+			}
+		}
+		CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_OPEN);
+		CHECK_INT(ev.http.status, 101);
+		CHECK(ev.http.head.ptr == buf && ev.http.head.len == len);
+	}
+	/* A server sending nothing but interim responses: each is consumed, so
+	 * none can grow past max_head. */
+	{
+		static char buf[4096];
+		size_t used, n, len = 0;
+		char out[256];
+		ws_event ev;
+		ws_conn c;
+		ws_config small = client_cfg();
+		small.max_head = 64;
+		while (len + sizeof r100 - 1 <= sizeof buf)
+			memcpy(buf + len, r100, sizeof r100 - 1), len += sizeof r100 - 1;
+		ws_conn_init(&c, sizeof c, &small);
+		ws_conn_connect(&c, &co, out, sizeof out, &n);
+		CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(used, len);
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1483,6 +1562,7 @@ int main(int argc, char **argv)
 	RUN(deflate_negotiation_client);
 	RUN(deflate_offer_names_server_window);
 	RUN(fail_twice_writes_once);
+	RUN(client_interim_responses);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

@@ -10,8 +10,10 @@
  *
  * Client: ws_conn_connect() writes the request; ws_conn_recv() returns
  * WS_EV_OPEN for a valid 101 response, WS_EV_REJECTED (ev.http.status, and the
- * headers through ev.http.head) for any other complete response, or a
- * WS_E_HTTP_* error for an invalid one.
+ * headers through ev.http.head) for any other final response, or a
+ * WS_E_HTTP_* error for an invalid one. Interim responses (1xx other than 101,
+ * such as 100 Continue or 103 Early Hints; RFC 9110 §15.2) are consumed
+ * without an event, and the final response is awaited.
  *
  * In both roles the bytes after the head are frames, returned by the next
  * ws_conn_recv() calls: nothing is lost.
