@@ -4,8 +4,14 @@
 
 static int connect_opts_ok(const ws_connect_opts *o)
 {
-	if (!o || !o->host || !ws__is_vchars(o->host))
+	if (!o || !o->host)
 		return 0;
+	{
+		/* RFC 9112 §3.2: a server answers an invalid Host with 400. */
+		ws_str host = {o->host, strlen(o->host)};
+		if (!ws__is_host(host))
+			return 0;
+	}
 	if ((o->target && !ws__is_vchars(o->target)) || (o->origin && !ws__is_vchars(o->origin)))
 		return 0;
 	/* RFC 6455 §4.1 item 10: each subprotocol is a token. */

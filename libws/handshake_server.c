@@ -63,8 +63,12 @@ int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 			version = value;
 		}
 	}
-	/* RFC 6455 §4.2.1 item 2; RFC 9112 §3.2: exactly one Host. */
-	if (hosts != 1 || h->host.len == 0)
+	/* RFC 6455 §4.2.1 item 2; RFC 9112 §3.2: exactly one Host, and a server
+	 * "MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+	 * request message that lacks a Host header field and to any request
+	 * message that contains more than one Host header field line or a Host
+	 * header field with an invalid field value". */
+	if (hosts != 1 || !ws__is_host(h->host))
 		return WS_E_HTTP_HOST;
 	/* Two Origins would let the application check one while another layer
 	 * trusts the other (RFC 6454 §7.3: a user agent sends at most one). */

@@ -1,11 +1,16 @@
 /* The HTTP lexer and writer: RFC 9110 tokens, lists and parameters, RFC 9112
- * head lines, the public iterators over fields and lists, and
+ * head lines, RFC 3986 hosts, the public iterators over fields and lists, and
  * the output writer of the handshake. It calls nothing else of ours. */
 #include "ws_internal.h"
 
 static int is_digit(unsigned ch)
 {
 	return ch - '0' < 10;
+}
+
+static int is_hex(unsigned ch)
+{
+	return ch - '0' < 10 || (ch | 0x20) - 'a' < 6;
 }
 
 static int is_ows(char ch)
@@ -142,6 +147,125 @@ size_t ws__param_token(const ws__param *p, char *buf, size_t cap)
 		buf[n++] = ch;
 	}
 	return n;
+}
+
+/* RFC 3986 §3.2.2: dec-octet "." dec-octet "." dec-octet "." dec-octet. */
+static int is_ipv4(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		size_t s;
+		unsigned v = 0;
+		if (k && (i == n || p[i++] != '.'))
+			return 0;
+		for (s = i; i < n && is_digit((unsigned char)p[i]) && i - s < 3; i++)
+			v = v * 10 + (unsigned)(p[i] - '0');
+		if (i == s || v > 255 || (i - s > 1 && p[s] == '0'))
+			return 0;
+	}
+	return i == n;
+}
+
+/* RFC 3986 §3.2.2: IPv6address, eight h16 groups or fewer around one "::",
+ * the last two of them possibly written as an IPv4address. */
+static int is_ipv6(const char *p, size_t n)
+{
+	unsigned groups = 0;
+	int gap = 0;
+	size_t i = 0;
+
+	if (n >= 2 && p[0] == ':' && p[1] == ':') {
+		gap = 1;
+		i = 2;
+	}
+	while (i < n) {
+		size_t s = i;
+		while (i < n && is_hex((unsigned char)p[i]) && i - s < 4)
+			i++;
+		if (i == s)
+			return 0;
+		if (i < n && p[i] == '.') {
+			if (!is_ipv4(p + s, n - s))
+				return 0;
+			groups += 2;
+			break;
+		}
+		groups++;
+		if (i == n)
+			break;
+		if (p[i++] != ':' || i == n)
+			return 0;
+		if (p[i] == ':') {
+			if (gap)
+				return 0;
+			gap = 1;
+			i++;
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+/* RFC 3986 §2.3 unreserved, §2.2 sub-delims. */
+static int is_unreserved_or_sub_delim(unsigned ch)
+{
+	return (ch | 0x20) - 'a' < 26 || ch - '0' < 10 || (ch && strchr("-._~!$&'()*+,;=", (int)ch));
+}
+
+/* RFC 3986 §3.2.2: IP-literal without its brackets: IPv6address, or
+ * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static int is_ip_literal(const char *p, size_t n)
+{
+	size_t i = 1;
+
+	if (!n || (p[0] | 0x20) != 'v')
+		return is_ipv6(p, n);
+	while (i < n && is_hex((unsigned char)p[i]))
+		i++;
+	if (i == 1 || i == n || p[i++] != '.' || i == n)
+		return 0;
+	for (; i < n; i++)
+		if (p[i] != ':' && !is_unreserved_or_sub_delim((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+int ws__is_host(ws_str s)
+{
+	const char *p = s.ptr;
+	size_t n = s.len, i = 0;
+
+	if (n && p[0] == '[') {
+		const char *close = memchr(p, ']', n);
+		if (!close)
+			return 0;
+		i = (size_t)(close - p);
+		if (!is_ip_literal(p + 1, i - 1))
+			return 0;
+		i++;
+	} else {
+		/* reg-name = *( unreserved / pct-encoded / sub-delims ); an IPv4
+		 * address is one too. */
+		while (i < n && p[i] != ':') {
+			if (p[i] == '%') {
+				if (n - i < 3 || !is_hex((unsigned char)p[i + 1]) || !is_hex((unsigned char)p[i + 2]))
+					return 0;
+				i += 3;
+			} else if (is_unreserved_or_sub_delim((unsigned char)p[i])) {
+				i++;
+			} else {
+				return 0;
+			}
+		}
+		if (i == 0)
+			return 0;
+	}
+	if (i < n && p[i++] != ':')
+		return 0;
+	for (; i < n; i++) /* port = *DIGIT */
+		if (!is_digit((unsigned char)p[i]))
+			return 0;
+	return 1;
 }
 
 int ws__http_version(const char *p, size_t n)

@@ -8,7 +8,7 @@
  *   deflate_params.c    permessage-deflate offers and answers (RFC 7692 §7)
  *   sha1_mbedtls.c      Sec-WebSocket-Key and -Accept
  *   http.c              the lexer (RFC 9110 tokens, lists, parameters; RFC
- *                       9112 lines) and the output writer;
+ *                       9112 lines; RFC 3986 hosts) and the output writer;
  *                       it calls nothing of ours
  */
 #ifndef WS_HTTP_INTERNAL_H
@@ -73,6 +73,8 @@ int ws__param_next(ws_str s, size_t *pos, ws__param *p);
  * longer than cap, or absent. */
 size_t ws__param_token(const ws__param *p, char *buf, size_t cap);
 
+/* RFC 9112 §3.2, RFC 3986 §3.2.2: uri-host [":" port], the host non-empty. */
+int ws__is_host(ws_str s);
 /* The start line of head (without its CRLF); 0 if it has no CRLF. */
 int ws__start_line(ws_str head, ws_str *line);
 /* RFC 9112 §2.3: HTTP-version "HTTP/" DIGIT "." DIGIT, exactly n = 8 bytes;

@@ -1531,6 +1531,62 @@ static void client_interim_responses(void)
 	}
 }
 
+/* Defect 13: Host is uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2);
+ * anything else is a 400. */
+static void host_values(void)
+{
+	static const char *const good[] = {
+		"a", "server.example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:443",
+		"[2001:db8::ff00:42:8329]", "[::ffff:192.0.2.1]:9", "[v1.fe:x]", "a:", "a%20b",
+		"xn--bcher-kva.example", "ex_am-ple~!$&'()*+,;=.com", "[1:2:3:4:5:6:7:8]", "[1::]",
+		"[::]",
+	};
+	static const char *const bad[] = {
+		"a b", "a/b", "a@b", "user@host:80", "a?b", "a#b", "[::1", "::1", "[::1]x", "[::1]:x",
+		"a:b", "a:80:80", "a:8o", "[zz]", "[1:2:3:4:5:6:7:8:9]", "[1::2::3]", "[12345::]",
+		"[::1.2.3]", "[v1]", "[vz.a]", "a%2", "a%zz", "a\"b", "a<b", "a\\b", "[]", ":80",
+		"a{b}", "a|b", "a^b", "a`b",
+	};
+	ws_config cfg = server_cfg();
+	char req[512];
+	char *want = error_log(WS_E_HTTP_HOST);
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char log[256];
+		int len = snprintf(req, sizeof req, RL "Host: %s\r\n" H_UP H_CONN H_KEY H_VER "\r\n", good[i]);
+		snprintf(log, sizeof log, "request target=\"/chat\" host=\"%s\" origin=\"\" "
+		                          "key=\"dGhlIHNhbXBsZSBub25jZQ==\"\n", good[i]);
+		expect_log(&cfg, NULL, req, (size_t)len, log, 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int len = snprintf(req, sizeof req, RL "Host: %s\r\n" H_UP H_CONN H_KEY H_VER "\r\n", bad[i]);
+		char *log = t_feed(&cfg, NULL, req, (size_t)len, NULL, 0);
+		if (strcmp(log, want))
+			t_fail(__FILE__, __LINE__, "Host: %s\n    got:  %s", bad[i], log);
+		free(log);
+	}
+	free(want);
+	/* A client refuses to send one. */
+	{
+		ws_config ccfg = client_cfg();
+		ws_conn c;
+		char out[512];
+		size_t n;
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			ws_connect_opts co = {.host = bad[i]};
+			ws_conn_init(&c, sizeof c, &ccfg);
+			if (ws_conn_connect(&c, &co, out, sizeof out, &n) != WS_E_ARG)
+				t_fail(__FILE__, __LINE__, "connect to host \"%s\" is not WS_E_ARG", bad[i]);
+		}
+		for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+			ws_connect_opts co = {.host = good[i]};
+			ws_conn_init(&c, sizeof c, &ccfg);
+			if (ws_conn_connect(&c, &co, out, sizeof out, &n) != WS_OK)
+				t_fail(__FILE__, __LINE__, "connect to host \"%s\" fails", good[i]);
+		}
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1563,6 +1619,7 @@ int main(int argc, char **argv)
 	RUN(deflate_offer_names_server_window);
 	RUN(fail_twice_writes_once);
 	RUN(client_interim_responses);
+	RUN(host_values);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

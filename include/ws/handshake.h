@@ -36,7 +36,8 @@ typedef struct ws_accept_opts {
 } ws_accept_opts;
 
 typedef struct ws_connect_opts {
-	const char *host;              /* Host value, with ":port" unless the default port; required */
+	const char *host;              /* Host value: a host name, IPv4 address or [IPv6 address], with
+	                                * ":port" unless the default port (RFC 3986 §3.2.2); required */
 	const char *target;            /* path and query ("/chat?room=1"); NULL means "/" */
 	const char *const *protocols;  /* NULL-terminated subprotocols to offer, or NULL */
 	const char *origin;            /* Origin value, or NULL */
@@ -70,9 +71,9 @@ WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, cons
  * rand callback. opts (and the strings it points to) must stay valid until
  * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it. Returns
  * WS_E_STATE unless this is a client that has not connected yet, WS_E_ARG for
- * a missing host, a host, target or origin that is empty or not visible ASCII
- * (no spaces, CR/LF/NUL), a subprotocol that is not a token, or malformed
- * headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
+ * a host that is missing or not uri-host [":" port] (RFC 3986 §3.2.2), a
+ * target or origin that is empty or not visible ASCII (no spaces, CR/LF/NUL),
+ * a subprotocol that is not a token, or malformed headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
  * bytes are drawn). */
 WS_API int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t cap,
                            size_t *out_len);

@@ -43,7 +43,7 @@
 	X(E_HTTP_MALFORMED,        -200,    0, 400, "malformed HTTP head") \
 	X(E_HTTP_METHOD,           -201,    0, 400, "request method is not GET") \
 	X(E_HTTP_VERSION,          -202,    0, 400, "HTTP version older than 1.1") \
-	X(E_HTTP_HOST,             -203,    0, 400, "missing or duplicate Host header") \
+	X(E_HTTP_HOST,             -203,    0, 400, "missing, duplicate or invalid Host header") \
 	X(E_HTTP_UPGRADE,          -204,    0, 400, "Upgrade header lacks the websocket token") \
 	X(E_HTTP_CONNECTION,       -205,    0, 400, "Connection header lacks the upgrade token") \
 	X(E_HTTP_WS_VERSION,       -206,    0, 426, "Sec-WebSocket-Version is not 13") \
