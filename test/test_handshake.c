@@ -1587,6 +1587,43 @@ static void host_values(void)
 	}
 }
 
+/* Defect 16: an upgrade request announcing a body is refused with 400, since
+ * the body would be read as frames; "Content-Length: 0" announces none. */
+static void request_with_body(void)
+{
+	static const struct {
+		const char *fields;
+		int err;
+	} v[] = {
+		{"Content-Length: 5\r\n", WS_E_HTTP_BODY},
+		{"content-length: 1\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0, 5\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\nContent-Length: 7\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: x\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: \r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: chunked\r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: identity\r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: \r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\n", WS_OK},
+		{"Content-Length: 000\r\n", WS_OK},
+		{"X-Content-Length: 5\r\n", WS_OK},
+	};
+	ws_config cfg = server_cfg();
+	char req[512];
+
+	CHECK_INT(ws_status_http(WS_E_HTTP_BODY), 400);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int len = snprintf(req, sizeof req, RL H_HOST H_UP H_CONN H_KEY H_VER "%s\r\n", v[i].fields);
+		char *want = v[i].err ? error_log(v[i].err) : NULL;
+		char *log = t_feed_all(&cfg, NULL, req, (size_t)len, want, 0);
+		if (v[i].err ? strcmp(log, want) != 0 : strncmp(log, "request ", 8) != 0)
+			t_fail(__FILE__, __LINE__, "%s    got:  %s", v[i].fields, log);
+		free(log);
+		free(want);
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1620,6 +1657,7 @@ int main(int argc, char **argv)
 	RUN(fail_twice_writes_once);
 	RUN(client_interim_responses);
 	RUN(host_values);
+	RUN(request_with_body);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

@@ -6,7 +6,11 @@
  * ws_conn_reject(). Until then, further bytes are left unconsumed. An invalid
  * request makes ws_conn_recv() return a WS_E_HTTP_* error; ws_conn_fail() then
  * writes the matching HTTP response (400, 426 with Sec-WebSocket-Version: 13,
- * 431).
+ * 431). Besides RFC 6455 §4.2.1, a request is refused with 400 for a Host that
+ * is not uri-host [":" port] (WS_E_HTTP_HOST, RFC 9112 §3.2), and for a
+ * Transfer-Encoding or a Content-Length other than 0 (WS_E_HTTP_BODY): the
+ * body they announce would be read as frames after the 101, and a GET that
+ * asks to switch protocols has no use for one; most servers refuse them too.
  *
  * Client: ws_conn_connect() writes the request; ws_conn_recv() returns
  * WS_EV_OPEN for a valid 101 response, WS_EV_REJECTED (ev.http.status, and the

@@ -53,7 +53,8 @@
 	X(E_HTTP_STATUS,           -210,    0,   0, "malformed HTTP status line") \
 	X(E_HTTP_ACCEPT,           -211,    0,   0, "Sec-WebSocket-Accept missing or wrong") \
 	X(E_HTTP_PROTOCOL,         -212,    0,   0, "server chose a subprotocol that was not offered") \
-	X(E_HTTP_EXTENSION,        -213,    0,   0, "server accepted an extension that was not offered")
+	X(E_HTTP_EXTENSION,        -213,    0,   0, "server accepted an extension that was not offered") \
+	X(E_HTTP_BODY,             -214,    0, 400, "upgrade request with a body (Content-Length or Transfer-Encoding)")
 
 typedef enum ws_status {
 #define WS_STATUS_ENUM_(name, value, close, http, text) WS_##name = value,
