@@ -80,8 +80,10 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 	if (*out_len > cap)
 		return rc;
 	/* RFC 6455 §4.1 item 7: a fresh random 16-byte nonce per connection. */
-	if (ws__random(c, nonce, sizeof nonce))
+	if (ws__random(c, nonce, sizeof nonce)) {
+		*out_len = 0; /* it held the size measured */
 		return WS_E_RAND;
+	}
 	ws__key_encode(nonce, key);
 	rc = write_request(opts, key, offer, out, cap, out_len);
 	if (rc)

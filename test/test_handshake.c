@@ -1624,6 +1624,52 @@ static void request_with_body(void)
 	}
 }
 
+/* One rule for every handshake writer: on an error other than WS_E_BUFFER,
+ * *out_len is 0, whatever it held before. */
+static void writers_zero_out_len(void)
+{
+	static const ws_connect_opts co = {.host = "h"};
+	static const ws_connect_opts no_host = {.host = NULL};
+	ws_config scfg = server_cfg(), ccfg = client_cfg();
+	char out[512];
+	size_t n;
+	ws_conn c;
+
+#define STALE(call, want) \
+	do { \
+		n = 12345; \
+		CHECK_INT(call, want); \
+		CHECK_INT(n, 0); \
+	} while (0)
+	/* Server, before any request, then with one. */
+	ws_conn_init(&c, sizeof c, &scfg);
+	STALE(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_reject(&c, 403, NULL, NULL, 0, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_STATE);
+	CHECK(to_request(&c, &scfg, RFC_REQUEST));
+	{
+		ws_accept_opts bad = {"two words", NULL};
+		STALE(ws_conn_accept(&c, &bad, out, sizeof out, &n), WS_E_ARG);
+	}
+	STALE(ws_conn_reject(&c, 200, NULL, NULL, 0, out, sizeof out, &n), WS_E_ARG);
+	STALE(ws_conn_reject(&c, 403, "X\r\n", NULL, 0, out, sizeof out, &n), WS_E_ARG);
+	n = 0;
+	CHECK_INT(ws_conn_accept(&c, NULL, out, 10, &n), WS_E_BUFFER);
+	CHECK(n > 10); /* the size needed */
+	/* Client. */
+	ws_conn_init(&c, sizeof c, &ccfg);
+	STALE(ws_conn_connect(&c, &no_host, out, sizeof out, &n), WS_E_ARG);
+	STALE(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_reject(&c, 403, NULL, NULL, 0, out, sizeof out, &n), WS_E_STATE);
+	ccfg.rand = failing_rand;
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_RAND);
+	ccfg.rand = t_rand;
+	CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_STATE);
+#undef STALE
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1658,6 +1704,7 @@ int main(int argc, char **argv)
 	RUN(client_interim_responses);
 	RUN(host_values);
 	RUN(request_with_body);
+	RUN(writers_zero_out_len);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

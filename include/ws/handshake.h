@@ -22,6 +22,10 @@
  * In both roles the bytes after the head are frames, returned by the next
  * ws_conn_recv() calls: nothing is lost.
  *
+ * ws_conn_accept(), ws_conn_reject() and ws_conn_connect() follow the rule of
+ * every writer: WS_E_BUFFER sets *out_len to the size needed and changes
+ * nothing else; any other error sets it to 0.
+ *
  * The head is not consumed until it is complete; the connection remembers how
  * far it has searched, so presenting it one byte at a time costs linear time
  * (the caller must present it from the same start each time, as the read loop
