@@ -23,6 +23,8 @@ static int lower(int ch)
 	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
 }
 
+/* ---- Tokens and comparisons (RFC 9110 §5.6.2, §5.6.3) ---- */
+
 /* RFC 9110 §5.6.2 */
 int ws__is_tchar(unsigned ch)
 {
@@ -76,6 +78,8 @@ int ws__ieq(ws_str a, const char *b)
 	return b[i] == 0;
 }
 
+/* ---- Lists, quoted-strings, parameters (RFC 9110 §5.6.1, §5.6.4, §5.6.6) ---- */
+
 /* RFC 9110 §5.6.4: s.ptr[i] is the DQUOTE opening a quoted-string; returns
  * where the string ends (after its closing DQUOTE), or 0 if it does not. */
 static size_t quoted_end(ws_str s, size_t i)
@@ -89,6 +93,34 @@ static size_t quoted_end(ws_str s, size_t i)
 		}
 	}
 	return 0;
+}
+
+int ws_list_next(ws_str list, size_t *pos, ws_str *item)
+{
+	const char *p = list.ptr;
+	size_t i = *pos, n = list.len, start, end;
+
+	while (i < n && (is_ows(p[i]) || p[i] == ','))
+		i++;
+	if (i >= n) {
+		*pos = n;
+		return 0;
+	}
+	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
+	 * parameters may have, does not end the element; an unterminated one
+	 * runs to the end. */
+	for (start = i; i < n && p[i] != ','; i++) {
+		if (p[i] == '"') {
+			size_t e = quoted_end(list, i);
+			i = e ? e - 1 : n - 1;
+		}
+	}
+	for (end = i; end > start && is_ows(p[end - 1]); end--)
+		;
+	item->ptr = p + start;
+	item->len = end - start;
+	*pos = i;
+	return 1;
 }
 
 int ws__param_next(ws_str s, size_t *pos, ws__param *p)
@@ -148,6 +180,8 @@ size_t ws__param_token(const ws__param *p, char *buf, size_t cap)
 	}
 	return n;
 }
+
+/* ---- Hosts (RFC 3986 §3.2.2) ---- */
 
 /* RFC 3986 §3.2.2: dec-octet "." dec-octet "." dec-octet "." dec-octet. */
 static int is_ipv4(const char *p, size_t n)
@@ -267,6 +301,8 @@ int ws__is_host(ws_str s)
 			return 0;
 	return 1;
 }
+
+/* ---- Heads (RFC 9112) and the field iterator ---- */
 
 int ws__http_version(const char *p, size_t n)
 {
@@ -398,34 +434,6 @@ int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value)
 	return 0;
 }
 
-int ws_list_next(ws_str list, size_t *pos, ws_str *item)
-{
-	const char *p = list.ptr;
-	size_t i = *pos, n = list.len, start, end;
-
-	while (i < n && (is_ows(p[i]) || p[i] == ','))
-		i++;
-	if (i >= n) {
-		*pos = n;
-		return 0;
-	}
-	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
-	 * parameters may have, does not end the element; an unterminated one
-	 * runs to the end. */
-	for (start = i; i < n && p[i] != ','; i++) {
-		if (p[i] == '"') {
-			size_t e = quoted_end(list, i);
-			i = e ? e - 1 : n - 1;
-		}
-	}
-	for (end = i; end > start && is_ows(p[end - 1]); end--)
-		;
-	item->ptr = p + start;
-	item->len = end - start;
-	*pos = i;
-	return 1;
-}
-
 int ws_header_has_token(ws_str head, const char *name, const char *token)
 {
 	size_t pos = 0, lpos;
@@ -440,6 +448,8 @@ int ws_header_has_token(ws_str head, const char *name, const char *token)
 	}
 	return 0;
 }
+
+/* ---- The writer ---- */
 
 void ws__put(ws__out *o, const void *s, size_t n)
 {
