@@ -50,7 +50,8 @@ static int parse_element(ws_str e, offer *o)
 		if (!ours)
 			continue;
 		if (p.has_value && !(vl = ws__param_token(&p, v, sizeof v))) {
-			valid = 0; /* a quoted value must be a token (RFC 6455 §9.1) */
+			valid = 0; /* longer than any valid value, or quoted and no
+			            * token once unquoted (RFC 6455 §9.1) */
 			continue;
 		}
 		bits = p.has_value ? window_bits(v, vl) : 0;
