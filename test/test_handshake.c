@@ -1560,7 +1560,7 @@ static void host_values(void)
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int len = snprintf(req, sizeof req, RL "Host: %s\r\n" H_UP H_CONN H_KEY H_VER "\r\n", bad[i]);
-		char *log = t_feed(&cfg, NULL, req, (size_t)len, NULL, 0);
+		char *log = t_feed_all(&cfg, NULL, req, (size_t)len, want, 0);
 		if (strcmp(log, want))
 			t_fail(__FILE__, __LINE__, "Host: %s\n    got:  %s", bad[i], log);
 		free(log);
