@@ -17,29 +17,6 @@ typedef struct offer {
 	int snct, cnct, smwb, cmwb;
 } offer;
 
-static int is_tchar(unsigned char ch)
-{
-	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') ||
-	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-static const char *skip_ows(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
-static int token_is(const char *p, size_t n, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < n && lit[i]; i++)
-		if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] | 0x20 : p[i]) != lit[i])
-			return 0;
-	return i == n && !lit[i];
-}
-
 /* A window-bits value: 8-15 in decimal without leading zeros (RFC 7692 §7.1.2.1). */
 static int window_bits(const char *v, size_t n)
 {
@@ -50,89 +27,47 @@ static int window_bits(const char *v, size_t n)
 	return -1;
 }
 
-/* Parses one element of an extension list at [*pp, end): its name and
- * parameters, up to the next top-level comma. Returns 1 for a well-formed
- * permessage-deflate element with valid parameters, 0 for any other element
- * (another extension, unknown/duplicate/invalid parameters), -1 for bytes that
- * are not an extension list at all. */
-static int parse_element(const char **pp, const char *end, offer *o)
+/* Parses one element of an extension list (RFC 6455 §9.1): its name and
+ * parameters. Returns 1 for a permessage-deflate element with valid
+ * parameters, 0 for any other element (another extension, unknown, duplicate
+ * or invalid parameters), -1 for bytes that are not an extension at all. */
+static int parse_element(ws_str e, offer *o)
 {
-	const char *p = skip_ows(*pp, end), *name = p;
-	int ours, valid = 1;
+	size_t pos = ws__token_end(e, 0);
+	ws_str name = {e.ptr, pos};
+	ws__param p;
+	int r, ours, valid = 1;
 
-	if (p == end || *p == ',') { /* an empty list element (RFC 9110 §5.6.1) */
-		*pp = p < end ? p + 1 : p;
-		return 0;
-	}
-	while (p < end && is_tchar((unsigned char)*p))
-		p++;
-	if (p == name)
+	if (pos == 0)
 		return -1;
-	ours = token_is(name, (size_t)(p - name), "permessage-deflate");
+	ours = ws__ieq(name, "permessage-deflate");
 	o->snct = o->cnct = o->smwb = o->cmwb = -1;
-	for (;;) {
-		const char *pn, *v = NULL;
-		size_t pl, vl = 0;
-		char unq[4];
+	while ((r = ws__param_next(e, &pos, &p)) > 0) {
+		char v[3];
+		size_t vl = 0;
+		int bits;
 
-		p = skip_ows(p, end);
-		if (p == end || *p == ',')
-			break;
-		if (*p != ';')
-			return -1;
-		p = skip_ows(p + 1, end);
-		pn = p;
-		while (p < end && is_tchar((unsigned char)*p))
-			p++;
-		pl = (size_t)(p - pn);
-		if (!pl)
-			return -1;
-		p = skip_ows(p, end);
-		if (p < end && *p == '=') {
-			p = skip_ows(p + 1, end);
-			if (p < end && *p == '"') {
-				/* quoted-string: a token once unquoted (RFC 6455 §9.1) */
-				vl = 0;
-				for (p++; p < end && *p != '"'; p++) {
-					if (*p == '\\' && ++p == end)
-						return -1;
-					if (!is_tchar((unsigned char)*p))
-						valid = 0;
-					if (vl < sizeof unq)
-						unq[vl] = *p;
-					vl++;
-				}
-				if (p == end)
-					return -1;
-				p++;
-				v = unq;
-				if (vl > sizeof unq)
-					valid = 0;
-			} else {
-				v = p;
-				while (p < end && is_tchar((unsigned char)*p))
-					p++;
-				vl = (size_t)(p - v);
-				if (!vl)
-					return -1;
-			}
-		}
 		if (!ours)
 			continue;
-		if (token_is(pn, pl, "server_no_context_takeover") && o->snct < 0 && !v)
+		if (p.has_value && !(vl = ws__param_token(&p, v, sizeof v))) {
+			valid = 0; /* longer than any valid value, or quoted and no
+			            * token once unquoted (RFC 6455 §9.1) */
+			continue;
+		}
+		bits = p.has_value ? window_bits(v, vl) : 0;
+		if (ws__ieq(p.name, "server_no_context_takeover") && o->snct < 0 && !p.has_value)
 			o->snct = 0;
-		else if (token_is(pn, pl, "client_no_context_takeover") && o->cnct < 0 && !v)
+		else if (ws__ieq(p.name, "client_no_context_takeover") && o->cnct < 0 && !p.has_value)
 			o->cnct = 0;
-		else if (token_is(pn, pl, "server_max_window_bits") && o->smwb < 0 && v &&
-		         window_bits(v, vl) > 0)
-			o->smwb = window_bits(v, vl);
-		else if (token_is(pn, pl, "client_max_window_bits") && o->cmwb < 0 &&
-		         (!v || window_bits(v, vl) > 0))
-			o->cmwb = v ? window_bits(v, vl) : 0;
+		else if (ws__ieq(p.name, "server_max_window_bits") && o->smwb < 0 && bits > 0)
+			o->smwb = bits;
+		else if (ws__ieq(p.name, "client_max_window_bits") && o->cmwb < 0 && bits >= 0)
+			o->cmwb = bits;
 		else
 			valid = 0; /* RFC 7692 §7.1: unknown, duplicate or invalid: decline */
 	}
-	*pp = p < end ? p + 1 : p;
+	if (r < 0)
+		return -1;
 	return ours && valid;
 }
 
@@ -143,11 +78,13 @@ static int bits_of(uint8_t b)
 
 int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out)
 {
-	const char *p = offers.ptr, *end = offers.ptr + offers.len;
+	size_t pos = 0;
+	ws_str e;
 	offer o;
+	int s;
 
-	while (p < end) {
-		int r = parse_element(&p, end, &o);
+	while (ws_list_next(offers, &pos, &e)) {
+		int r = parse_element(e, &o);
 		if (r < 0)
 			return 0;
 		if (r == 0)
@@ -156,9 +93,21 @@ int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate
 		out->server_no_context_takeover = o.snct == 0 || cfg->server_no_context_takeover;
 		out->client_no_context_takeover = o.cnct == 0 || cfg->client_no_context_takeover;
 		/* §7.1.2.1: at most what the client allows our compressor. */
-		out->server_max_window_bits = (uint8_t)bits_of(cfg->server_max_window_bits);
-		if (o.smwb > 0 && o.smwb < out->server_max_window_bits)
-			out->server_max_window_bits = (uint8_t)o.smwb;
+		s = bits_of(cfg->server_max_window_bits);
+		if (o.smwb > 0) {
+			/* "A server accepts an extension negotiation offer with this
+			 * parameter by including the server_max_window_bits extension
+			 * parameter in the extension negotiation response": an offer
+			 * that names it is accepted only by an answer that names it.
+			 * ws_deflate_format() names values below 15 (15 is what its
+			 * absence means, and ws_deflate_params cannot say that the
+			 * offer named it), so such an offer gets 14 at most. */
+			if (s > 14)
+				s = 14;
+			if (o.smwb < s)
+				s = o.smwb;
+		}
+		out->server_max_window_bits = (uint8_t)s;
 		/* §7.1.2.2: we can limit the client only if it said it can be limited. */
 		out->client_max_window_bits = 15;
 		if (o.cmwb >= 0) {
@@ -205,12 +154,15 @@ size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *
 
 int ws_deflate_check_response(const ws_deflate_config *cfg, ws_str response, ws_deflate_params *out)
 {
-	const char *p = response.ptr, *end = response.ptr + response.len;
 	int asked_s = bits_of(cfg->server_max_window_bits), asked_c = bits_of(cfg->client_max_window_bits);
+	size_t pos = 0;
+	ws_str e;
 	offer o;
 
-	if (parse_element(&p, end, &o) != 1 || skip_ows(p, end) != end)
-		return 0; /* exactly one element, and it is ours */
+	/* Exactly one element, and it is ours. */
+	if (!ws_list_next(response, &pos, &e) || parse_element(e, &o) != 1 ||
+	    ws_list_next(response, &pos, &e))
+		return 0;
 	if (o.cmwb == 0)
 		return 0; /* RFC 7692 §7.1.2.2: a response gives a value */
 	if (cfg->server_no_context_takeover && o.snct < 0)

@@ -4,8 +4,14 @@
 
 static int connect_opts_ok(const ws_connect_opts *o)
 {
-	if (!o || !o->host || !ws__is_vchars(o->host))
+	if (!o || !o->host)
 		return 0;
+	{
+		/* RFC 9112 §3.2: a server answers an invalid Host with 400. */
+		ws_str host = {o->host, strlen(o->host)};
+		if (!ws__is_host(host))
+			return 0;
+	}
 	if ((o->target && !ws__is_vchars(o->target)) || (o->origin && !ws__is_vchars(o->origin)))
 		return 0;
 	/* RFC 6455 §4.1 item 10: each subprotocol is a token. */
@@ -74,8 +80,10 @@ int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t c
 	if (*out_len > cap)
 		return rc;
 	/* RFC 6455 §4.1 item 7: a fresh random 16-byte nonce per connection. */
-	if (ws__random(c, nonce, sizeof nonce))
+	if (ws__random(c, nonce, sizeof nonce)) {
+		*out_len = 0; /* it held the size measured */
 		return WS_E_RAND;
+	}
 	ws__key_encode(nonce, key);
 	rc = write_request(opts, key, offer, out, cap, out_len);
 	if (rc)
@@ -190,6 +198,10 @@ int ws__client_head(ws_conn *c, ws_str head, ws_event *ev)
 	rc = ws__fields_check(head, line.len + 2, c->cfg_->max_headers);
 	if (rc)
 		return rc;
+	/* RFC 9110 §15.2: a 1xx other than 101 is interim (100 Continue, 103
+	 * Early Hints...): the final response follows. None is sent to HTTP/1.0. */
+	if (h->status < 200 && h->status != 101)
+		return version < 11 ? WS_E_HTTP_STATUS : WS__INTERIM;
 	/* Item 1: any other status is handled as HTTP; for us, the end. The
 	 * bytes after it are the response body, which is not ours to consume. */
 	if (h->status != 101) {

@@ -26,11 +26,21 @@ static int request_line(ws_str l, ws_str *method, ws_str *target, int *version)
 	return *version >= 0;
 }
 
+/* A Content-Length of zero (RFC 9110 §8.6: 1*DIGIT) announces no body. */
+static int zero(ws_str v)
+{
+	size_t i = 0;
+
+	while (i < v.len && v.ptr[i] == '0')
+		i++;
+	return v.len && i == v.len;
+}
+
 int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 {
 	ws_http *h = &ev->http;
 	ws_str line, method, name, value, version = {NULL, 0};
-	unsigned hosts = 0, origins = 0, keys = 0, versions = 0;
+	unsigned hosts = 0, origins = 0, keys = 0, versions = 0, body = 0;
 	size_t pos = 0;
 	int http_version, rc;
 
@@ -61,11 +71,23 @@ int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 		} else if (ws__ieq(name, "Sec-WebSocket-Version")) {
 			versions++;
 			version = value;
+		} else if (ws__ieq(name, "Content-Length")) {
+			body |= !zero(value);
+		} else if (ws__ieq(name, "Transfer-Encoding")) {
+			body = 1;
 		}
 	}
-	/* RFC 6455 §4.2.1 item 2; RFC 9112 §3.2: exactly one Host. */
-	if (hosts != 1 || h->host.len == 0)
+	/* RFC 6455 §4.2.1 item 2; RFC 9112 §3.2: exactly one Host, and a server
+	 * "MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+	 * request message that lacks a Host header field and to any request
+	 * message that contains more than one Host header field line or a Host
+	 * header field with an invalid field value". */
+	if (hosts != 1 || !ws__is_host(h->host))
 		return WS_E_HTTP_HOST;
+	/* RFC 9112 §6.3: these fields announce a body, whose bytes would be taken
+	 * for frames once we switch protocols; refused, as most servers do. */
+	if (body)
+		return WS_E_HTTP_BODY;
 	/* Two Origins would let the application check one while another layer
 	 * trusts the other (RFC 6454 §7.3: a user agent sends at most one). */
 	if (origins > 1)
@@ -226,16 +248,11 @@ int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, const void 
 	return rc;
 }
 
-int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
+int ws__server_fail(const ws_conn *c, void *out, size_t cap, size_t *out_len)
 {
 	const char *why = ws_status_str(c->error_);
 	unsigned status = ws_status_http(c->error_);
 
-	/* RFC 6455 §4.1: a client that fails the handshake just closes. */
-	if (c->cfg_->role == WS_ROLE_CLIENT) {
-		*out_len = 0;
-		return WS_OK;
-	}
 	if (status == 426) /* RFC 6455 §4.4: say which versions we speak */
 		return write_error(status, "Content-Type: text/plain\r\nSec-WebSocket-Version: 13\r\n",
 		                   why, strlen(why), out, cap, out_len);

@@ -1,28 +1,16 @@
-/* HTTP/1.1 heads for the opening handshake: finding the end of a head that
- * arrives in pieces, strict checking of its lines (RFC 9112), the public
- * iterators over header fields and lists, and an output writer shared by the
- * server and client sides. */
+/* The HTTP lexer and writer: RFC 9110 tokens, lists and parameters, RFC 9112
+ * head lines, RFC 3986 hosts, the public iterators over fields and lists, and
+ * the output writer of the handshake. It calls nothing else of ours. */
 #include "ws_internal.h"
 
-/* RFC 9110 §5.6.2: tchar. */
-static int is_tchar(unsigned ch)
+static int is_digit(unsigned ch)
 {
-	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
-		return 1;
-	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
+	return ch - '0' < 10;
 }
 
-/* RFC 9110 §5.5: field-vchar / SP / HTAB; every other control (NUL, bare CR,
- * DEL...) is refused, since a peer that sends them hopes some hop reads the
- * head differently from us. */
-static int is_value_char(unsigned ch)
+static int is_hex(unsigned ch)
 {
-	return ch >= 0x20 ? ch != 0x7f : ch == '\t';
-}
-
-static int is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
+	return ch - '0' < 10 || (ch | 0x20) - 'a' < 6;
 }
 
 static int is_ows(char ch)
@@ -30,14 +18,39 @@ static int is_ows(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
+static int lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+}
+
+/* ---- Tokens and comparisons (RFC 9110 §5.6.2, §5.6.3) ---- */
+
+/* RFC 9110 §5.6.2 */
+int ws__is_tchar(unsigned ch)
+{
+	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
+		return 1;
+	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
+}
+
 int ws__is_token(const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!is_tchar((unsigned char)s[i]))
-			return 0;
-	return 1;
+	ws_str t = {s, n};
+	return n && ws__token_end(t, 0) == n;
+}
+
+size_t ws__token_end(ws_str s, size_t i)
+{
+	while (i < s.len && ws__is_tchar((unsigned char)s.ptr[i]))
+		i++;
+	return i;
+}
+
+size_t ws__skip_ows(ws_str s, size_t i)
+{
+	while (i < s.len && is_ows(s.ptr[i]))
+		i++;
+	return i;
 }
 
 int ws__is_vchars(const char *s)
@@ -55,11 +68,6 @@ int ws__eq(ws_str a, const char *b)
 	return strlen(b) == a.len && memcmp(a.ptr, b, a.len) == 0;
 }
 
-static int lower(int ch)
-{
-	return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
 int ws__ieq(ws_str a, const char *b)
 {
 	size_t i;
@@ -70,12 +78,247 @@ int ws__ieq(ws_str a, const char *b)
 	return b[i] == 0;
 }
 
+/* ---- Lists, quoted-strings, parameters (RFC 9110 §5.6.1, §5.6.4, §5.6.6) ---- */
+
+/* RFC 9110 §5.6.4: s.ptr[i] is the DQUOTE opening a quoted-string; returns
+ * where the string ends (after its closing DQUOTE), or 0 if it does not. */
+static size_t quoted_end(ws_str s, size_t i)
+{
+	for (i++; i < s.len; i++) {
+		if (s.ptr[i] == '\\') {
+			if (++i == s.len)
+				return 0;
+		} else if (s.ptr[i] == '"') {
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+int ws_list_next(ws_str list, size_t *pos, ws_str *item)
+{
+	const char *p = list.ptr;
+	size_t i = *pos, n = list.len, start, end;
+
+	while (i < n && (is_ows(p[i]) || p[i] == ','))
+		i++;
+	if (i >= n) {
+		*pos = n;
+		return 0;
+	}
+	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
+	 * parameters may have, does not end the element; an unterminated one
+	 * runs to the end. */
+	for (start = i; i < n && p[i] != ','; i++) {
+		if (p[i] == '"') {
+			size_t e = quoted_end(list, i);
+			i = e ? e - 1 : n - 1;
+		}
+	}
+	for (end = i; end > start && is_ows(p[end - 1]); end--)
+		;
+	item->ptr = p + start;
+	item->len = end - start;
+	*pos = i;
+	return 1;
+}
+
+int ws__param_next(ws_str s, size_t *pos, ws__param *p)
+{
+	size_t i = ws__skip_ows(s, *pos), e;
+
+	if (i == s.len) {
+		*pos = i;
+		return 0;
+	}
+	if (s.ptr[i] != ';')
+		return -1;
+	i = ws__skip_ows(s, i + 1);
+	e = ws__token_end(s, i);
+	if (e == i)
+		return -1;
+	p->name.ptr = s.ptr + i;
+	p->name.len = e - i;
+	p->value.ptr = NULL;
+	p->value.len = 0;
+	p->has_value = p->quoted = 0;
+	i = ws__skip_ows(s, e);
+	if (i < s.len && s.ptr[i] == '=') {
+		i = ws__skip_ows(s, i + 1);
+		p->has_value = 1;
+		if (i < s.len && s.ptr[i] == '"') {
+			e = quoted_end(s, i);
+			if (!e)
+				return -1;
+			p->quoted = 1;
+			p->value.ptr = s.ptr + i + 1;
+			p->value.len = e - i - 2;
+		} else {
+			e = ws__token_end(s, i);
+			if (e == i)
+				return -1;
+			p->value.ptr = s.ptr + i;
+			p->value.len = e - i;
+		}
+		i = e;
+	}
+	*pos = i;
+	return 1;
+}
+
+size_t ws__param_token(const ws__param *p, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->value.len; i++) {
+		char ch = p->value.ptr[i];
+		if (ch == '\\' && p->quoted)
+			ch = p->value.ptr[++i]; /* quoted_end() saw that one follows */
+		if (!ws__is_tchar((unsigned char)ch) || n == cap)
+			return 0;
+		buf[n++] = ch;
+	}
+	return n;
+}
+
+/* ---- Hosts (RFC 3986 §3.2.2) ---- */
+
+/* RFC 3986 §3.2.2: dec-octet "." dec-octet "." dec-octet "." dec-octet. */
+static int is_ipv4(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		size_t s;
+		unsigned v = 0;
+		if (k && (i == n || p[i++] != '.'))
+			return 0;
+		for (s = i; i < n && is_digit((unsigned char)p[i]) && i - s < 3; i++)
+			v = v * 10 + (unsigned)(p[i] - '0');
+		if (i == s || v > 255 || (i - s > 1 && p[s] == '0'))
+			return 0;
+	}
+	return i == n;
+}
+
+/* RFC 3986 §3.2.2: IPv6address, eight h16 groups or fewer around one "::",
+ * the last two of them possibly written as an IPv4address. */
+static int is_ipv6(const char *p, size_t n)
+{
+	unsigned groups = 0;
+	int gap = 0;
+	size_t i = 0;
+
+	if (n >= 2 && p[0] == ':' && p[1] == ':') {
+		gap = 1;
+		i = 2;
+	}
+	while (i < n) {
+		size_t s = i;
+		while (i < n && is_hex((unsigned char)p[i]) && i - s < 4)
+			i++;
+		if (i == s)
+			return 0;
+		if (i < n && p[i] == '.') {
+			if (!is_ipv4(p + s, n - s))
+				return 0;
+			groups += 2;
+			break;
+		}
+		groups++;
+		if (i == n)
+			break;
+		if (p[i++] != ':' || i == n)
+			return 0;
+		if (p[i] == ':') {
+			if (gap)
+				return 0;
+			gap = 1;
+			i++;
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+/* RFC 3986 §2.3 unreserved, §2.2 sub-delims. */
+static int is_unreserved_or_sub_delim(unsigned ch)
+{
+	return (ch | 0x20) - 'a' < 26 || ch - '0' < 10 || (ch && strchr("-._~!$&'()*+,;=", (int)ch));
+}
+
+/* RFC 3986 §3.2.2: IP-literal without its brackets: IPv6address, or
+ * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static int is_ip_literal(const char *p, size_t n)
+{
+	size_t i = 1;
+
+	if (!n || (p[0] | 0x20) != 'v')
+		return is_ipv6(p, n);
+	while (i < n && is_hex((unsigned char)p[i]))
+		i++;
+	if (i == 1 || i == n || p[i++] != '.' || i == n)
+		return 0;
+	for (; i < n; i++)
+		if (p[i] != ':' && !is_unreserved_or_sub_delim((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+int ws__is_host(ws_str s)
+{
+	const char *p = s.ptr;
+	size_t n = s.len, i = 0;
+
+	if (n && p[0] == '[') {
+		const char *close = memchr(p, ']', n);
+		if (!close)
+			return 0;
+		i = (size_t)(close - p);
+		if (!is_ip_literal(p + 1, i - 1))
+			return 0;
+		i++;
+	} else {
+		/* reg-name = *( unreserved / pct-encoded / sub-delims ); an IPv4
+		 * address is one too. */
+		while (i < n && p[i] != ':') {
+			if (p[i] == '%') {
+				if (n - i < 3 || !is_hex((unsigned char)p[i + 1]) || !is_hex((unsigned char)p[i + 2]))
+					return 0;
+				i += 3;
+			} else if (is_unreserved_or_sub_delim((unsigned char)p[i])) {
+				i++;
+			} else {
+				return 0;
+			}
+		}
+		if (i == 0)
+			return 0;
+	}
+	if (i < n && p[i++] != ':')
+		return 0;
+	for (; i < n; i++) /* port = *DIGIT */
+		if (!is_digit((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* ---- Heads (RFC 9112) and the field iterator ---- */
+
 int ws__http_version(const char *p, size_t n)
 {
 	/* Case-sensitive (RFC 9112 §2.3); "HTTP/1.10" and the like are malformed. */
-	if (n != 8 || memcmp(p, "HTTP/", 5) || !is_digit(p[5]) || p[6] != '.' || !is_digit(p[7]))
+	if (n != 8 || memcmp(p, "HTTP/", 5) || !is_digit((unsigned char)p[5]) || p[6] != '.' ||
+	    !is_digit((unsigned char)p[7]))
 		return -1;
 	return (p[5] - '0') * 10 + (p[7] - '0');
+}
+
+/* RFC 9110 §5.5: field-vchar / SP / HTAB; every other control (NUL, bare CR,
+ * DEL...) is refused, since a peer that sends them hopes some hop reads the
+ * head differently from us. */
+static int is_value_char(unsigned ch)
+{
+	return ch >= 0x20 ? ch != 0x7f : ch == '\t';
 }
 
 /* RFC 9112 §5: field-name ":" OWS field-value OWS, for a line without its
@@ -84,10 +327,9 @@ int ws__http_version(const char *p, size_t n)
  * smuggling vector §2.2 tells recipients to reject. */
 static int field_line_ok(const char *p, size_t n)
 {
-	size_t i = 0;
+	ws_str line = {p, n};
+	size_t i = ws__token_end(line, 0);
 
-	while (i < n && is_tchar((unsigned char)p[i]))
-		i++;
 	if (i == 0 || i == n || p[i] != ':')
 		return 0;
 	for (i++; i < n; i++)
@@ -147,60 +389,6 @@ int ws__lines_ok(const char *s)
 	return 1;
 }
 
-/* Finds the CRLFCRLF ending a head in buf[0..len), resuming where the last
- * call stopped: the caller presents the same head again with more appended,
- * so a sender dribbling bytes costs linear time in total. Each LF is judged
- * by looking back at the three bytes before it, so resuming exactly at
- * `scanned` misses no terminator split across calls. Returns 1 with the head
- * length in *head_len, 0 if more bytes are needed, or an error. */
-static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_len)
-{
-	size_t max = c->cfg_->max_head;
-	size_t end = len < max ? len : max;
-	size_t i = c->u_.h.scanned <= end ? c->u_.h.scanned : 0;
-
-	while (i < end) {
-		const uint8_t *lf = memchr(buf + i, '\n', end - i);
-		if (!lf)
-			break;
-		i = (size_t)(lf - buf);
-		if (i == 0 || buf[i - 1] != '\r')
-			return WS_E_HTTP_MALFORMED; /* RFC 9112 §2.2: bare LF */
-		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
-			*head_len = i + 1;
-			return 1;
-		}
-		i++;
-	}
-	c->u_.h.scanned = (uint32_t)end;
-	return len && len >= max ? WS_E_HTTP_HEAD_TOO_BIG : 0;
-}
-
-int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
-{
-	size_t n;
-	int rc;
-
-	if (c->state_ == WS__CLIENT_IDLE)
-		return WS_E_STATE; /* a call out of order, not the peer's fault */
-	/* Awaiting accept/reject, or rejected: the bytes after the head wait for
-	 * the answer (or belong to no one), so leave them unconsumed. */
-	if (c->state_ == WS__SERVER_ANSWER || (c->bits_ & WS__DONE))
-		return WS_OK;
-	rc = head_scan(c, buf, len, &n);
-	if (rc <= 0)
-		return rc ? ws__fail(c, rc) : WS_OK;
-	{
-		ws_str head = {(const char *)buf, n};
-		rc = c->cfg_->role == WS_ROLE_SERVER ? ws__server_head(c, head, ev)
-		                                     : ws__client_head(c, head, ev);
-	}
-	if (rc < 0)
-		return ws__fail(c, rc);
-	*consumed = n;
-	return WS_OK;
-}
-
 /* Line [i, *end) without its line ending; returns where the next line starts.
  * Tolerates bare LF and a missing final line ending, since the public
  * iterators may be given any bytes. */
@@ -246,40 +434,6 @@ int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value)
 	return 0;
 }
 
-int ws_list_next(ws_str list, size_t *pos, ws_str *item)
-{
-	const char *p = list.ptr;
-	size_t i = *pos, n = list.len, start, end;
-	int quoted = 0;
-
-	while (i < n && (is_ows(p[i]) || p[i] == ','))
-		i++;
-	if (i >= n) {
-		*pos = n;
-		return 0;
-	}
-	/* A comma inside a quoted-string (RFC 9110 §5.6.4), as extension
-	 * parameters may have, does not end the element. */
-	for (start = i; i < n; i++) {
-		if (quoted) {
-			if (p[i] == '\\' && i + 1 < n)
-				i++;
-			else if (p[i] == '"')
-				quoted = 0;
-		} else if (p[i] == '"') {
-			quoted = 1;
-		} else if (p[i] == ',') {
-			break;
-		}
-	}
-	for (end = i; end > start && is_ows(p[end - 1]); end--)
-		;
-	item->ptr = p + start;
-	item->len = end - start;
-	*pos = i;
-	return 1;
-}
-
 int ws_header_has_token(ws_str head, const char *name, const char *token)
 {
 	size_t pos = 0, lpos;
@@ -294,6 +448,8 @@ int ws_header_has_token(ws_str head, const char *name, const char *token)
 	}
 	return 0;
 }
+
+/* ---- The writer ---- */
 
 void ws__put(ws__out *o, const void *s, size_t n)
 {

@@ -152,49 +152,9 @@ WS_INLINE int ws__random(const ws_conn *c, void *buf, size_t n)
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
                     void *out, size_t cap, size_t *out_len);
 
-/* The opening handshake, RFC 6455 §4 (http.c, handshake_server.c,
- * handshake_client.c, sha1_mbedtls.c). */
-
-/* Called by ws_conn_recv() while state_ < WS__OPEN; ev is already cleared. */
-int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev);
-/* Called by ws_conn_fail() for a connection that failed during the handshake. */
-int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
-/* Judge a complete head (through its CRLFCRLF) and fill in ev. */
-int ws__server_head(ws_conn *c, ws_str head, ws_event *ev);
-int ws__client_head(ws_conn *c, ws_str head, ws_event *ev);
-
-/* RFC 9110 §5.6.2 token: one or more tchars. */
-int ws__is_token(const char *s, size_t n);
-/* Non-empty and only visible ASCII (no SP, CTL or obs-text). */
-int ws__is_vchars(const char *s);
-/* a equals b exactly / ASCII case-insensitively. */
-int ws__eq(ws_str a, const char *b);
-int ws__ieq(ws_str a, const char *b);
-/* The start line of head (without its CRLF); 0 if it has no CRLF. */
-int ws__start_line(ws_str head, ws_str *line);
-/* RFC 9112 §2.3: HTTP-version "HTTP/" DIGIT "." DIGIT, exactly n = 8 bytes;
- * returns 10 * major + minor, or -1. */
-int ws__http_version(const char *p, size_t n);
-/* Checks every field line after the start line (RFC 9112 §5) and their count. */
-int ws__fields_check(ws_str head, size_t pos, uint32_t max_headers);
-/* 1 if s is NULL or well-formed "Name: value\r\n" lines (caller's extra headers). */
-int ws__lines_ok(const char *s);
-
-/* Output that counts what it could not write, so one pass both writes and
- * measures: ws__out_end() gives WS_E_BUFFER and the size needed. */
-typedef struct ws__out {
-	char *p;
-	size_t len, cap;
-} ws__out;
-void ws__put(ws__out *o, const void *s, size_t n);
-void ws__puts(ws__out *o, const char *s);
-void ws__put_uint(ws__out *o, size_t v);
-int ws__out_end(const ws__out *o, size_t *out_len);
-
-/* Sec-WebSocket-Key <-> its 16 bytes. Decoding accepts only the canonical
- * 24-character form; returns 0 on success. */
-int ws__key_decode(const char *s, size_t n, uint8_t key[16]);
-void ws__key_encode(const uint8_t key[16], char out[25]);
+/* The opening handshake and the HTTP lexer (handshake*.c, http.c,
+ * deflate_params.c, sha1_mbedtls.c). */
+#include "http_internal.h"
 
 /* permessage-deflate (deflate.c), compiled in when WS_DEFLATE is 1. */
 #ifndef WS_DEFLATE

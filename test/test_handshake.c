@@ -1138,6 +1138,538 @@ static void client_rejected(void)
 	}
 }
 
+/* ---- issue 9: the negotiation table, interim responses, Host, bodies, writers ---- */
+
+/* RFC 7692 §7 for a server answering offers (ws_deflate_negotiate, then
+ * ws_deflate_format): each row is the server's configuration, an offer, the
+ * answer (NULL: declined) and the sentence of the RFC it checks. */
+static void deflate_negotiation_server(void)
+{
+	static const struct {
+		uint8_t snct, cnct, smwb, cmwb; /* the server's ws_deflate_config */
+		const char *offer, *answer, *rfc;
+	} v[] = {
+		/* §7.1.1.1 server_no_context_takeover */
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover",
+		 "permessage-deflate; server_no_context_takeover",
+		 "7.1.1.1: A server accepts an extension negotiation offer that includes the "
+		 "server_no_context_takeover extension parameter by including the "
+		 "server_no_context_takeover extension parameter in the corresponding response"},
+		{1, 0, 15, 15, "permessage-deflate", "permessage-deflate; server_no_context_takeover",
+		 "7.1.1.1: A server MAY include the server_no_context_takeover extension parameter in an "
+		 "extension negotiation response even if the offer didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=1", NULL,
+		 "7.1.1.1: This extension parameter has no value; 7.1: a server MUST decline an offer "
+		 "with an extension parameter with an invalid value"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=\"\"", NULL,
+		 "7.1.1.1: no value; 7.1: MUST decline (invalid value)"},
+		/* §7.1.1.2 client_no_context_takeover */
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover",
+		 "permessage-deflate; client_no_context_takeover",
+		 "7.1.1.2: the server may ... use the parameter ... by including the "
+		 "client_no_context_takeover extension parameter in the corresponding response"},
+		{0, 1, 15, 15, "permessage-deflate", "permessage-deflate; client_no_context_takeover",
+		 "7.1.1.2: A server MAY include the client_no_context_takeover extension parameter in an "
+		 "extension negotiation response"},
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover=x", NULL,
+		 "7.1.1.2: This extension parameter has no value; 7.1: MUST decline (invalid value)"},
+		/* §7.1.2.1 server_max_window_bits */
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=15",
+		 "permessage-deflate; server_max_window_bits=14",
+		 "7.1.2.1: A server accepts an extension negotiation offer with this parameter by including "
+		 "the server_max_window_bits extension parameter in the extension negotiation response ... "
+		 "with the same or smaller value as the offer"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=\"15\"",
+		 "permessage-deflate; server_max_window_bits=14", "7.1.2.1: the same, quoted (RFC 6455 9.1)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=14",
+		 "permessage-deflate; server_max_window_bits=14", "7.1.2.1: the same or smaller value"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=10",
+		 "permessage-deflate; server_max_window_bits=10", "7.1.2.1: the same or smaller value"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=8",
+		 "permessage-deflate; server_max_window_bits=8", "7.1.2.1: the same or smaller value"},
+		{0, 0, 12, 15, "permessage-deflate; server_max_window_bits=15",
+		 "permessage-deflate; server_max_window_bits=12", "7.1.2.1: the same or smaller value"},
+		{0, 0, 12, 15, "permessage-deflate", "permessage-deflate; server_max_window_bits=12",
+		 "7.1.2.1: A server MAY include the server_max_window_bits extension parameter in an "
+		 "extension negotiation response even if the offer ... didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits", NULL,
+		 "7.1.2.1: This parameter has a decimal integer value; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=16", NULL,
+		 "7.1.2.1: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=7", NULL,
+		 "7.1.2.1: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=010", NULL,
+		 "7.1.2.1: without leading zeroes; 7.1: MUST decline (invalid value)"},
+		/* §7.1.2.2 client_max_window_bits */
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits", "permessage-deflate",
+		 "7.1.2.2: the server MAY include the client_max_window_bits extension parameter in the "
+		 "corresponding extension negotiation response"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits",
+		 "permessage-deflate; client_max_window_bits=10",
+		 "7.1.2.2: By including this extension parameter in a response, a server limits the LZ77 "
+		 "sliding window size that the client uses"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=10",
+		 "permessage-deflate; client_max_window_bits=10",
+		 "7.1.2.2: ... by including the client_max_window_bits extension parameter ... with a value "
+		 "equal to or smaller than the received value"},
+		{0, 0, 15, 9, "permessage-deflate; client_max_window_bits=10",
+		 "permessage-deflate; client_max_window_bits=9", "7.1.2.2: equal to or smaller"},
+		{0, 0, 15, 10, "permessage-deflate", "permessage-deflate",
+		 "7.1.2.2: If a received extension negotiation offer doesn't have the client_max_window_bits "
+		 "extension parameter, the corresponding response MUST NOT include it"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=16", NULL,
+		 "7.1.2.2: a value between 8 to 15; 7.1: MUST decline (invalid value)"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=", NULL,
+		 "7.1.2.2: no value or a decimal integer value; 7.1: MUST decline"},
+		/* §7.1: the reasons to decline, and the next offer. */
+		{0, 0, 15, 15, "permessage-deflate; foo", NULL,
+		 "7.1: MUST decline ... an extension parameter not defined for use in an offer"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits; client_max_window_bits=10", NULL,
+		 "7.1: MUST decline ... multiple extension parameters with the same name"},
+		{0, 0, 15, 15, "permessage-deflate; foo, permessage-deflate; client_no_context_takeover",
+		 "permessage-deflate; client_no_context_takeover",
+		 "5: a server accepts one of the offers; a declined element does not decline the next"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_deflate_config d;
+		ws_deflate_params p;
+		ws_str offer = {v[i].offer, strlen(v[i].offer)};
+		char answer[WS_DEFLATE_FORMAT_MAX] = "";
+		int ok;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = v[i].snct;
+		d.client_no_context_takeover = v[i].cnct;
+		d.server_max_window_bits = v[i].smwb;
+		d.client_max_window_bits = v[i].cmwb;
+		ok = ws_deflate_negotiate(&d, offer, &p);
+		if (ok)
+			ws_deflate_format(&d, &p, answer, sizeof answer);
+		if (ok != (v[i].answer != NULL) || (ok && strcmp(answer, v[i].answer)))
+			t_fail(__FILE__, __LINE__, "offer \"%s\": answered \"%s\", want \"%s\"\n    RFC 7692 %s",
+			       v[i].offer, ok ? answer : "(declined)", v[i].answer ? v[i].answer : "(declined)",
+			       v[i].rfc);
+	}
+}
+
+/* RFC 7692 §7 for a client checking answers (ws_deflate_check_response)
+ * against the offer its configuration makes (ws_deflate_format). */
+static void deflate_negotiation_client(void)
+{
+	static const struct {
+		uint8_t snct, cnct, smwb, cmwb; /* the client's ws_deflate_config */
+		const char *answer;
+		int ok;
+		ws_deflate_params p; /* agreed: snct, cnct, smwb, cmwb */
+		const char *rfc;
+	} v[] = {
+		{0, 0, 15, 15, "permessage-deflate", 1, {0, 0, 15, 15},
+		 "7.1.2.1/7.1.2.2: absence ... indicates ... a sliding window of up to 32,768 bytes"},
+		/* §7.1.1.1 */
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover", 1, {1, 0, 15, 15},
+		 "7.1.1.1: A server MAY include the server_no_context_takeover extension parameter ... even "
+		 "if the offer ... didn't include it"},
+		{1, 0, 15, 15, "permessage-deflate; server_no_context_takeover", 1, {1, 0, 15, 15},
+		 "7.1.1.1: A server accepts an offer that includes server_no_context_takeover by including it"},
+		{1, 0, 15, 15, "permessage-deflate", 0, {0, 0, 0, 0},
+		 "7.1.1.1: an answer without it did not accept our only offer; 7.1: the client does not "
+		 "support the configuration, MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover=1", 0, {0, 0, 0, 0},
+		 "7.1: a client MUST Fail ... an extension parameter with an invalid value"},
+		/* §7.1.1.2 */
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover", 1, {0, 1, 15, 15},
+		 "7.1.1.2: A client MUST support the client_no_context_takeover extension parameter in an "
+		 "extension negotiation response"},
+		{0, 1, 15, 15, "permessage-deflate", 1, {0, 1, 15, 15},
+		 "7.1.1.2: a hint that even if the server doesn't include it ... the client is not going to "
+		 "use context takeover"},
+		{0, 0, 15, 15, "permessage-deflate; client_no_context_takeover=\"x\"", 0, {0, 0, 0, 0},
+		 "7.1: MUST Fail ... invalid value"},
+		/* §7.1.2.1 */
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=10", 1, {0, 0, 10, 15},
+		 "7.1.2.1: A server MAY include the server_max_window_bits extension parameter ... even if "
+		 "the offer ... didn't include it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=15", 1, {0, 0, 15, 15},
+		 "7.1.2.1: the same, at 15"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=10", 1, {0, 0, 10, 15},
+		 "7.1.2.1: A server accepts ... with the same or smaller value as the offer"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=9", 1, {0, 0, 9, 15},
+		 "7.1.2.1: the same or smaller value"},
+		{0, 0, 10, 15, "permessage-deflate; server_max_window_bits=11", 0, {0, 0, 0, 0},
+		 "7.1.2.1: the same or smaller value; 7.1: MUST Fail"},
+		{0, 0, 10, 15, "permessage-deflate", 0, {0, 0, 0, 0},
+		 "7.1.2.1: A server accepts an offer with this parameter by including it"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits", 0, {0, 0, 0, 0},
+		 "7.1.2.1: in a response has a decimal integer value; 7.1: MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; server_max_window_bits=16", 0, {0, 0, 0, 0},
+		 "7.1.2.1: between 8 to 15; 7.1: MUST Fail"},
+		/* §7.1.2.2 (the offer always has client_max_window_bits) */
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=10", 1, {0, 0, 15, 10},
+		 "7.1.2.2: By including this extension parameter in a response, a server limits the LZ77 "
+		 "sliding window size that the client uses"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits", 0, {0, 0, 0, 0},
+		 "7.1.2.2: in a response has a decimal integer value; 7.1: MUST Fail"},
+		{0, 0, 15, 15, "permessage-deflate; client_max_window_bits=7", 0, {0, 0, 0, 0},
+		 "7.1.2.2: between 8 to 15; 7.1: MUST Fail"},
+		{0, 0, 15, 10, "permessage-deflate", 1, {0, 0, 15, 10},
+		 "7.1.2.2: a hint that ... the client is not going to use an LZ77 sliding window size "
+		 "greater than the size specified by the value in the offer"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits=9", 1, {0, 0, 15, 9},
+		 "7.1.2.2: with a value equal to or smaller than the received value"},
+		{0, 0, 15, 10, "permessage-deflate; client_max_window_bits=12", 0, {0, 0, 0, 0},
+		 "7.1.2.2: equal to or smaller than the received value; 7.1: MUST Fail"},
+		/* §7.1 */
+		{0, 0, 15, 15, "permessage-deflate; x=1", 0, {0, 0, 0, 0},
+		 "7.1: MUST Fail ... an extension parameter not defined for use in a response"},
+		{0, 0, 15, 15, "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+		 0, {0, 0, 0, 0}, "7.1: MUST Fail ... multiple extension parameters with the same name"},
+		{0, 0, 15, 15, "permessage-deflate, permessage-deflate", 0, {0, 0, 0, 0},
+		 "5: one offer made, one element accepted at most"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_deflate_config d;
+		ws_deflate_params p;
+		ws_str answer = {v[i].answer, strlen(v[i].answer)};
+		int ok;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = v[i].snct;
+		d.client_no_context_takeover = v[i].cnct;
+		d.server_max_window_bits = v[i].smwb;
+		d.client_max_window_bits = v[i].cmwb;
+		memset(&p, 0, sizeof p);
+		ok = ws_deflate_check_response(&d, answer, &p);
+		if (ok != v[i].ok || (ok && memcmp(&p, &v[i].p, sizeof p)))
+			t_fail(__FILE__, __LINE__, "answer \"%s\": %d {%d %d %d %d}, want %d\n    RFC 7692 %s",
+			       v[i].answer, ok, p.server_no_context_takeover, p.client_no_context_takeover,
+			       p.server_max_window_bits, p.client_max_window_bits, v[i].ok, v[i].rfc);
+	}
+	/* The offers those configurations make (7.1.2.2: "By including this
+	 * parameter in an offer, a client informs the peer server that the client
+	 * supports the client_max_window_bits extension parameter"). */
+	{
+		ws_deflate_config d;
+		char offer[WS_DEFLATE_FORMAT_MAX];
+		ws_deflate_config_init(&d);
+		ws_deflate_format(&d, NULL, offer, sizeof offer);
+		CHECK_STR(offer, "permessage-deflate; client_max_window_bits");
+		d.server_no_context_takeover = 1;
+		d.server_max_window_bits = 10;
+		d.client_max_window_bits = 12;
+		ws_deflate_format(&d, NULL, offer, sizeof offer);
+		CHECK_STR(offer, "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; "
+		                 "client_max_window_bits=12");
+	}
+}
+
+static void *std_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void std_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* Defect 2 through the handshake: an offer naming server_max_window_bits=15
+ * (as Python websockets sends when asked to) gets an answer that names it,
+ * and the client that offered it accepts that answer. */
+static void deflate_offer_names_server_window(void)
+{
+	static uint8_t ibuf[1024];
+	static const char req[] = RL H_HOST H_UP H_CONN H_KEY H_VER
+		"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=15; "
+		"client_max_window_bits\r\n\r\n";
+	ws_deflate_config d;
+	ws_config cfg = server_cfg();
+	char out[512];
+	size_t n, pos = 0;
+	ws_str name, value, head;
+	ws_conn c;
+	int found = 0;
+
+	if (!ws_deflate_available())
+		return;
+	ws_deflate_config_init(&d);
+	d.alloc.alloc = std_alloc;
+	d.alloc.free = std_free;
+	d.inflate_buf = ibuf;
+	d.inflate_cap = sizeof ibuf;
+	cfg.deflate = &d;
+	CHECK(to_request(&c, &cfg, req));
+	CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+	head.ptr = out;
+	head.len = n;
+	while (ws_header_next(head, &pos, &name, &value)) {
+		ws_deflate_config client;
+		ws_deflate_params p;
+		if (!ws__ieq(name, "Sec-WebSocket-Extensions"))
+			continue;
+		found++;
+		CHECK(ws__eq(value, "permessage-deflate; server_max_window_bits=14"));
+		/* The client that asked for at most 15 bits. */
+		ws_deflate_config_init(&client);
+		CHECK_INT(ws_deflate_check_response(&client, value, &p), 1);
+		CHECK_INT(p.server_max_window_bits, 14);
+	}
+	CHECK_INT(found, 1);
+	ws_conn_release(&c);
+	/* Whole, byte by byte, every split: the same request and answer. */
+	{
+		t_feed_opts o = {.accept = 1};
+		char *log = t_feed_all(&cfg, &o, req, sizeof req - 1, NULL, 0);
+		CHECK(strstr(log, "accept-> ") != NULL);
+		free(log);
+	}
+}
+
+/* Defect 9: a second ws_conn_fail() after a failed server handshake writes
+ * nothing; the HTTP error went out once. */
+static void fail_twice_writes_once(void)
+{
+	static const char req[] = "POST / HTTP/1.1\r\n\r\n";
+	ws_config cfg = server_cfg();
+	char buf[sizeof req], out[256];
+	size_t used, n;
+	ws_event ev;
+	ws_conn c;
+
+	memcpy(buf, req, sizeof req);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, buf, sizeof req - 1, &used, &ev), WS_E_HTTP_METHOD);
+	CHECK_INT(ws_conn_fail(&c, out, 10, &n), WS_E_BUFFER); /* too small: nothing written yet */
+	CHECK(n > 10);
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK(n > 0 && memcmp(out, "HTTP/1.1 400 ", 13) == 0);
+	CHECK_INT(ws_conn_should_close_transport(&c), 1);
+	n = 99;
+	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
+	CHECK_INT(n, 0);
+	n = 99;
+	CHECK_INT(ws_conn_fail(&c, out, 0, &n), WS_OK);
+	CHECK_INT(n, 0);
+	CHECK_INT(ws_conn_error(&c), WS_E_HTTP_METHOD);
+}
+
+/* Defect 12: 1xx responses other than 101 are interim (RFC 9110 §15.2): the
+ * client consumes them and waits for the final one. */
+static void client_interim_responses(void)
+{
+	static const ws_connect_opts co = {.host = "h"};
+	static const char r100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char r103[] = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n";
+	static const char open[] = "HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+		R101 R_UP R_CONN R_ACC "\r\n\x81\x05Hello";
+	static const char rejected[] = "HTTP/1.1 102 Processing\r\n\r\n"
+		"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno";
+	static const char *const bad[][2] = {
+		{"HTTP/1.0 100 Continue\r\n\r\n" R101 R_UP R_CONN R_ACC "\r\n", "error E_HTTP_STATUS\n"},
+		{"HTTP/1.1 100 Continue\r\nX: a\x01\r\n\r\n" R101 R_UP R_CONN R_ACC "\r\n",
+		 "error E_HTTP_MALFORMED\n"},
+		{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n",
+		 "error E_HTTP_UPGRADE\n"},
+		{"HTTP/1.1 100 Continue\r\n\n", "error E_HTTP_MALFORMED\n"},
+	};
+	ws_config cfg = client_cfg();
+	t_feed_opts o = {.connect = &co};
+
+	expect_log(&cfg, &o, open, sizeof open - 1, "open 101 protocol=\"\"\ntext \"Hello\"\n", 250);
+	expect_log(&cfg, &o, rejected, sizeof rejected - 1, "rejected 401\nrest 2\n", 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_log(&cfg, &o, bad[i][0], strlen(bad[i][0]), bad[i][1], 0);
+	/* By hand: an interim head alone is consumed without an event; the next
+	 * head is searched from its own start, one new byte per call. */
+	{
+		char buf[512], out[256];
+		size_t used, n, len = 0, k;
+		ws_event ev;
+		ws_conn c;
+		int bad_step = 0;
+		memcpy(buf + len, r100, sizeof r100 - 1), len += sizeof r100 - 1;
+		memcpy(buf + len, r103, sizeof r103 - 1), len += sizeof r103 - 1;
+		rand_ctr = 0; /* the key T_ACCEPT answers */
+		ws_conn_init(&c, sizeof c, &cfg);
+		ws_conn_connect(&c, &co, out, sizeof out, &n);
+		CHECK_INT(ws_conn_recv(&c, buf, len + 5, &used, &ev), WS_OK); /* "HTTP/" of a third */
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(used, len);
+		CHECK_INT(c.u_.h.scanned, 5);
+		CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
+		memcpy(buf, R101 R_UP R_CONN R_ACC "\r\n", strlen(R101 R_UP R_CONN R_ACC "\r\n"));
+		len = strlen(R101 R_UP R_CONN R_ACC "\r\n");
+		for (k = 6; k < len && !bad_step; k++) {
+			if (ws_conn_recv(&c, buf, k, &used, &ev) != WS_OK || used || ev.type ||
+			    c.u_.h.scanned != k) {
+				CHECK_INT(c.u_.h.scanned, k);
+				bad_step = 1;
+			}
+		}
+		CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_OPEN);
+		CHECK_INT(ev.http.status, 101);
+		CHECK(ev.http.head.ptr == buf && ev.http.head.len == len);
+	}
+	/* A server sending nothing but interim responses: each is consumed, so
+	 * none can grow past max_head. */
+	{
+		static char buf[4096];
+		size_t used, n, len = 0;
+		char out[256];
+		ws_event ev;
+		ws_conn c;
+		ws_config small = client_cfg();
+		small.max_head = 64;
+		while (len + sizeof r100 - 1 <= sizeof buf)
+			memcpy(buf + len, r100, sizeof r100 - 1), len += sizeof r100 - 1;
+		ws_conn_init(&c, sizeof c, &small);
+		ws_conn_connect(&c, &co, out, sizeof out, &n);
+		CHECK_INT(ws_conn_recv(&c, buf, len, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_NONE);
+		CHECK_INT(used, len);
+	}
+}
+
+/* Defect 13: Host is uri-host [":" port] (RFC 9112 §3.2, RFC 3986 §3.2.2);
+ * anything else is a 400. */
+static void host_values(void)
+{
+	static const char *const good[] = {
+		"a", "server.example.com:8080", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:443",
+		"[2001:db8::ff00:42:8329]", "[::ffff:192.0.2.1]:9", "[v1.fe:x]", "a:", "a%20b",
+		"xn--bcher-kva.example", "ex_am-ple~!$&'()*+,;=.com", "[1:2:3:4:5:6:7:8]", "[1::]",
+		"[::]",
+	};
+	static const char *const bad[] = {
+		"a b", "a/b", "a@b", "user@host:80", "a?b", "a#b", "[::1", "::1", "[::1]x", "[::1]:x",
+		"a:b", "a:80:80", "a:8o", "[zz]", "[1:2:3:4:5:6:7:8:9]", "[1::2::3]", "[12345::]",
+		"[::1.2.3]", "[v1]", "[vz.a]", "a%2", "a%zz", "a\"b", "a<b", "a\\b", "[]", ":80",
+		"a{b}", "a|b", "a^b", "a`b",
+	};
+	ws_config cfg = server_cfg();
+	char req[512];
+	char *want = error_log(WS_E_HTTP_HOST);
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		char log[256];
+		int len = snprintf(req, sizeof req, RL "Host: %s\r\n" H_UP H_CONN H_KEY H_VER "\r\n", good[i]);
+		snprintf(log, sizeof log, "request target=\"/chat\" host=\"%s\" origin=\"\" "
+		                          "key=\"dGhlIHNhbXBsZSBub25jZQ==\"\n", good[i]);
+		expect_log(&cfg, NULL, req, (size_t)len, log, 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int len = snprintf(req, sizeof req, RL "Host: %s\r\n" H_UP H_CONN H_KEY H_VER "\r\n", bad[i]);
+		char *log = t_feed_all(&cfg, NULL, req, (size_t)len, want, 0);
+		if (strcmp(log, want))
+			t_fail(__FILE__, __LINE__, "Host: %s\n    got:  %s", bad[i], log);
+		free(log);
+	}
+	free(want);
+	/* A client refuses to send one. */
+	{
+		ws_config ccfg = client_cfg();
+		ws_conn c;
+		char out[512];
+		size_t n;
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			ws_connect_opts co = {.host = bad[i]};
+			ws_conn_init(&c, sizeof c, &ccfg);
+			if (ws_conn_connect(&c, &co, out, sizeof out, &n) != WS_E_ARG)
+				t_fail(__FILE__, __LINE__, "connect to host \"%s\" is not WS_E_ARG", bad[i]);
+		}
+		for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+			ws_connect_opts co = {.host = good[i]};
+			ws_conn_init(&c, sizeof c, &ccfg);
+			if (ws_conn_connect(&c, &co, out, sizeof out, &n) != WS_OK)
+				t_fail(__FILE__, __LINE__, "connect to host \"%s\" fails", good[i]);
+		}
+	}
+}
+
+/* Defect 16: an upgrade request announcing a body is refused with 400, since
+ * the body would be read as frames; "Content-Length: 0" announces none. */
+static void request_with_body(void)
+{
+	static const struct {
+		const char *fields;
+		int err;
+	} v[] = {
+		{"Content-Length: 5\r\n", WS_E_HTTP_BODY},
+		{"content-length: 1\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0, 5\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\nContent-Length: 7\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: x\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: \r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: chunked\r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: identity\r\n", WS_E_HTTP_BODY},
+		{"Transfer-Encoding: \r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", WS_E_HTTP_BODY},
+		{"Content-Length: 0\r\n", WS_OK},
+		{"Content-Length: 000\r\n", WS_OK},
+		{"X-Content-Length: 5\r\n", WS_OK},
+	};
+	ws_config cfg = server_cfg();
+	char req[512];
+
+	CHECK_INT(ws_status_http(WS_E_HTTP_BODY), 400);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int len = snprintf(req, sizeof req, RL H_HOST H_UP H_CONN H_KEY H_VER "%s\r\n", v[i].fields);
+		char *want = v[i].err ? error_log(v[i].err) : NULL;
+		char *log = t_feed_all(&cfg, NULL, req, (size_t)len, want, 0);
+		if (v[i].err ? strcmp(log, want) != 0 : strncmp(log, "request ", 8) != 0)
+			t_fail(__FILE__, __LINE__, "%s    got:  %s", v[i].fields, log);
+		free(log);
+		free(want);
+	}
+}
+
+/* One rule for every handshake writer: on an error other than WS_E_BUFFER,
+ * *out_len is 0, whatever it held before. */
+static void writers_zero_out_len(void)
+{
+	static const ws_connect_opts co = {.host = "h"};
+	static const ws_connect_opts no_host = {.host = NULL};
+	ws_config scfg = server_cfg(), ccfg = client_cfg();
+	char out[512];
+	size_t n;
+	ws_conn c;
+
+#define STALE(call, want) \
+	do { \
+		n = 12345; \
+		CHECK_INT(call, want); \
+		CHECK_INT(n, 0); \
+	} while (0)
+	/* Server, before any request, then with one. */
+	ws_conn_init(&c, sizeof c, &scfg);
+	STALE(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_reject(&c, 403, NULL, NULL, 0, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_fail(&c, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_STATE);
+	CHECK(to_request(&c, &scfg, RFC_REQUEST));
+	{
+		ws_accept_opts bad = {"two words", NULL};
+		STALE(ws_conn_accept(&c, &bad, out, sizeof out, &n), WS_E_ARG);
+	}
+	STALE(ws_conn_reject(&c, 200, NULL, NULL, 0, out, sizeof out, &n), WS_E_ARG);
+	STALE(ws_conn_reject(&c, 403, "X\r\n", NULL, 0, out, sizeof out, &n), WS_E_ARG);
+	n = 0;
+	CHECK_INT(ws_conn_accept(&c, NULL, out, 10, &n), WS_E_BUFFER);
+	CHECK(n > 10); /* the size needed */
+	/* Client. */
+	ws_conn_init(&c, sizeof c, &ccfg);
+	STALE(ws_conn_connect(&c, &no_host, out, sizeof out, &n), WS_E_ARG);
+	STALE(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_E_STATE);
+	STALE(ws_conn_reject(&c, 403, NULL, NULL, 0, out, sizeof out, &n), WS_E_STATE);
+	ccfg.rand = failing_rand;
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_RAND);
+	ccfg.rand = t_rand;
+	CHECK_INT(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_OK);
+	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_STATE);
+#undef STALE
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1165,6 +1697,14 @@ int main(int argc, char **argv)
 	RUN(client_open);
 	RUN(client_errors);
 	RUN(client_rejected);
+	RUN(deflate_negotiation_server);
+	RUN(deflate_negotiation_client);
+	RUN(deflate_offer_names_server_window);
+	RUN(fail_twice_writes_once);
+	RUN(client_interim_responses);
+	RUN(host_values);
+	RUN(request_with_body);
+	RUN(writers_zero_out_len);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

@@ -995,7 +995,7 @@ static void status_table_rows(void)
 	CHECK((http) == 0 || (http) == 400 || (http) == 426 || (http) == 431);
 	WS_STATUS_TABLE(ROW_)
 #undef ROW_
-	static const int none[] = {1, 7, -7, -99, -119, -199, -214, -1000, 1 << 30};
+	static const int none[] = {1, 7, -7, -99, -119, -199, -299, -1000, 1 << 30};
 	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
 		CHECK_STR(ws_status_name(none[i]), "UNKNOWN");
 		CHECK_STR(ws_status_str(none[i]), "unknown status");

@@ -94,22 +94,35 @@ WS_API void ws_deflate_shared_free(ws_deflate_shared *s);
 /* Server: looks through one Sec-WebSocket-Extensions value for permessage-deflate
  * offers (RFC 7692 §5, §7.1) and agrees to the first acceptable one: offers with
  * unknown, duplicate or invalid parameters are declined. Returns 1 with *out
- * set, 0 if no offer is acceptable. */
+ * set, 0 if no offer is acceptable. What is agreed (RFC 7692 §7.1):
+ *   - no context takeover for a side when the offer asks for it or cfg does;
+ *   - our window: cfg's, lowered to the offer's server_max_window_bits. An
+ *     offer naming that parameter is accepted only by an answer naming it
+ *     (§7.1.2.1), and an answer names windows below 15 (absent means 15), so
+ *     such an offer gets at most 14 bits, even when it names 15;
+ *   - the client's window: 15 unless the offer has client_max_window_bits
+ *     (§7.1.2.2: otherwise the answer must not limit it); then cfg's, lowered
+ *     to the offer's value if it has one. */
 WS_API int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out);
 
 /* The longest value ws_deflate_format() writes, with its NUL. */
 #define WS_DEFLATE_FORMAT_MAX 132
 
 /* Writes the Sec-WebSocket-Extensions value for agreed parameters (server) or
- * the offer for cfg (client, params NULL) into out, NUL-terminated. Returns the
- * length, or 0 if cap is too small (WS_DEFLATE_FORMAT_MAX always suffices). */
+ * the offer for cfg (client, params NULL) into out, NUL-terminated. An answer
+ * names each no-context-takeover agreed and each window below 15 bits; an
+ * offer names what cfg asks for, and always client_max_window_bits (the client
+ * accepts a limit, RFC 7692 §7.1.2.2). Returns the length, or 0 if cap is too
+ * small (WS_DEFLATE_FORMAT_MAX always suffices). */
 WS_API size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params,
                                 char *out, size_t cap);
 
 /* Client: checks the server's Sec-WebSocket-Extensions value against the offer
- * made from cfg: exactly one permessage-deflate with valid parameters, window
- * bits no larger than asked for, the no-context-takeover we asked for granted.
- * Returns 1 with *out set, 0 if the response is invalid. */
+ * made from cfg: exactly one permessage-deflate with valid parameters (RFC 7692
+ * §7.1), window bits no larger than asked for and named when asked for
+ * (§7.1.2), the server_no_context_takeover we asked for granted (§7.1.1.1).
+ * Returns 1 with *out set (client_no_context_takeover also when only we asked
+ * for it), 0 if the response is invalid. */
 WS_API int ws_deflate_check_response(const ws_deflate_config *cfg, ws_str response,
                                      ws_deflate_params *out);
 

@@ -6,15 +6,25 @@
  * ws_conn_reject(). Until then, further bytes are left unconsumed. An invalid
  * request makes ws_conn_recv() return a WS_E_HTTP_* error; ws_conn_fail() then
  * writes the matching HTTP response (400, 426 with Sec-WebSocket-Version: 13,
- * 431).
+ * 431). Besides RFC 6455 §4.2.1, a request is refused with 400 for a Host that
+ * is not uri-host [":" port] (WS_E_HTTP_HOST, RFC 9112 §3.2), and for a
+ * Transfer-Encoding or a Content-Length other than 0 (WS_E_HTTP_BODY): the
+ * body they announce would be read as frames after the 101, and a GET that
+ * asks to switch protocols has no use for one; most servers refuse them too.
  *
  * Client: ws_conn_connect() writes the request; ws_conn_recv() returns
  * WS_EV_OPEN for a valid 101 response, WS_EV_REJECTED (ev.http.status, and the
- * headers through ev.http.head) for any other complete response, or a
- * WS_E_HTTP_* error for an invalid one.
+ * headers through ev.http.head) for any other final response, or a
+ * WS_E_HTTP_* error for an invalid one. Interim responses (1xx other than 101,
+ * such as 100 Continue or 103 Early Hints; RFC 9110 §15.2) are consumed
+ * without an event, and the final response is awaited.
  *
  * In both roles the bytes after the head are frames, returned by the next
  * ws_conn_recv() calls: nothing is lost.
+ *
+ * ws_conn_accept(), ws_conn_reject() and ws_conn_connect() follow the rule of
+ * every writer: WS_E_BUFFER sets *out_len to the size needed and changes
+ * nothing else; any other error sets it to 0.
  *
  * The head is not consumed until it is complete; the connection remembers how
  * far it has searched, so presenting it one byte at a time costs linear time
@@ -34,7 +44,8 @@ typedef struct ws_accept_opts {
 } ws_accept_opts;
 
 typedef struct ws_connect_opts {
-	const char *host;              /* Host value, with ":port" unless the default port; required */
+	const char *host;              /* Host value: a host name, IPv4 address or [IPv6 address], with
+	                                * ":port" unless the default port (RFC 3986 §3.2.2); required */
 	const char *target;            /* path and query ("/chat?room=1"); NULL means "/" */
 	const char *const *protocols;  /* NULL-terminated subprotocols to offer, or NULL */
 	const char *origin;            /* Origin value, or NULL */
@@ -68,9 +79,9 @@ WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, cons
  * rand callback. opts (and the strings it points to) must stay valid until
  * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it. Returns
  * WS_E_STATE unless this is a client that has not connected yet, WS_E_ARG for
- * a missing host, a host, target or origin that is empty or not visible ASCII
- * (no spaces, CR/LF/NUL), a subprotocol that is not a token, or malformed
- * headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
+ * a host that is missing or not uri-host [":" port] (RFC 3986 §3.2.2), a
+ * target or origin that is empty or not visible ASCII (no spaces, CR/LF/NUL),
+ * a subprotocol that is not a token, or malformed headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
  * bytes are drawn). */
 WS_API int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t cap,
                            size_t *out_len);

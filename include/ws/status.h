@@ -59,7 +59,7 @@
 	X(E_HTTP_MALFORMED,        -200,    0, 400, "malformed HTTP head") \
 	X(E_HTTP_METHOD,           -201,    0, 400, "request method is not GET") \
 	X(E_HTTP_VERSION,          -202,    0, 400, "HTTP version older than 1.1") \
-	X(E_HTTP_HOST,             -203,    0, 400, "missing or duplicate Host header") \
+	X(E_HTTP_HOST,             -203,    0, 400, "missing, duplicate or invalid Host header") \
 	X(E_HTTP_UPGRADE,          -204,    0, 400, "Upgrade header lacks the websocket token") \
 	X(E_HTTP_CONNECTION,       -205,    0, 400, "Connection header lacks the upgrade token") \
 	X(E_HTTP_WS_VERSION,       -206,    0, 426, "Sec-WebSocket-Version is not 13") \
@@ -69,7 +69,8 @@
 	X(E_HTTP_STATUS,           -210,    0,   0, "malformed HTTP status line") \
 	X(E_HTTP_ACCEPT,           -211,    0,   0, "Sec-WebSocket-Accept missing or wrong") \
 	X(E_HTTP_PROTOCOL,         -212,    0,   0, "server chose a subprotocol that was not offered") \
-	X(E_HTTP_EXTENSION,        -213,    0,   0, "server accepted an extension that was not offered")
+	X(E_HTTP_EXTENSION,        -213,    0,   0, "server accepted an extension that was not offered") \
+	X(E_HTTP_BODY,             -214,    0, 400, "upgrade request with a body (Content-Length or Transfer-Encoding)")
 
 typedef enum ws_status {
 #define WS_STATUS_ENUM_(name, value, close, http, text) WS_##name = value,

@@ -1,0 +1,80 @@
+/* The opening handshake's driver (RFC 6455 §4): finds each HTTP head in what
+ * ws_conn_recv() is given and hands it to the server or client side; answers
+ * ws_conn_fail() while the handshake is not done. */
+#include "ws_internal.h"
+
+/* Finds the CRLFCRLF ending a head in buf[0..len), resuming where the last
+ * call stopped: the caller presents the same head again with more appended,
+ * so a sender dribbling bytes costs linear time in total. Each LF is judged
+ * by looking back at the three bytes before it, so resuming exactly at
+ * `scanned` misses no terminator split across calls. Returns 1 with the head
+ * length in *head_len, 0 if more bytes are needed, or an error. */
+static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_len)
+{
+	size_t max = c->cfg_->max_head;
+	size_t end = len < max ? len : max;
+	size_t i = c->u_.h.scanned <= end ? c->u_.h.scanned : 0;
+
+	while (i < end) {
+		const uint8_t *lf = memchr(buf + i, '\n', end - i);
+		if (!lf)
+			break;
+		i = (size_t)(lf - buf);
+		if (i == 0 || buf[i - 1] != '\r')
+			return WS_E_HTTP_MALFORMED; /* RFC 9112 §2.2: bare LF */
+		if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+			*head_len = i + 1;
+			return 1;
+		}
+		i++;
+	}
+	c->u_.h.scanned = (uint32_t)end;
+	return len && len >= max ? WS_E_HTTP_HEAD_TOO_BIG : 0;
+}
+
+int ws__handshake_recv(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, ws_event *ev)
+{
+	size_t off = 0, n;
+	int rc;
+
+	if (c->state_ == WS__CLIENT_IDLE)
+		return WS_E_STATE; /* a call out of order, not the peer's fault */
+	/* Awaiting accept/reject, or rejected: the bytes after the head wait for
+	 * the answer (or belong to no one), so leave them unconsumed. */
+	if (c->state_ == WS__SERVER_ANSWER || (c->bits_ & WS__DONE))
+		return WS_OK;
+	for (;;) {
+		ws_str head;
+		rc = head_scan(c, buf + off, len - off, &n);
+		if (rc < 0)
+			return ws__fail(c, rc);
+		if (rc == 0)
+			break;
+		head.ptr = (const char *)buf + off;
+		head.len = n;
+		rc = c->cfg_->role == WS_ROLE_SERVER ? ws__server_head(c, head, ev)
+		                                     : ws__client_head(c, head, ev);
+		if (rc < 0)
+			return ws__fail(c, rc);
+		off += n;
+		if (rc != WS__INTERIM)
+			break;
+		/* An interim response is consumed with no event; the next head is
+		 * searched from its own start, each byte once. */
+		memset(&ev->http, 0, sizeof ev->http);
+		c->u_.h.scanned = 0;
+	}
+	*consumed = off;
+	return WS_OK;
+}
+
+int ws__handshake_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
+{
+	*out_len = 0;
+	/* RFC 6455 §4.1: a client that fails the handshake just closes. A server
+	 * writes its HTTP error once: ws_conn_fail() sets WS__DONE when it did
+	 * (or the transport ended), and the response is not to be sent twice. */
+	if (c->cfg_->role == WS_ROLE_CLIENT || (c->bits_ & WS__DONE))
+		return WS_OK;
+	return ws__server_fail(c, out, cap, out_len);
+}
