@@ -183,9 +183,12 @@ static const char *check_untouched(const ct_call *k)
 		a = k->consumed - 2;
 		b = k->consumed;
 	}
-	for (size_t i = 0; i < k->consumed; i++)
-		if ((i < a || i >= b) && k->buf[i] != k->orig[i])
-			return say("consumed byte %zu changed though no event reports it", i);
+	if (a > k->consumed || b > k->consumed || a > b)
+		return say("event span [%zu, %zu) outside the %zu consumed bytes", a, b, k->consumed);
+	if (memcmp(k->buf, k->orig, a) || memcmp(k->buf + b, k->orig + b, k->consumed - b))
+		for (size_t i = 0; i < k->consumed; i++)
+			if ((i < a || i >= b) && k->buf[i] != k->orig[i])
+				return say("consumed byte %zu changed though no event reports it", i);
 	return NULL;
 }
 
@@ -199,9 +202,10 @@ const char *ct_check_recv(ct_model *m, const ct_call *k)
 	for (size_t i = 0; i < k->nafter; i++)
 		if (k->after[i] != CT_GUARD_BYTE)
 			return say("guard byte %zu past the end written", i);
-	for (size_t i = k->consumed; i < k->len; i++)
-		if (k->buf[i] != k->orig[i])
-			return say("unconsumed byte %zu of %zu modified (consumed %zu)", i, k->len, k->consumed);
+	if (memcmp(k->buf + k->consumed, k->orig + k->consumed, k->len - k->consumed))
+		for (size_t i = k->consumed; i < k->len; i++)
+			if (k->buf[i] != k->orig[i])
+				return say("unconsumed byte %zu of %zu modified (consumed %zu)", i, k->len, k->consumed);
 	err = ws_conn_error(k->c);
 	if (k->rc < 0) {
 		if (k->ev->type != WS_EV_NONE)
@@ -301,8 +305,12 @@ uint8_t *ct_place(ct_arena *a, const uint8_t *src, size_t len, size_t ro_tail, c
 	if (len)
 		memcpy(dst, src, len);
 	if (after) {
+		/* Up to the PROT_NONE page the rest is read-only: writes there fault
+		 * anyway, so a few guard bytes suffice. */
 		*after = dst + len;
 		*nafter = (size_t)(guard - (dst + len));
+		if (*nafter > 16)
+			*nafter = 16;
 		memset(dst + len, CT_GUARD_BYTE, *nafter);
 	}
 	if (tp) {
@@ -358,13 +366,16 @@ int ct_recv_catch(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event 
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_sigaction = on_fault;
-		sa.sa_flags = SA_SIGINFO;
+		/* SA_NODEFER: the handler leaves by siglongjmp without restoring
+		 * the signal mask (a syscall per call saved), so the signal must
+		 * not stay blocked. */
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGSEGV, &sa, NULL);
 		sigaction(SIGBUS, &sa, NULL);
 		installed = 1;
 	}
-	if (sigsetjmp(fault_env, 1)) {
+	if (sigsetjmp(fault_env, 0)) {
 		*fault = (const void *)fault_at;
 		return 1;
 	}
