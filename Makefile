@@ -54,15 +54,21 @@ $(BUILD)/test/harness.o: test/harness.c test/harness.h test/contract.h $(wildcar
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Ilibws -c $< -o $@
 
-# The ws_conn_recv contract, shared with fuzz/ (fuzz/fuzz.mk builds its own copy).
+# The ws_conn_recv contract and the zlib oracle, shared with fuzz/ (fuzz/fuzz.mk
+# builds its own copies).
+TEST_SHARED := $(BUILD)/test/harness.o $(BUILD)/test/contract.o $(BUILD)/test/oracle.o
+
 $(BUILD)/test/contract.o: test/contract.c test/contract.h $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/test/%: test/%.c $(BUILD)/test/harness.o $(BUILD)/test/contract.o $(BUILD)/libws.a test/harness.h
+$(BUILD)/test/oracle.o: test/oracle.c test/oracle.h test/contract.h $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ilibws -o $@ $< $(BUILD)/test/harness.o $(BUILD)/test/contract.o \
-	  $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/test/%: test/%.c $(TEST_SHARED) $(BUILD)/libws.a test/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ilibws -o $@ $< $(TEST_SHARED) $(BUILD)/libws.a $(LIBS)
 
 # Runs every unit test binary; each prints "name: N passed, M failed".
 test: $(TESTS)
