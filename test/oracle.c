@@ -490,7 +490,7 @@ static const char *on_data(run *u, const ws_event *ev)
 		u->got.len = 0;
 	put(&u->got, ev->data, ev->len);
 	/* Whatever comes out is what zlib makes of the same bytes. */
-	if (u->got.len > m->out.len || memcmp(u->got.p, m->out.p, u->got.len)) {
+	if (u->got.len > m->out.len || (u->got.len && memcmp(u->got.p, m->out.p, u->got.len))) {
 		size_t i = 0;
 		while (i < u->got.len && i < m->out.len && u->got.p[i] == m->out.p[i])
 			i++;

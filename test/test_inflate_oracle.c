@@ -398,10 +398,25 @@ int main(int argc, char **argv)
 
 #else
 
+/* Built without permessage-deflate: the extension cannot be turned on. */
+static void test_no_deflate(void)
+{
+	ws_config cfg;
+	ws_conn c;
+	ws_deflate_params p = {0, 0, 15, 15};
+
+	ws_config_init(&cfg, WS_ROLE_SERVER);
+	cfg.flags = WS_CFG_START_OPEN;
+	CHECK_INT(ws_conn_init(&c, sizeof c, &cfg), WS_OK);
+	CHECK_INT(ws_conn_enable_deflate(&c, &p), WS_E_STATE);
+	ws_conn_release(&c);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
-	return t_done(argv[0]); /* built without permessage-deflate: nothing to test */
+	RUN(test_no_deflate);
+	return t_done(argv[0]);
 }
 
 #endif
