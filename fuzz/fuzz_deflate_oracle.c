@@ -3,7 +3,9 @@
  * (fz_split mode and seed); the rest drives the case generator two bytes per
  * decision (message kinds and sizes, zlib parameters, flush points, frame
  * cuts, corruptions), then a PRNG seeded from the whole input takes over.
- * The case runs whole and split; every message delivered complete must be
+ * The case runs whole and split, each with the input at a page end and again
+ * with the bytes each call should leave unconsumed on read-only pages (a
+ * write there, even of the byte it found, crashes); every message delivered complete must be
  * what zlib inflates (and zlib must find it complete), every truncated or
  * corrupt one must fail with E_INFLATE (or E_MESSAGE_TOO_BIG / E_UTF8 where
  * the inflated bytes call for it), and both runs must give the same events.
@@ -55,9 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pos < n)
 			split[ns++] = pos;
 	}
+	/* Whole, then split; each again with the bytes every call should leave
+	 * unconsumed on read-only pages. */
 	why = or_case_run(k, NULL, 0, 0, &ref);
+	if (!why)
+		why = or_case_run(k, NULL, 0, OR_RO_TAIL, NULL);
 	if (!why) {
 		why = or_case_run(k, split, ns, 0, &log);
+		if (!why)
+			why = or_case_run(k, split, ns, OR_RO_TAIL, NULL);
 		if (!why && strcmp(ref, log)) {
 			fprintf(stderr, "whole:\n%ssplit (mode %u):\n%s", ref, sp.mode, log);
 			why = "the events depend on how the wire is split";

@@ -533,9 +533,24 @@ static const char *on_error(run *u, int rc)
 	return NULL;
 }
 
-const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, int catch_faults, char **log)
+/* The consumed counts of the last run's calls, for OR_RO_TAIL. */
+static size_t *trace, ntrace, trace_cap;
+
+static void trace_add(size_t used)
+{
+	if (ntrace == trace_cap) {
+		trace_cap = trace_cap ? trace_cap * 2 : 256;
+		trace = realloc(trace, trace_cap * sizeof *trace);
+		if (!trace)
+			abort();
+	}
+	trace[ntrace++] = used;
+}
+
+const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, unsigned flags, char **log)
 {
 	static ct_arena arena;
+	size_t *prev = NULL, nprev = 0, ncall = 0;
 	ws_config cfg;
 	ws_deflate_config d;
 	ws_deflate_params p;
@@ -551,6 +566,14 @@ const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, in
 	u.k = k;
 	if (!rbuf)
 		abort();
+	if ((flags & OR_RO_TAIL) && ntrace) {
+		prev = malloc(ntrace * sizeof *prev);
+		if (!prev)
+			abort();
+		memcpy(prev, trace, ntrace * sizeof *prev);
+		nprev = ntrace;
+	}
+	ntrace = 0;
 	ws_config_init(&cfg, k->role);
 	cfg.flags = WS_CFG_START_OPEN;
 	cfg.max_message = k->max_message;
@@ -588,21 +611,31 @@ const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, in
 			size_t used = (size_t)-1, avail = have - off;
 			const uint8_t *after;
 			size_t nafter;
-			uint8_t *at = ct_place(&arena, rbuf + off, avail, CT_END, &after, &nafter);
+			size_t tail = CT_END;
+			uint8_t *at;
 			const void *fault;
 			ct_call call;
 			int rc;
 
+			if (ncall < nprev && prev[ncall] <= avail)
+				tail = avail - prev[ncall];
+			ncall++;
+			at = ct_place(&arena, rbuf + off, avail, tail, &after, &nafter);
 			memset(&ev, 0, sizeof ev);
-			if (catch_faults) {
+			if (flags & OR_CATCH_FAULTS) {
 				if (ct_recv_catch(&c, at, avail, &used, &ev, &rc, &fault)) {
-					bad = say("fault at byte %td of %zu presented", (const uint8_t *)fault - at, avail);
+					ct_unplace(&arena);
+					bad = say("fault at byte %td of %zu presented%s", (const uint8_t *)fault - at, avail,
+					          tail != CT_END ? ", the last ones read-only as they should stay unconsumed"
+					                         : "");
 					logf_(&u, "fault\n");
 					break;
 				}
 			} else {
 				rc = ws_conn_recv(&c, at, avail, &used, &ev);
 			}
+			ct_unplace(&arena);
+			trace_add(used);
 			call.c = &c;
 			call.buf = at;
 			call.len = avail;
@@ -646,6 +679,7 @@ out:
 	ws_conn_release(&c);
 	free(d.inflate_buf);
 	free(rbuf);
+	free(prev);
 	free(u.got.p);
 	put1(&u.log, 0);
 	if (log)

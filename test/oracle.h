@@ -49,12 +49,18 @@ const uint8_t *or_case_wire(const or_case *k);
 /* One line describing the case's parameters and messages. */
 const char *or_case_describe(const or_case *k);
 
+/* or_case_run() flags. */
+enum {
+	OR_CATCH_FAULTS = 1, /* report a fault (ct_recv_catch) instead of crashing */
+	OR_RO_TAIL = 2       /* put the bytes each call should leave unconsumed on
+	                      * read-only pages (ct_place), using the consumed counts of
+	                      * the previous run, which must have used the same split */
+};
+
 /* Runs the case with the wire cut into pieces ending at split[0..nsplit)
  * (increasing), each piece presented at the end of a page (test/contract.h).
- * With catch_faults, a fault is reported instead of crashing. Returns NULL if
- * everything agreed, else a description of the first disagreement (static
- * storage). *log (caller frees) gets the run's log. */
-const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, int catch_faults,
-                        char **log);
+ * Returns NULL if everything agreed, else a description of the first
+ * disagreement (static storage). *log (caller frees) gets the run's log. */
+const char *or_case_run(const or_case *k, const size_t *split, size_t nsplit, unsigned flags, char **log);
 
 #endif
