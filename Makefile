@@ -27,7 +27,7 @@ endif
 
 LIB_SRC := $(wildcard libws/*.c)
 LIB_OBJ := $(LIB_SRC:libws/%.c=$(BUILD)/obj/%.o)
-TEST_SRC := $(filter-out test/harness.c,$(wildcard test/test_*.c))
+TEST_SRC := $(wildcard test/test_*.c)
 TESTS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 
 .PHONY: all lib test check sanitize sanitize-gcc sanitize-clang nodeflate install uninstall clean deps run bench fuzz symbols \
@@ -50,13 +50,25 @@ $(BUILD)/$(SONAME): $(LIB_OBJ)
 	ln -sf libws.so.$(VERSION) $@
 	ln -sf $(SONAME) $(BUILD)/libws.so
 
-$(BUILD)/test/harness.o: test/harness.c test/harness.h $(wildcard include/ws/*.h)
+$(BUILD)/test/harness.o: test/harness.c test/harness.h test/contract.h $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Ilibws -c $< -o $@
 
-$(BUILD)/test/%: test/%.c $(BUILD)/test/harness.o $(BUILD)/libws.a test/harness.h
+# The ws_conn_recv contract and the zlib oracle, shared with fuzz/ (fuzz/fuzz.mk
+# builds its own copies).
+TEST_SHARED := $(BUILD)/test/harness.o $(BUILD)/test/contract.o $(BUILD)/test/oracle.o
+
+$(BUILD)/test/contract.o: test/contract.c test/contract.h $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ilibws -o $@ $< $(BUILD)/test/harness.o $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/test/oracle.o: test/oracle.c test/oracle.h test/contract.h $(wildcard include/ws/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/test/%: test/%.c $(TEST_SHARED) $(BUILD)/libws.a test/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ilibws -o $@ $< $(TEST_SHARED) $(BUILD)/libws.a $(LIBS)
 
 # Runs every unit test binary; each prints "name: N passed, M failed".
 test: $(TESTS)

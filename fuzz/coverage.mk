@@ -8,9 +8,9 @@
 
 COV_CC ?= gcc
 COV_DIR := $(BUILD)/coverage
-COV_CFLAGS := $(CFLAGS_ALL) -O0 --coverage -DWS_FUZZ_HANDSHAKE=$(FUZZ_HANDSHAKE)
+COV_CFLAGS := $(CFLAGS_ALL) -O0 --coverage
 COV_LIB_OBJ := $(LIB_SRC:libws/%.c=$(COV_DIR)/obj/%.o)
-COV_TEST_SRC := $(filter-out test/harness.c,$(wildcard test/test_*.c))
+COV_TEST_SRC := $(wildcard test/test_*.c)
 COV_TESTS := $(COV_TEST_SRC:test/%.c=$(COV_DIR)/test/%)
 COV_REPLAYS := $(FUZZ_TARGETS:%=$(COV_DIR)/replay/%)
 COV_LINES ?= 95
@@ -24,13 +24,15 @@ $(COV_DIR)/test/harness.o: test/harness.c test/harness.h $(wildcard include/ws/*
 	@mkdir -p $(@D)
 	$(COV_CC) $(COV_CFLAGS) -Ilibws -c $< -o $@
 
-$(COV_DIR)/test/%: test/%.c $(COV_DIR)/test/harness.o $(COV_LIB_OBJ) test/harness.h
+$(COV_DIR)/test/%: test/%.c $(COV_DIR)/test/harness.o $(COV_LIB_OBJ) test/harness.h test/contract.c test/oracle.c
 	@mkdir -p $(@D)
-	$(COV_CC) $(COV_CFLAGS) -Ilibws -o $@ $< $(COV_DIR)/test/harness.o $(COV_LIB_OBJ) $(LIBS)
+	$(COV_CC) $(COV_CFLAGS) -Ilibws -o $@ $< $(COV_DIR)/test/harness.o test/contract.c test/oracle.c \
+	  $(COV_LIB_OBJ) $(LIBS)
 
 $(COV_DIR)/replay/%: fuzz/%.c fuzz/replay.c fuzz/fuzz_common.c $(COV_LIB_OBJ) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(COV_CC) $(COV_CFLAGS) -Ifuzz -Ilibws -o $@ $< fuzz/replay.c fuzz/fuzz_common.c $(COV_LIB_OBJ) $(LIBS)
+	$(COV_CC) $(COV_CFLAGS) -Ifuzz -Itest -Ilibws -o $@ $< fuzz/replay.c fuzz/fuzz_common.c test/contract.c \
+	  test/oracle.c $(COV_LIB_OBJ) $(LIBS)
 
 .SECONDARY: $(COV_LIB_OBJ) $(COV_DIR)/test/harness.o
 

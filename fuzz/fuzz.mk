@@ -15,23 +15,19 @@
 # $(BUILD)/fuzz/replay/bin/fuzz_X crash-file.
 
 FUZZ_DIR := $(BUILD)/fuzz
-# The opening handshake replaces libws/handshake_stub.c; until then fuzz_http
-# has nothing to fuzz and the connection targets drive WS_CFG_START_OPEN only.
-FUZZ_HANDSHAKE := $(if $(wildcard libws/handshake_stub.c),0,1)
-FUZZ_TARGETS := fuzz_server fuzz_client fuzz_frame_header fuzz_utf8 fuzz_roundtrip
-ifeq ($(FUZZ_HANDSHAKE),1)
-FUZZ_TARGETS += fuzz_http
-endif
+FUZZ_TARGETS := fuzz_server fuzz_client fuzz_frame_header fuzz_utf8 fuzz_roundtrip fuzz_http
 # permessage-deflate (RFC 7692), when built in (WS_DEFLATE=1, the default).
 ifeq ($(WS_DEFLATE),1)
-FUZZ_TARGETS += fuzz_inflate
+FUZZ_TARGETS += fuzz_inflate fuzz_deflate_oracle
 endif
 
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -Ilibws -DWS_FUZZ_HANDSHAKE=$(FUZZ_HANDSHAKE)
-FUZZ_HDRS := fuzz/fuzz_common.h libws/ws_internal.h $(wildcard include/ws/*.h)
+FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -Itest -Ilibws
+FUZZ_HDRS := fuzz/fuzz_common.h test/contract.h test/oracle.h libws/ws_internal.h $(wildcard include/ws/*.h)
 FUZZ_LIB_OBJ := $(LIB_SRC:libws/%.c=$(FUZZ_DIR)/obj/%.o)
+# The per-call contract checker and the zlib oracle, shared with test/.
+FUZZ_SHARED := fuzz_common contract oracle
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/bin/%)
 
 # Dictionaries and input sizes per target.
@@ -42,6 +38,7 @@ fuzz_dict_fuzz_frame_header := fuzz/frame.dict
 fuzz_dict_fuzz_roundtrip := fuzz/frame.dict
 fuzz_dict_fuzz_utf8 := fuzz/utf8.dict
 fuzz_dict_fuzz_inflate := fuzz/frame.dict
+fuzz_dict_fuzz_deflate_oracle :=
 fuzz_max_len_fuzz_server := 16384
 fuzz_max_len_fuzz_client := 16384
 fuzz_max_len_fuzz_http := 12288
@@ -49,6 +46,7 @@ fuzz_max_len_fuzz_frame_header := 512
 fuzz_max_len_fuzz_roundtrip := 4096
 fuzz_max_len_fuzz_utf8 := 4096
 fuzz_max_len_fuzz_inflate := 8192
+fuzz_max_len_fuzz_deflate_oracle := 512
 
 .PHONY: fuzz fuzz-run fuzz-ci fuzz-replay fuzz-seeds coverage
 
@@ -58,14 +56,20 @@ $(FUZZ_DIR)/obj/%.o: libws/%.c $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_DIR)/obj/fuzz_common.o: fuzz/fuzz_common.c $(FUZZ_HDRS)
+$(FUZZ_DIR)/shared/%.o: fuzz/%.c $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_DIR)/bin/%: fuzz/%.c $(FUZZ_DIR)/obj/fuzz_common.o $(FUZZ_LIB_OBJ) $(FUZZ_HDRS)
+$(FUZZ_DIR)/shared/%.o: test/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+FUZZ_SHARED_OBJ := $(FUZZ_SHARED:%=$(FUZZ_DIR)/shared/%.o)
+
+$(FUZZ_DIR)/bin/%: fuzz/%.c $(FUZZ_SHARED_OBJ) $(FUZZ_LIB_OBJ) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-	  $(FUZZ_DIR)/obj/fuzz_common.o $(FUZZ_LIB_OBJ) $(LIBS)
+	  $(FUZZ_SHARED_OBJ) $(FUZZ_LIB_OBJ) $(LIBS)
 
 # The connection targets see a handshake, then frames: both dictionaries.
 $(FUZZ_DIR)/ws.dict: fuzz/http.dict fuzz/frame.dict
@@ -79,7 +83,7 @@ SECONDS ?= 60
 fuzz-run: fuzz
 	@for t in $(FUZZ_TARGETS); do sh fuzz/run.sh $$t $(FUZZ_DIR) $(SECONDS) || true; done
 
-# CI: 60 s per target (7 targets: about 8 minutes with the build), one
+# CI: 60 s per target (9 targets: about 10 minutes with the build), one
 # summary line counting targets.
 FUZZ_CI_SECONDS ?= 60
 fuzz-ci: fuzz
@@ -107,7 +111,13 @@ $(REPLAY_DIR)/obj/replay.o: fuzz/replay.c $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(REPLAY_CC) $(FUZZ_CFLAGS) $(REPLAY_SAN) -c $< -o $@
 
-$(REPLAY_DIR)/bin/%: $(REPLAY_DIR)/obj/%.o $(REPLAY_DIR)/obj/replay.o $(REPLAY_DIR)/obj/fuzz_common.o \
+$(REPLAY_DIR)/obj/contract.o $(REPLAY_DIR)/obj/oracle.o: $(REPLAY_DIR)/obj/%.o: test/%.c $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(REPLAY_CC) $(FUZZ_CFLAGS) $(REPLAY_SAN) -c $< -o $@
+
+REPLAY_SHARED_OBJ := $(FUZZ_SHARED:%=$(REPLAY_DIR)/obj/%.o)
+
+$(REPLAY_DIR)/bin/%: $(REPLAY_DIR)/obj/%.o $(REPLAY_DIR)/obj/replay.o $(REPLAY_SHARED_OBJ) \
                  $(REPLAY_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(REPLAY_CC) $(REPLAY_SAN) -o $@ $^ $(LIBS)
@@ -125,17 +135,17 @@ fuzz-replay: $(REPLAY_BINS)
 CHECK_STEPS += fuzz-replay
 
 # Keep the objects make would otherwise delete as intermediates.
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_DIR)/obj/fuzz_common.o $(REPLAY_LIB_OBJ) \
-            $(FUZZ_TARGETS:%=$(REPLAY_DIR)/obj/%.o) $(REPLAY_DIR)/obj/fuzz_common.o $(REPLAY_DIR)/obj/replay.o
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_SHARED_OBJ) $(REPLAY_LIB_OBJ) \
+            $(FUZZ_TARGETS:%=$(REPLAY_DIR)/obj/%.o) $(REPLAY_SHARED_OBJ) $(REPLAY_DIR)/obj/replay.o
 
 # ---- seeds ----
 
 # Seeds that need the library to compute (Sec-WebSocket-Accept for the fixed
 # client key, masked frames) come from fuzz/gen_seeds.c; the files are small
 # and committed, so this is only needed when the vectors change.
-$(FUZZ_DIR)/gen_seeds: fuzz/gen_seeds.c fuzz/fuzz_common.c $(FUZZ_HDRS) $(BUILD)/libws.a
+$(FUZZ_DIR)/gen_seeds: fuzz/gen_seeds.c fuzz/fuzz_common.c test/contract.c $(FUZZ_HDRS) $(BUILD)/libws.a
 	@mkdir -p $(@D)
-	$(CC) $(FUZZ_CFLAGS) -o $@ fuzz/gen_seeds.c fuzz/fuzz_common.c $(BUILD)/libws.a $(LIBS)
+	$(CC) $(FUZZ_CFLAGS) -o $@ fuzz/gen_seeds.c fuzz/fuzz_common.c test/contract.c $(BUILD)/libws.a $(LIBS)
 
 fuzz-seeds: $(FUZZ_DIR)/gen_seeds
 	$(FUZZ_DIR)/gen_seeds fuzz/corpus

@@ -1,6 +1,7 @@
 /* Shared by the libFuzzer targets in fuzz/: taking configuration from the first
- * input bytes, a read loop that feeds a ws_conn in fuzzed pieces while checking
- * the library's contract, and a reference UTF-8 validator.
+ * input bytes, a read loop that feeds a ws_conn in fuzzed pieces (each ending
+ * at a PROT_NONE page) while checking the library's contract with the checker
+ * the unit tests use (test/contract.h).
  *
  * Every check that fails calls FZ_ASSERT, which prints the condition and traps,
  * so libFuzzer (or fuzz/replay.c under gcc) reports it as a crash. */
@@ -11,12 +12,7 @@
 #include <stdint.h>
 #include "ws/ws.h"
 
-/* WS_FUZZ_HANDSHAKE is 1 when libws has the opening handshake (http.c and
- * friends); fuzz/fuzz.mk sets it from the files present. Before, only
- * WS_CFG_START_OPEN connections can be driven. */
-#ifndef WS_FUZZ_HANDSHAKE
-#define WS_FUZZ_HANDSHAKE 0
-#endif
+#include "contract.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,18 +47,11 @@ typedef struct fz_split {
 /* Size of the next piece; pos bytes were already given. Never 0 when pos < total. */
 size_t fz_split_next(fz_split *s, size_t pos);
 
-/* Reference UTF-8 validation (RFC 3629), byte by byte with no tables, for
- * differential checks. State: bytes still needed and the range allowed for
- * the next one. */
-typedef struct fz_utf8 {
-	unsigned need;
-	uint8_t lo, hi;
-} fz_utf8;
-/* Returns 1 if byte b may follow, advancing the state; 0 if b cannot start or
- * continue a sequence here (the state is then unchanged). */
-int fz_utf8_step(fz_utf8 *u, uint8_t b);
-/* Offset of the first byte of s[0..n) that fails, or n. */
-size_t fz_utf8_ref(fz_utf8 *u, const uint8_t *s, size_t n);
+/* Reference UTF-8 validation (RFC 3629), for differential checks: the one
+ * of test/contract.h. */
+typedef ct_utf8 fz_utf8;
+#define fz_utf8_step ct_utf8_step
+#define fz_utf8_ref ct_utf8_ref
 
 /* Configuration byte 0 of the connection targets (server, client, http). */
 enum {

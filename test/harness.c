@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "contract.h"
 
 static int t_passed, t_failed, t_cur_failed;
 static const char *t_cur;
@@ -158,24 +159,55 @@ static const char *ev_name(int type)
 	return type >= 0 && type <= WS_EV_REJECTED ? names[type] : "?";
 }
 
-char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
-             const size_t *split, size_t nsplit)
+/* The consumed counts of the last run's calls, so that a run in
+ * T_PLACE_RO_TAIL can put exactly the bytes each call should leave on
+ * read-only pages. */
+static size_t *trace, ntrace, trace_cap;
+
+static void trace_add(size_t used)
+{
+	if (ntrace == trace_cap) {
+		trace_cap = trace_cap ? trace_cap * 2 : 256;
+		trace = realloc(trace, trace_cap * sizeof *trace);
+		if (!trace)
+			abort();
+	}
+	trace[ntrace++] = used;
+}
+
+static const char *const place_names[] = {"guard bytes", "page end", "read-only tail"};
+
+char *t_feed_placed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
+                    const size_t *split, size_t nsplit, int place)
 {
 	enum { GUARD = 16 };
 	static const t_feed_opts none;
+	static ct_arena arena;
 	const uint8_t *src = in;
 	uint8_t *buf = malloc(len + GUARD + 1);
-	size_t have = 0, base = 0, start = 0;
+	size_t have = 0, base = 0, start = 0, ncall = 0, nprev = 0, *prev = NULL;
 	t_log log = {0};
 	msg_acc m = {0};
+	ct_model model;
 	ws_conn c;
 	int rc, stop = 0;
 
+	if (!buf)
+		abort();
 	if (!o)
 		o = &none;
+	if (place == T_PLACE_RO_TAIL && ntrace) {
+		prev = malloc(ntrace * sizeof *prev);
+		if (!prev)
+			abort();
+		memcpy(prev, trace, ntrace * sizeof *prev);
+		nprev = ntrace;
+	}
+	ntrace = 0;
 	if (cfg->rand == t_rand && cfg->rand_ctx)
 		*(uint32_t *)cfg->rand_ctx = 0;
 	t_log_add(&log, "%s", "");
+	ct_model_init(&model, cfg);
 	rc = ws_conn_init(&c, sizeof c, cfg);
 	if (rc) {
 		t_log_add(&log, "init-error %s\n", ws_status_name(rc));
@@ -200,37 +232,55 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 			memcpy(buf + have, src + start, end - start);
 		have += end - start;
 		start = end;
-		memset(buf + have, 0xA5, GUARD);
+		memset(buf + have, CT_GUARD_BYTE, GUARD);
 		for (;;) {
 			ws_event ev;
-			size_t used = (size_t)-1;
-			rc = ws_conn_recv(&c, buf + off, have - off, &used, &ev);
-			if (used > have - off) {
-				t_log_add(&log, "VIOLATION consumed %zu of %zu\n", used, have - off);
+			size_t used = (size_t)-1, avail = have - off;
+			uint8_t *p = buf + off;
+			const uint8_t *after = buf + have;
+			size_t nafter = GUARD;
+			const void *fault;
+			const char *why;
+			ct_call k;
+
+			memset(&ev, 0, sizeof ev);
+			if (place != T_PLACE_GUARD) {
+				size_t tail = CT_END;
+				if (place == T_PLACE_RO_TAIL && ncall < nprev && prev[ncall] <= avail)
+					tail = avail - prev[ncall];
+				p = ct_place(&arena, buf + off, avail, tail, &after, &nafter);
+			}
+			ncall++;
+			if (ct_recv_catch(&c, p, avail, &used, &ev, &rc, &fault)) {
+				ct_unplace(&arena);
+				t_log_add(&log, "VIOLATION fault (%s) at byte %td of %zu presented\n",
+				          place_names[place], (const uint8_t *)fault - p, avail);
 				stop = 1;
 				break;
 			}
-			for (size_t i = 0; i < GUARD; i++)
-				if (buf[have + i] != 0xA5) {
-					t_log_add(&log, "VIOLATION guard byte %zu written\n", i);
-					break;
-				}
-			if (memcmp(buf + off + used, src + base + off + used, have - off - used)) {
-				t_log_add(&log, "VIOLATION unconsumed bytes modified\n");
+			ct_unplace(&arena);
+			trace_add(used);
+			k.c = &c;
+			k.buf = p;
+			k.len = avail;
+			k.orig = src + base + off;
+			k.consumed = used;
+			k.rc = rc;
+			k.ev = &ev;
+			k.after = after;
+			k.nafter = nafter;
+			if ((why = ct_check_recv(&model, &k)) != NULL) {
+				t_log_add(&log, "VIOLATION %s\n", why);
 				stop = 1;
 				break;
 			}
-			if (ev.len && (ev.data < buf + off || ev.data + ev.len > buf + off + used) &&
-			    ev.type != WS_EV_REQUEST && ev.type != WS_EV_OPEN && ev.type != WS_EV_REJECTED &&
-			    !(ev.flags & WS_EVF_COMPRESSED))
-				t_log_add(&log, "VIOLATION event data outside the consumed bytes\n");
 			off += used;
-			if (rc < 0 && ev.type != WS_EV_NONE)
-				t_log_add(&log, "VIOLATION event %d with error %s\n", ev.type, ws_status_name(rc));
 			if (rc < 0) {
 				uint8_t out[512];
 				size_t n = 0;
 				int frc;
+				if ((why = ct_check_sticky(&c, p + used, avail - used, rc)) != NULL)
+					t_log_add(&log, "VIOLATION %s\n", why);
 				if (m.type) {
 					t_log_add(&log, "partial %s ", ev_name(m.type));
 					t_log_payload(&log, m.data, m.len, m.type == WS_EV_TEXT);
@@ -254,13 +304,8 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 			case WS_EV_TEXT:
 			case WS_EV_BINARY:
 				if (ev.flags & WS_EVF_MSG_BEGIN) {
-					if (m.type)
-						t_log_add(&log, "VIOLATION MSG_BEGIN inside a message\n");
 					m.type = ev.type;
 					m.len = 0;
-				} else if (m.type != ev.type) {
-					t_log_add(&log, "VIOLATION chunk without MSG_BEGIN\n");
-					m.type = ev.type;
 				}
 				acc_add(&m, ev.data, ev.len);
 				if (ev.flags & WS_EVF_MSG_END) {
@@ -309,8 +354,6 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 			case WS_EV_REJECTED:
 				t_log_add(&log, "rejected %u\n", ev.http.status);
 				break;
-			default:
-				t_log_add(&log, "VIOLATION unknown event %d\n", ev.type);
 			}
 			(o->hook ? o->hook : default_hook)(&c, &ev, &log, o->ud);
 		}
@@ -334,37 +377,60 @@ char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t 
 out:
 	ws_conn_release(&c);
 	free(buf);
+	free(prev);
 	free(m.data);
 	return log.s;
+}
+
+char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
+             const size_t *split, size_t nsplit)
+{
+	return t_feed_placed(cfg, o, in, len, split, nsplit, T_PLACE_PAGE_END);
+}
+
+/* One feed in one placement, compared with ref; 0 if it differs. */
+static int feed_cmp(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
+                    const size_t *split, size_t nsplit, int place, const char *ref, const char *how)
+{
+	char *got = t_feed_placed(cfg, o, in, len, split, nsplit, place);
+	int same = !strcmp(got, ref);
+
+	if (!same)
+		t_fail(__FILE__, __LINE__, "%s (%s):\n    got:  %s\n    want: %s", how, place_names[place],
+		       got, ref);
+	free(got);
+	return same;
 }
 
 char *t_feed_all(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
                  const char *want, size_t max3)
 {
-	char *whole = t_feed(cfg, o, in, len, NULL, 0);
+	char *whole = t_feed_placed(cfg, o, in, len, NULL, 0, T_PLACE_GUARD);
 	const char *ref = want ? want : whole;
 	size_t *split = malloc((len + 1) * sizeof *split);
-	char *got;
+	char how[64];
 
+	if (!split)
+		abort();
 	if (want && strcmp(whole, want))
 		t_fail(__FILE__, __LINE__, "whole input:\n    got:  %s\n    want: %s", whole, want);
+	/* Each shape of input is fed with the pieces at the end of a page, then
+	 * again with what each call should leave unconsumed on read-only pages
+	 * (the consumed counts come from the run before). */
+	feed_cmp(cfg, o, in, len, NULL, 0, T_PLACE_RO_TAIL, ref, "whole input");
+	feed_cmp(cfg, o, in, len, NULL, 0, T_PLACE_PAGE_END, ref, "whole input");
 	/* One byte at a time. */
 	for (size_t i = 0; i < len; i++)
 		split[i] = i + 1;
-	got = t_feed(cfg, o, in, len, split, len ? len - 1 : 0);
-	if (strcmp(got, ref))
-		t_fail(__FILE__, __LINE__, "byte at a time:\n    got:  %s\n    want: %s", got, ref);
-	free(got);
+	if (feed_cmp(cfg, o, in, len, split, len ? len - 1 : 0, T_PLACE_PAGE_END, ref, "byte at a time"))
+		feed_cmp(cfg, o, in, len, split, len ? len - 1 : 0, T_PLACE_RO_TAIL, ref, "byte at a time");
 	/* Two pieces, split at every offset. */
 	for (size_t i = 1; i < len; i++) {
 		split[0] = i;
-		got = t_feed(cfg, o, in, len, split, 1);
-		if (strcmp(got, ref)) {
-			t_fail(__FILE__, __LINE__, "split at %zu:\n    got:  %s\n    want: %s", i, got, ref);
-			free(got);
+		snprintf(how, sizeof how, "split at %zu", i);
+		if (!feed_cmp(cfg, o, in, len, split, 1, T_PLACE_PAGE_END, ref, how) ||
+		    !feed_cmp(cfg, o, in, len, split, 1, T_PLACE_RO_TAIL, ref, how))
 			break;
-		}
-		free(got);
 	}
 	/* Three pieces, split at every pair of offsets. */
 	if (len <= max3) {
@@ -373,13 +439,8 @@ char *t_feed_all(const ws_config *cfg, const t_feed_opts *o, const void *in, siz
 			for (size_t j = i + 1; j < len && !bad; j++) {
 				split[0] = i;
 				split[1] = j;
-				got = t_feed(cfg, o, in, len, split, 2);
-				if (strcmp(got, ref)) {
-					t_fail(__FILE__, __LINE__, "split at %zu,%zu:\n    got:  %s\n    want: %s", i, j,
-					       got, ref);
-					bad = 1;
-				}
-				free(got);
+				snprintf(how, sizeof how, "split at %zu,%zu", i, j);
+				bad = !feed_cmp(cfg, o, in, len, split, 2, T_PLACE_PAGE_END, ref, how);
 			}
 	}
 	free(split);

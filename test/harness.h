@@ -59,18 +59,39 @@ typedef struct t_feed_opts {
 	void (*setup)(ws_conn *c);      /* called right after ws_conn_init() */
 } t_feed_opts;
 
+/* Where t_feed_placed() puts the bytes it presents to ws_conn_recv():
+ * T_PLACE_GUARD      in a heap buffer, followed by 16 guard bytes (0xA5) that
+ *                    must stay untouched (and ASan's redzone in sanitizer builds);
+ * T_PLACE_PAGE_END   ending exactly at a PROT_NONE page, so that reading or
+ *                    writing one byte past the presented length faults;
+ * T_PLACE_RO_TAIL    with the bytes each call should leave unconsumed (the
+ *                    consumed counts of the previous run, which must have fed
+ *                    the same pieces) on read-only pages followed by a
+ *                    PROT_NONE page, so that any write to them faults, even one
+ *                    that puts back the byte it found.
+ * A fault is caught and logged as "VIOLATION fault (...) at byte N of M
+ * presented"; the run stops there and the test binary goes on. */
+enum { T_PLACE_GUARD, T_PLACE_PAGE_END, T_PLACE_RO_TAIL };
+
 /* Feeds in[0..len) in pieces whose ends are split[0..nsplit) (increasing
- * offsets), through a read loop with guard bytes, and returns the event log.
- * Also checks the library's buffer contract on every call (bytes beyond what
- * was consumed untouched, guard bytes untouched, consumed <= len, MSG_BEGIN /
- * MSG_END well-ordered) and logs violations as "VIOLATION ...". Data chunks of
- * one message are joined into one log line. */
+ * offsets), through the read loop of conn.h, and returns the event log.
+ * Every call is checked against the library's contract (test/contract.h:
+ * consumed <= len, bytes beyond what was consumed untouched, event spans,
+ * MSG_BEGIN / MSG_END order, UTF-8 of text chunks, sticky errors, ...);
+ * violations are logged as "VIOLATION ..." and stop the run. Data chunks of
+ * one message are joined into one log line. Hooks may be called once per run
+ * and must not depend on earlier runs. */
+char *t_feed_placed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
+                    const size_t *split, size_t nsplit, int place);
+/* t_feed_placed() with T_PLACE_PAGE_END. */
 char *t_feed(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
              const size_t *split, size_t nsplit);
 
 /* Feeds in whole, one byte at a time, split at every offset, and (for inputs of
  * up to max3 bytes) split at every pair of offsets; checks every log equals
- * want (or, when want is NULL, the whole-input log). Returns the whole-input log
+ * want (or, when want is NULL, the whole-input log). Whole in all three
+ * placements; one byte at a time and every single split at the page end and
+ * with a read-only tail; pairs of splits at the page end. Returns the whole-input log
  * (caller frees). */
 char *t_feed_all(const ws_config *cfg, const t_feed_opts *o, const void *in, size_t len,
                  const char *want, size_t max3);
