@@ -24,7 +24,7 @@ endif
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -Itest -Ilibws
-FUZZ_HDRS := fuzz/fuzz_common.h test/contract.h test/oracle.h libws/ws_internal.h $(wildcard include/ws/*.h)
+FUZZ_HDRS := fuzz/fuzz_common.h test/contract.h test/oracle.h $(wildcard libws/*.h) $(wildcard include/ws/*.h)
 FUZZ_LIB_OBJ := $(LIB_SRC:libws/%.c=$(FUZZ_DIR)/obj/%.o)
 # The per-call contract checker and the zlib oracle, shared with test/.
 FUZZ_SHARED := fuzz_common contract oracle

@@ -321,12 +321,11 @@ static void on_error(fz_run *r, int rc, size_t off)
 	} else if (!was_handshake) {
 		FZ_ASSERT(r->close_sent); /* a close frame is due unless one was sent */
 	}
-	/* Nothing more is written once the close frame went out. (During the
-	 * handshake a second call writes the HTTP response again; the docs do
-	 * not say otherwise, so that is not checked.) */
+	/* Nothing more is written once the close frame or the HTTP error
+	 * response went out. */
 	frc = ws_conn_fail(&r->c, out, sizeof out, &n);
 	FZ_ASSERT(frc == WS_OK);
-	FZ_ASSERT(was_handshake || n == 0);
+	FZ_ASSERT(n == 0);
 	FZ_ASSERT(ws_conn_error(&r->c) == rc);
 	r->stopped = 1;
 }
@@ -395,8 +394,11 @@ static void check_assembler(fz_run *r, const ws_event *ev)
 		memcpy(r->msg_copy + r->msg_len, ev->data, ev->len);
 	r->msg_len += ev->len;
 	rc = ws_assembler_add(&r->as, ev);
-	if (r->as_over)
-		return; /* (what it does after refusing a message is not specified) */
+	if (r->as_over) {
+		/* The rest of a refused message is refused too, its end included. */
+		FZ_ASSERT(rc == WS_E_MESSAGE_TOO_BIG && r->as.len == 0);
+		return;
+	}
 	if (r->msg_len > r->as.cap) {
 		FZ_ASSERT(rc == WS_E_MESSAGE_TOO_BIG);
 		r->as_over = 1;

@@ -253,10 +253,10 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	if (!last || *used < n || !z->avail_out)
 		return 0; /* more input, or more output, to come */
 	/* A message ends on a block boundary (the trailer's empty stored block
-	 * completed, zlib waiting for the next block header) or at the end of a
-	 * final block. Anything else is a message cut short: its sender's flush
+	 * completed: zlib waits for the next block header with no bits left
+	 * over, data_type 128 exactly) or at the end of a final block. Anything else is a message cut short: its sender's flush
 	 * never came, and what it would have said is unknown. */
-	if (!d->ended && (d->tail < 4 || !(z->data_type & 128)))
+	if (!d->ended && (d->tail < 4 || z->data_type != 128)) /* at a header, no bits over */
 		return WS_E_INFLATE;
 	/* Without context takeover the inflater is freed between messages, so
 	 * idle connections hold no inflate state. */

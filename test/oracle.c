@@ -89,51 +89,61 @@ static void gen_plain(buf *b, or_rand_fn r, void *ctx, int text)
 	}
 }
 
-/* zlib on the message's compressed bytes plus 00 00 ff ff (RFC 7692 §7.2.2),
+/* zlib on the message's compressed bytes, then 00 00 ff ff (RFC 7692 §7.2.2),
  * continuing the oracle's stream like the receiver does: a stream that ends
- * (BFINAL) is followed by a new one keeping the window (§7.2.3.4). */
+ * (BFINAL) is followed by a new one keeping the window (§7.2.3.4). The two
+ * are fed apart: a sender's message ends on an empty stored block whose last
+ * 4 bytes it removed, so the trailer decodes to nothing and ends no stream.
+ * If it decodes to data, or ends a final block, the message was cut short
+ * and that data is the trailer's, not the peer's. */
 static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t n)
 {
 	static const uint8_t trailer[4] = {0, 0, 0xff, 0xff};
-	uint8_t *in = malloc(n + 4);
-	int zr = Z_OK, ended = 0, dt = 0;
+	int zr = Z_OK, ended = 0, dt = 0, cut = 0;
 	ct_utf8 u = {0, 0, 0};
 	size_t bad;
 
-	if (!in)
-		abort();
-	if (n)
-		memcpy(in, c, n);
-	memcpy(in + n, trailer, 4);
-	oz->next_in = in;
-	oz->avail_in = (uInt)(n + 4);
-	for (;;) {
-		uint8_t chunk[4096];
-		oz->next_out = chunk;
-		oz->avail_out = sizeof chunk;
-		/* Z_BLOCK: inflate stops at each block boundary, where data_type
-		 * has 128 set (after Z_SYNC_FLUSH it would not show). */
-		zr = inflate(oz, Z_BLOCK);
-		put(&m->out, chunk, sizeof chunk - oz->avail_out);
-		if (zr == Z_STREAM_END) {
-			/* A final block that ends with the message needs no trailer
-			 * (00 00 ff ff alone, byte-aligned, is not a whole block). */
-			ended = 1;
-			if (!oz->avail_in || (size_t)(oz->next_in - in) == n)
+	for (int phase = 0; phase < 2 && !cut; phase++) {
+		if (phase == 1 && (ended || (zr != Z_OK && zr != Z_BUF_ERROR)))
+			break; /* a final block ended the message, or zlib failed */
+		oz->next_in = (uint8_t *)(uintptr_t)(phase ? trailer : c);
+		oz->avail_in = (uInt)(phase ? 4 : n);
+		zr = Z_OK;
+		for (;;) {
+			uint8_t chunk[4096];
+			size_t got;
+			oz->next_out = chunk;
+			oz->avail_out = sizeof chunk;
+			if (ended && oz->avail_in) {
+				inflateResetKeep(oz); /* more bytes after a final block */
+				ended = 0;
+			}
+			/* Z_BLOCK: inflate stops at each block boundary, where
+			 * data_type has 128 set (after Z_SYNC_FLUSH it would not). */
+			zr = inflate(oz, Z_BLOCK);
+			got = sizeof chunk - oz->avail_out;
+			put(&m->out, chunk, got);
+			if (phase == 1 && (got || zr == Z_STREAM_END)) {
+				cut = 1;
 				break;
-			inflateResetKeep(oz);
-			ended = 0;
-			continue;
+			}
+			if (zr == Z_STREAM_END) {
+				ended = 1;
+				if (!oz->avail_in)
+					break;
+				continue;
+			}
+			/* Until no progress (Z_BUF_ERROR): bits left over in inflate's
+			 * accumulator (a next block's header) are decoded too. */
+			if (zr != Z_OK)
+				break;
+			dt = oz->data_type; /* of the last call that made progress */
+			if (m->out.len > k->max_message + 70000)
+				break; /* enough to know it is too big */
 		}
-		/* Until no progress (Z_BUF_ERROR): bits left over in inflate's
-		 * accumulator (a next block's header) are decoded too. */
-		if (zr != Z_OK)
-			break;
-		dt = oz->data_type; /* of the last call that made progress */
-		if (m->out.len > k->max_message + 70000)
-			break; /* enough to know it is too big */
 	}
-	free(in);
+	if (cut)
+		zr = Z_OK;
 	bad = ct_utf8_ref(&u, m->out.p, m->out.len);
 	if (zr != Z_OK && zr != Z_BUF_ERROR && zr != Z_STREAM_END) {
 		m->why = "zlib: data error";
@@ -141,10 +151,10 @@ static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t
 	} else if (m->out.len > k->max_message) {
 		m->why = "inflates beyond max_message";
 		m->errs = ERR_BIG;
-	} else if (!ended && (oz->avail_in || !(dt & 128) || (dt & 63))) {
-		/* The trailer did not bring inflate to a block boundary with
-		 * nothing left over (it is then an empty stored block, §7.2.2):
-		 * the message was cut inside a block. */
+	} else if (cut || (!ended && (oz->avail_in || !(dt & 128) || (dt & 63)))) {
+		/* The trailer decoded to data, or did not bring inflate to a block
+		 * boundary with nothing left over (it is then an empty stored
+		 * block, §7.2.2): the message was cut inside a block. */
 		m->why = "zlib: not on a block boundary";
 		m->errs = ERR_INFLATE;
 	} else {

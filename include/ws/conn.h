@@ -288,8 +288,9 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t r
 /* After ws_conn_recv() returned an error: writes what that error calls for,
  * the close frame with its close code and description (RFC 6455 §7.1.7) or,
  * during a server handshake, the HTTP error response (400, 426, 431). Writes
- * nothing (WS_OK, *out_len = 0) if a close frame was already sent or the error
- * has no reply (client handshake errors: just close the transport). Afterwards
+ * nothing (WS_OK, *out_len = 0) if a close frame or the HTTP response was
+ * already written, or the error has no reply (client handshake errors: just
+ * close the transport). Afterwards
  * ws_conn_should_close_transport() is true. Returns WS_OK; WS_E_STATE if the
  * connection has not failed; WS_E_BUFFER (*out_len = the bytes needed: at
  * most WS_CONTROL_FRAME_MAX for a close frame, 256 for an HTTP response);
