@@ -37,7 +37,7 @@ all: lib
 
 lib: $(BUILD)/libws.a $(BUILD)/$(SONAME)
 
-$(BUILD)/obj/%.o: libws/%.c libws/ws_internal.h $(wildcard include/ws/*.h)
+$(BUILD)/obj/%.o: libws/%.c $(wildcard libws/*.h include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 

@@ -30,7 +30,7 @@ endif
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(CFLAGS_ALL) -Ifuzz -Ilibws -DWS_FUZZ_HANDSHAKE=$(FUZZ_HANDSHAKE)
-FUZZ_HDRS := fuzz/fuzz_common.h libws/ws_internal.h $(wildcard include/ws/*.h)
+FUZZ_HDRS := fuzz/fuzz_common.h $(wildcard libws/*.h include/ws/*.h)
 FUZZ_LIB_OBJ := $(LIB_SRC:libws/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/bin/%)
 
