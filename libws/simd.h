@@ -256,6 +256,10 @@ WS_INLINE size_t ws__utf8_resume(const uint8_t *s, size_t n, size_t at, size_t l
 
 /* The kernel sets this build has and this CPU runs (WS__ISA_*), found once. */
 unsigned ws__isa(void);
+/* For tests: the dispatchers use the kernel set best (one of ws__isa()'s,
+ * else ignored) instead of the highest; 0 restores the highest. It applies
+ * to every thread, which is safe: all kernels carry the same state. */
+void ws__isa_use(unsigned best);
 
 /* The best kernel for this CPU for long inputs, the scalar one for short. */
 void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);

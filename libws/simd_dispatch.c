@@ -45,6 +45,16 @@ unsigned ws__isa(void)
 {
 	return isa_all() & 0xff;
 }
+
+void ws__isa_use(unsigned best)
+{
+	unsigned all = isa_all() & 0xff;
+
+	if (!best)
+		__atomic_store_n(&isa_cache, 0, __ATOMIC_RELAXED); /* asked again */
+	else if (all & best && !(best & (best - 1)))
+		__atomic_store_n(&isa_cache, all | best << 8, __ATOMIC_RELAXED);
+}
 #else
 WS_INLINE unsigned isa_best(void)
 {
@@ -58,6 +68,11 @@ WS_INLINE unsigned isa_best(void)
 unsigned ws__isa(void)
 {
 	return isa_best();
+}
+
+void ws__isa_use(unsigned best)
+{
+	(void)best; /* one kernel set at most: nothing to choose */
 }
 #endif
 
