@@ -82,6 +82,12 @@ static const uint64_t utf8_dfa[256] = {
 	0x0006186186186186u, 0x0006186186186186u, 0x0006186186186186u, 0x0006186186186186u,
 };
 
+/* Aligned so that the byte loop below stays inside one 64-byte fetch block
+ * wherever the linker puts the function: when it crossed one, 16-byte text
+ * frames parsed 9 % slower (make bench, parse-utf8-16B). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((aligned(64)))
+#endif
 size_t ws__utf8_dfa(uint32_t *state, const uint8_t *p, size_t len)
 {
 	uint64_t st = *state;
