@@ -3,7 +3,8 @@
  * and the scalar DFA: every length 0..320, alignment 0..63 and key phase;
  * every 1-4 byte sequence near vector block boundaries; random mixed text
  * with random corruption, split at every offset; long inputs; and the fused
- * unmask+validate path, alone and through ws_conn. */
+ * unmask+validate path, alone and through ws_conn; then the dispatchers
+ * again with every lower kernel set this CPU runs (ws__isa_use()). */
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
