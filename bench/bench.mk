@@ -5,7 +5,7 @@
 BENCH_WSLAY ?= $(shell test -f /usr/include/wslay/wslay.h && echo 1 || echo 0)
 BENCH_LIBS := $(LIBS) $(if $(filter 1,$(BENCH_WSLAY)),-lwslay)
 
-$(BUILD)/bench/bench: bench/bench.c $(BUILD)/libws.a libws/ws_internal.h $(wildcard include/ws/*.h)
+$(BUILD)/bench/bench: bench/bench.c $(BUILD)/libws.a $(wildcard libws/*.h include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -DBENCH_WSLAY=$(BENCH_WSLAY) -Ilibws -o $@ bench/bench.c $(BUILD)/libws.a $(BENCH_LIBS)
 

@@ -1,7 +1,9 @@
-/* AArch64 NEON unmasking and UTF-8 validation: the same method as the SSSE3
- * code in simd_x86.c (see there), 16-byte registers, 64-byte steps. NEON is
- * part of every AArch64 CPU, so there is no run-time check. */
-#include "ws_internal.h"
+/* AArch64 NEON kernels for unmasking and UTF-8 validation: the method of the
+ * SSSE3 ones in simd_x86.c (16-byte registers, 64-byte steps) with the
+ * tables of utf8.c. NEON is part of every AArch64 CPU, so simd_dispatch.c
+ * needs no run-time check to pick these. */
+#define WS__SIMD_KERNEL
+#include "simd.h"
 
 #if WS__HAVE_NEON
 #include <arm_neon.h>
@@ -24,15 +26,7 @@ void ws__mask_neon(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
 	ws__mask_small(dst + i, src + i, len - i, key);
 }
 
-/* The tables of simd_x86.c, by value (see the error bits there). */
-static const uint8_t utf8_t1[16] = {0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02, 0x02,
-                                    0x80, 0x80, 0x80, 0x80, 0x21, 0x01, 0x15, 0x49};
-static const uint8_t utf8_t2[16] = {0xe7, 0xa3, 0x83, 0x83, 0x8b, 0xcb, 0xcb, 0xcb,
-                                    0xcb, 0xcb, 0xcb, 0xcb, 0xcb, 0xdb, 0xcb, 0xcb};
-static const uint8_t utf8_t3[16] = {0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
-                                    0xe6, 0xae, 0xba, 0xba, 0x01, 0x01, 0x01, 0x01};
-static const uint8_t utf8_incomplete[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                            0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0xdf, 0xbf};
+/* Lane numbers, to keep only the real bytes of a zero-padded tail. */
 static const uint8_t lane_index[64] = {
 	0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
 	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
@@ -56,35 +50,6 @@ static inline uint8x16_t check(const tables *t, uint8x16_t prev, uint8x16_t cur)
 	return veorq_u8(vandq_u8(vandq_u8(a, b), c), vandq_u8(m, vdupq_n_u8(0x80)));
 }
 
-/* See utf8_carry(), utf8_finish() and utf8_locate() in simd_x86.c. */
-static int carry(uint8_t *d, const uint8_t *s, size_t n, uint32_t key, uint32_t *state, size_t *pos)
-{
-	uint8_t kb[4];
-	size_t i = 0;
-
-	memcpy(kb, &key, 4);
-	for (; *state && i < n; i++) {
-		if (d)
-			d[i] ^= kb[i & 3];
-		if (ws__utf8_dfa(state, s + i, 1) == 0) {
-			if (d)
-				ws__mask(d + i + 1, d + i + 1, n - i - 1, ws__key_rotate(key, i + 1));
-			*pos = i;
-			return 1;
-		}
-	}
-	*pos = i;
-	return 0;
-}
-
-static size_t restart(const uint8_t *s, size_t n, size_t b, size_t lo, uint32_t *state)
-{
-	size_t j = ws__utf8_boundary(s, b, lo);
-
-	*state = 0;
-	return j + ws__utf8_dfa(state, s + j, n - j);
-}
-
 static inline size_t utf8_neon(uint8_t *d, const uint8_t *s, size_t n, uint32_t key,
                                uint32_t *state, int masking)
 {
@@ -93,15 +58,15 @@ static inline size_t utf8_neon(uint8_t *d, const uint8_t *s, size_t n, uint32_t 
 	size_t i = 0, lo, done;
 
 	if (*state) {
-		if (carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
+		if (ws__utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
 			return i;
 		key = ws__key_rotate(key, i);
 	}
 	lo = i;
-	t.t1 = vld1q_u8(utf8_t1);
-	t.t2 = vld1q_u8(utf8_t2);
-	t.t3 = vld1q_u8(utf8_t3);
-	t.inc = vld1q_u8(utf8_incomplete);
+	t.t1 = vld1q_u8(ws__utf8_tables.prev_high);
+	t.t2 = vld1q_u8(ws__utf8_tables.prev_low);
+	t.t3 = vld1q_u8(ws__utf8_tables.high);
+	t.inc = vld1q_u8(ws__utf8_tables.incomplete);
 	k = vreinterpretq_u8_u32(vdupq_n_u32(key));
 	prev = inc = zero;
 	for (; i + 64 <= n; i += 64) {
@@ -142,14 +107,14 @@ static inline size_t utf8_neon(uint8_t *d, const uint8_t *s, size_t n, uint32_t 
 		e = vorrq_u8(e, vandq_u8(check(&t, v1, v2), vcltq_u8(vld1q_u8(lane_index + 32), lim)));
 		e = vorrq_u8(e, vandq_u8(check(&t, v2, v3), vcltq_u8(vld1q_u8(lane_index + 48), lim)));
 		if (vmaxvq_u8(e) != 0)
-			return restart(s, n, i, lo, state);
+			return ws__utf8_resume(s, n, i, lo, state);
 	}
-	return restart(s, n, n, lo, state);
+	return ws__utf8_resume(s, n, n, lo, state);
 fail:
 	done = i + 64;
 	if (masking && done < n)
 		ws__mask_neon(d + done, d + done, n - done, key);
-	return restart(s, n, i, lo, state);
+	return ws__utf8_resume(s, n, i, lo, state);
 }
 
 size_t ws__utf8_neon(uint32_t *state, const uint8_t *s, size_t len)

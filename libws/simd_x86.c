@@ -1,19 +1,9 @@
-/* x86-64 vector unmasking and UTF-8 validation: SSE2 (the baseline), SSSE3,
- * AVX2 and AVX-512BW, each in a function compiled for its ISA with a target
- * attribute and chosen at run time by mask.c and utf8.c.
- *
- * UTF-8 follows the lookup-table method of Keiser and Lemire ("Validating
- * UTF-8 In Less Than One Instruction Per Byte", 2021), written afresh here:
- * for every byte, three 16-entry tables indexed by the high and low nibble of
- * the previous byte and the high nibble of the current one give bit sets of
- * the errors that pair could be; their AND is the set it is. A continuation
- * byte after a continuation byte is an error unless the byte two or three back
- * starts a 3- or 4-byte sequence, which one XOR settles. The validator works
- * on 64-byte steps and only answers "some error in this step"; the exact
- * offset of the first impossible byte (the fail-fast contract) then comes
- * from the scalar DFA, restarted at the last sequence boundary before the
- * step. Input that is all ASCII skips the tables. */
-#include "ws_internal.h"
+/* x86-64 vector kernels for unmasking and UTF-8 validation: SSE2 (the
+ * baseline), SSSE3, AVX2 and AVX-512BW, each compiled for its ISA with a
+ * target attribute; simd_dispatch.c picks one at run time. The validators
+ * use the lookup-table method explained in utf8.c, with its tables. */
+#define WS__SIMD_KERNEL
+#include "simd.h"
 
 #if WS__HAVE_X86
 #include <immintrin.h>
@@ -23,111 +13,8 @@
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw")))
 #define ALWAYS static inline __attribute__((always_inline))
 
-/* Error bits of a (previous byte, byte) pair. */
-enum {
-	TOO_SHORT = 0x01,  /* a lead byte not followed by a continuation byte */
-	TOO_LONG = 0x02,   /* a continuation byte after ASCII */
-	OVERLONG_3 = 0x04, /* E0 80..9F */
-	TOO_LARGE = 0x08,  /* F4 90..BF, F5..FF 90..BF */
-	SURROGATE = 0x10,  /* ED A0..BF */
-	OVERLONG_2 = 0x20, /* C0..C1 80..BF */
-	OVERLONG_4 = 0x40, /* F0 80..8F; also F5..FF 80..8F (too large) */
-	TWO_CONTS = 0x80   /* a continuation byte after a continuation byte */
-};
-
-/* Indexed by the previous byte's high nibble. */
-static const uint8_t utf8_t1[16] = {
-	TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-	TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
-	TOO_SHORT | OVERLONG_2,                     /* C */
-	TOO_SHORT,                                  /* D */
-	TOO_SHORT | OVERLONG_3 | SURROGATE,         /* E */
-	TOO_SHORT | TOO_LARGE | OVERLONG_4,         /* F */
-};
-
-#define T2_ANY (TOO_SHORT | TOO_LONG | TWO_CONTS)
-/* Indexed by the previous byte's low nibble. */
-static const uint8_t utf8_t2[16] = {
-	T2_ANY | OVERLONG_2 | OVERLONG_3 | OVERLONG_4, /* C0 E0 F0 */
-	T2_ANY | OVERLONG_2,                           /* C1 */
-	T2_ANY, T2_ANY,
-	T2_ANY | TOO_LARGE,                            /* F4 */
-	T2_ANY | TOO_LARGE | OVERLONG_4,               /* F5 */
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4 | SURROGATE,   /* ED, FD */
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-	T2_ANY | TOO_LARGE | OVERLONG_4,
-};
-
-#define T3_CONT (TOO_LONG | TWO_CONTS | OVERLONG_2)
-/* Indexed by the byte's high nibble. */
-static const uint8_t utf8_t3[16] = {
-	TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
-	T3_CONT | OVERLONG_3 | OVERLONG_4, /* 80..8F */
-	T3_CONT | OVERLONG_3 | TOO_LARGE,  /* 90..9F */
-	T3_CONT | SURROGATE | TOO_LARGE,   /* A0..AF */
-	T3_CONT | SURROGATE | TOO_LARGE,   /* B0..BF */
-	TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
-};
-
-/* Subtracted (saturating) from the last 16 bytes of a step: nonzero where a
- * sequence begun there is not complete yet. */
-static const uint8_t utf8_incomplete[16] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xef, 0xdf, 0xbf,
-};
-
-/* Finishes a sequence carried in from an earlier call, a byte at a time
- * (unmasking each first when d is set). Sets *pos to the offset where state 0
- * is reached (n if it is not) and returns 0, or sets *pos to the offset of an
- * invalid byte (having unmasked the rest) and returns 1. */
-static int utf8_carry(uint8_t *d, const uint8_t *s, size_t n, uint32_t key, uint32_t *state,
-                      size_t *pos)
-{
-	uint8_t kb[4];
-	size_t i = 0;
-
-	memcpy(kb, &key, 4);
-	for (; *state && i < n; i++) {
-		if (d)
-			d[i] ^= kb[i & 3];
-		if (ws__utf8_dfa(state, s + i, 1) == 0) {
-			if (d)
-				ws__mask(d + i + 1, d + i + 1, n - i - 1, ws__key_rotate(key, i + 1));
-			*pos = i;
-			return 1;
-		}
-	}
-	*pos = i;
-	return 0;
-}
-
-/* The end of a successful pass: the DFA state left by the last (maybe
- * unfinished) sequence, or the offset of a lead byte at the very end that no
- * sequence may start with (the tables flag those at the byte after). */
-static size_t utf8_finish(const uint8_t *s, size_t n, size_t lo, uint32_t *state)
-{
-	size_t j = ws__utf8_boundary(s, n, lo);
-
-	*state = 0;
-	return j == n ? n : j + ws__utf8_dfa(state, s + j, n - j);
-}
-
-/* An error somewhere in the step at s + i, everything before it good: the
- * DFA, restarted at the last boundary, finds the first impossible byte. */
-static size_t utf8_locate(const uint8_t *s, size_t n, size_t i, size_t lo, uint32_t *state)
-{
-	size_t j = ws__utf8_boundary(s, i, lo);
-
-	*state = 0;
-	return j + ws__utf8_dfa(state, s + j, n - j);
-}
+/* One of the 16-byte tables of utf8.c, which each ISA loads or broadcasts. */
+#define LUT(name) _mm_loadu_si128((const __m128i *)ws__utf8_tables.name)
 
 /* ---- SSE2 / SSSE3 ---- */
 
@@ -159,10 +46,10 @@ typedef struct tables128 {
 
 TGT_SSSE3 ALWAYS void tables128_init(tables128 *t)
 {
-	t->t1 = _mm_loadu_si128((const __m128i *)utf8_t1);
-	t->t2 = _mm_loadu_si128((const __m128i *)utf8_t2);
-	t->t3 = _mm_loadu_si128((const __m128i *)utf8_t3);
-	t->inc = _mm_loadu_si128((const __m128i *)utf8_incomplete);
+	t->t1 = LUT(prev_high);
+	t->t2 = LUT(prev_low);
+	t->t3 = LUT(high);
+	t->inc = LUT(incomplete);
 	t->nib = _mm_set1_epi8(0x0f);
 	t->c60 = _mm_set1_epi8(0x60);
 	t->c70 = _mm_set1_epi8(0x70);
@@ -190,7 +77,7 @@ TGT_SSSE3 ALWAYS size_t utf8_ssse3(uint8_t *d, const uint8_t *s, size_t n, uint3
 	size_t i = 0, lo, done;
 
 	if (*state) {
-		if (utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
+		if (ws__utf8_carry(masking ? d : NULL, s, n, key, state, &i) || i == n)
 			return i;
 		key = ws__key_rotate(key, i);
 	}
@@ -244,14 +131,14 @@ TGT_SSSE3 ALWAYS size_t utf8_ssse3(uint8_t *d, const uint8_t *s, size_t n, uint3
 		bad |= (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, v1, v2), zero)) << 32;
 		bad |= (uint64_t)(uint16_t)~_mm_movemask_epi8(_mm_cmpeq_epi8(check128(&t, v2, v3), zero)) << 48;
 		if (bad & ((1ull << r) - 1))
-			return utf8_locate(s, n, i, lo, state);
+			return ws__utf8_resume(s, n, i, lo, state);
 	}
-	return utf8_finish(s, n, lo, state);
+	return ws__utf8_resume(s, n, n, lo, state);
 fail:
 	done = i + 64;
 	if (masking && done < n)
-		ws__mask(d + done, d + done, n - done, key);
-	return utf8_locate(s, n, i, lo, state);
+		ws__mask_sse2(d + done, d + done, n - done, key);
+	return ws__utf8_resume(s, n, i, lo, state);
 }
 
 TGT_SSSE3 size_t ws__utf8_ssse3(uint32_t *state, const uint8_t *s, size_t len)
@@ -318,16 +205,14 @@ TGT_AVX2 void ws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32
 }
 
 typedef struct tables256 {
-	__m256i t1, t2, t3, nib, c60, c70, c80, inc;
+	__m256i t1, t2, t3, nib, c60, c70, c80;
 } tables256;
 
 TGT_AVX2 ALWAYS void tables256_init(tables256 *t)
 {
-	t->t1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t1));
-	t->t2 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t2));
-	t->t3 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)utf8_t3));
-	t->inc = _mm256_inserti128_si256(_mm256_set1_epi8((char)0xff),
-	                                 _mm_loadu_si128((const __m128i *)utf8_incomplete), 1);
+	t->t1 = _mm256_broadcastsi128_si256(LUT(prev_high));
+	t->t2 = _mm256_broadcastsi128_si256(LUT(prev_low));
+	t->t3 = _mm256_broadcastsi128_si256(LUT(high));
 	t->nib = _mm256_set1_epi8(0x0f);
 	t->c60 = _mm256_set1_epi8(0x60);
 	t->c70 = _mm256_set1_epi8(0x70);
@@ -396,7 +281,7 @@ TGT_AVX2 ALWAYS int range256(const tables256 *t, const uint8_t *s, size_t lo, si
 		__m256i e;
 		if (WS_LIKELY(!_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(v0, v1),
 		                                                    _mm256_or_si256(v2, v3))))) {
-			if (WS_UNLIKELY(s[i - 1] >= 0xc0 || s[i - 2] >= 0xe0 || s[i - 3] >= 0xf0))
+			if (WS_UNLIKELY(ws__utf8_unfinished(s + i)))
 				goto fail;
 			continue;
 		}
@@ -423,12 +308,12 @@ TGT_AVX2 size_t ws__utf8_avx2(uint32_t *state, const uint8_t *s, size_t len)
 	tables256 t;
 	size_t lo = 0, at;
 
-	if (*state && (utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
+	if (*state && (ws__utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
 		return lo;
 	tables256_init(&t);
 	if (range256(&t, s, lo, lo, len, &at))
-		return utf8_locate(s, len, at, lo, state);
-	return utf8_finish(s, len, lo, state);
+		return ws__utf8_resume(s, len, at, lo, state);
+	return ws__utf8_resume(s, len, len, lo, state);
 }
 
 /* As ws__unmask_utf8_avx512(): unmask a 2 KiB block, then validate it. */
@@ -438,7 +323,7 @@ TGT_AVX2 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_
 	size_t lo = 0, b, e, at;
 
 	if (*state) {
-		if (utf8_carry(d, d, n, key, state, &lo) || lo == n)
+		if (ws__utf8_carry(d, d, n, key, state, &lo) || lo == n)
 			return lo;
 		key = ws__key_rotate(key, lo);
 	}
@@ -447,7 +332,7 @@ TGT_AVX2 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_
 		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
 		if (!_mm256_movemask_epi8(mask256(d + b, d + b, e - b, ws__key_rotate(key, b - lo), 1))) {
 			/* All ASCII: only a sequence unfinished before it can fail. */
-			bad = b > lo && (d[b - 1] >= 0xc0 || d[b - 2] >= 0xe0 || d[b - 3] >= 0xf0);
+			bad = b > lo && ws__utf8_unfinished(d + b);
 			at = b;
 		} else {
 			tables256_init(&t);
@@ -456,10 +341,10 @@ TGT_AVX2 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_
 		if (WS_UNLIKELY(bad)) {
 			if (e < n)
 				ws__mask_avx2(d + e, d + e, n - e, ws__key_rotate(key, e - lo));
-			return utf8_locate(d, n, at, lo, state);
+			return ws__utf8_resume(d, n, at, lo, state);
 		}
 	}
-	return utf8_finish(d, n, lo, state);
+	return ws__utf8_resume(d, n, n, lo, state);
 }
 
 /* ---- AVX-512 (F + BW): 64-byte registers, masked loads and stores for tails ---- */
@@ -537,16 +422,14 @@ TGT_AVX512 void ws__mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, ui
 }
 
 typedef struct tables512 {
-	__m512i t1, t2, t3, nib, c60, c70, c80, inc;
+	__m512i t1, t2, t3, nib, c60, c70, c80;
 } tables512;
 
 TGT_AVX512 ALWAYS void tables512_init(tables512 *t)
 {
-	t->t1 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t1));
-	t->t2 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t2));
-	t->t3 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)utf8_t3));
-	t->inc = _mm512_inserti32x4(_mm512_set1_epi8((char)0xff),
-	                            _mm_loadu_si128((const __m128i *)utf8_incomplete), 3);
+	t->t1 = _mm512_broadcast_i32x4(LUT(prev_high));
+	t->t2 = _mm512_broadcast_i32x4(LUT(prev_low));
+	t->t3 = _mm512_broadcast_i32x4(LUT(high));
 	t->nib = _mm512_set1_epi8(0x0f);
 	t->c60 = _mm512_set1_epi8(0x60);
 	t->c70 = _mm512_set1_epi8(0x70);
@@ -613,7 +496,7 @@ TGT_AVX512 ALWAYS int range512(const tables512 *t, const uint8_t *s, size_t lo, 
 		if (WS_LIKELY(!_mm512_movepi8_mask(_mm512_ternarylogic_epi32(
 		            _mm512_or_si512(v0, v1), v2, v3, 0xfe)))) {
 			/* All ASCII: an error only if a sequence before it is unfinished. */
-			if (WS_UNLIKELY(s[i - 1] >= 0xc0 || s[i - 2] >= 0xe0 || s[i - 3] >= 0xf0))
+			if (WS_UNLIKELY(ws__utf8_unfinished(s + i)))
 				goto fail;
 			continue;
 		}
@@ -643,12 +526,12 @@ TGT_AVX512 size_t ws__utf8_avx512(uint32_t *state, const uint8_t *s, size_t len)
 	tables512 t;
 	size_t lo = 0, at;
 
-	if (*state && (utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
+	if (*state && (ws__utf8_carry(NULL, s, len, 0, state, &lo) || lo == len))
 		return lo;
 	tables512_init(&t);
 	if (range512(&t, s, lo, lo, len, &at))
-		return utf8_locate(s, len, at, lo, state);
-	return utf8_finish(s, len, lo, state);
+		return ws__utf8_resume(s, len, at, lo, state);
+	return ws__utf8_resume(s, len, len, lo, state);
 }
 
 
@@ -658,7 +541,7 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 	size_t lo = 0, b, e, at;
 
 	if (*state) {
-		if (utf8_carry(d, d, n, key, state, &lo) || lo == n)
+		if (ws__utf8_carry(d, d, n, key, state, &lo) || lo == n)
 			return lo;
 		key = ws__key_rotate(key, lo);
 	}
@@ -667,7 +550,7 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 		e = n - b > FUSED_BLOCK ? b + FUSED_BLOCK : n;
 		if (!_mm512_movepi8_mask(mask512(d + b, d + b, e - b, ws__key_rotate(key, b - lo), 1))) {
 			/* All ASCII: only a sequence unfinished before it can fail. */
-			bad = b > lo && (d[b - 1] >= 0xc0 || d[b - 2] >= 0xe0 || d[b - 3] >= 0xf0);
+			bad = b > lo && ws__utf8_unfinished(d + b);
 			at = b;
 		} else {
 			tables512_init(&t); /* cheap; only text that is not ASCII needs it */
@@ -676,10 +559,10 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 		if (WS_UNLIKELY(bad)) {
 			if (e < n)
 				ws__mask_avx512(d + e, d + e, n - e, ws__key_rotate(key, e - lo));
-			return utf8_locate(d, n, at, lo, state);
+			return ws__utf8_resume(d, n, at, lo, state);
 		}
 	}
-	return utf8_finish(d, n, lo, state);
+	return ws__utf8_resume(d, n, n, lo, state);
 }
 
 #else

@@ -3,13 +3,15 @@
  * and the scalar DFA: every length 0..320, alignment 0..63 and key phase;
  * every 1-4 byte sequence near vector block boundaries; random mixed text
  * with random corruption, split at every offset; long inputs; and the fused
- * unmask+validate path, alone and through ws_conn. */
+ * unmask+validate path, alone and through ws_conn; then the dispatchers
+ * again with every lower kernel set this CPU runs (ws__isa_use()). */
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "ws_internal.h"
 
 static unsigned isa;
+static int dispatch_only; /* run only the "dispatch" rows (for lower kernel sets) */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static uint32_t rnd(void)
@@ -55,7 +57,7 @@ static void mask_all_impls(void)
 	int bad = 0;
 
 	for (size_t m = 0; m < NMASKS; m++) {
-		if (masks[m].need && !(isa & masks[m].need))
+		if ((masks[m].need && !(isa & masks[m].need)) || (dispatch_only && masks[m].fn != ws__mask))
 			continue;
 		for (size_t len = 0; len <= MAXLEN && !bad; len++)
 			for (unsigned align = 0; align < 64 && !bad; align++)
@@ -227,7 +229,8 @@ static void utf8_check(const uint8_t *s, size_t len, size_t split, const char *w
 	for (size_t m = 0; m < NUTF8; m++) {
 		uint32_t st;
 		size_t got;
-		if (utf8s[m].need && !(isa & utf8s[m].need))
+		if ((utf8s[m].need && !(isa & utf8s[m].need)) ||
+		    (dispatch_only && utf8s[m].unmask != ws__unmask_utf8))
 			continue;
 		/* Whole. */
 		st = 0;
@@ -551,13 +554,23 @@ static void through_conn(void)
 	}
 }
 
+static const char *isa_name(unsigned b)
+{
+	return b == WS__ISA_SSE2 ? "sse2" : b == WS__ISA_SSSE3 ? "ssse3" : b == WS__ISA_AVX2 ? "avx2"
+	     : b == WS__ISA_AVX512 ? "avx512" : b == WS__ISA_NEON ? "neon" : "?";
+}
+
 int main(int argc, char **argv)
 {
+	unsigned top = 0;
+
 	(void)argc;
 	isa = ws__isa();
-	fprintf(stderr, "  isa:%s%s%s%s%s\n", isa & WS__ISA_SSE2 ? " sse2" : "",
-	        isa & WS__ISA_SSSE3 ? " ssse3" : "", isa & WS__ISA_AVX2 ? " avx2" : "",
-	        isa & WS__ISA_AVX512 ? " avx512" : "", isa & WS__ISA_NEON ? " neon" : "");
+	fprintf(stderr, "  isa:");
+	for (unsigned b = 1; b <= isa; b <<= 1)
+		if (isa & b)
+			fprintf(stderr, " %s", isa_name(b)), top = b;
+	fprintf(stderr, "\n");
 	RUN(mask_all_impls);
 	RUN(mask_public);
 	RUN(dfa_vs_reference);
@@ -567,5 +580,23 @@ int main(int argc, char **argv)
 	RUN(long_inputs);
 	RUN(cut_before_ascii);
 	RUN(through_conn);
+	/* The dispatchers again with each lower kernel set this CPU runs, so
+	 * that every branch of their switches is taken somewhere. */
+	dispatch_only = 1;
+	for (unsigned b = 1; b < top; b <<= 1) {
+		if (!(isa & b))
+			continue;
+		fprintf(stderr, "  dispatch with %s\n", isa_name(b));
+		ws__isa_use(b);
+		RUN(mask_all_impls);
+		RUN(mask_public);
+		RUN(random_text);
+		RUN(every_split);
+		RUN(long_inputs);
+		RUN(cut_before_ascii);
+		RUN(through_conn);
+	}
+	ws__isa_use(0);
+	CHECK_INT(ws__isa(), isa);
 	return t_done(argv[0]);
 }
