@@ -191,7 +191,9 @@ static int inflate_input(ws__deflate *d, z_stream *z, const uint8_t *in, size_t 
 		*used = n - z->avail_in;
 		return zr;
 	}
-	while (*used < n && z->avail_out && zr == Z_OK) {
+	/* At least one call, even with no input: output zlib still owes for
+	 * input it already took must come out here, not with the trailer. */
+	do {
 		size_t k = n - *used < sizeof slice ? n - *used : sizeof slice;
 		ws_mask_copy(slice, in + *used, k, key, *used);
 		z->next_in = slice;
@@ -200,7 +202,7 @@ static int inflate_input(ws__deflate *d, z_stream *z, const uint8_t *in, size_t 
 		*used += k - z->avail_in;
 		if (z->avail_in)
 			break; /* out of room, or the stream failed */
-	}
+	} while (*used < n && z->avail_out && zr == Z_OK);
 	z->avail_in = 0;
 	return zr;
 }

@@ -101,11 +101,12 @@ static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t
 	static const uint8_t trailer[4] = {0, 0, 0xff, 0xff};
 	int zr = Z_OK, ended = 0, dt = 0, cut = 0;
 	ct_utf8 u = {0, 0, 0};
-	size_t bad;
+	size_t bad, data_len = 0;
 
 	for (int phase = 0; phase < 2 && !cut; phase++) {
 		if (phase == 1 && (ended || (zr != Z_OK && zr != Z_BUF_ERROR)))
 			break; /* a final block ended the message, or zlib failed */
+		data_len = m->out.len; /* what the peer's own bytes decode to */
 		oz->next_in = (uint8_t *)(uintptr_t)(phase ? trailer : c);
 		oz->avail_in = (uInt)(phase ? 4 : n);
 		zr = Z_OK;
@@ -142,8 +143,10 @@ static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t
 				break; /* enough to know it is too big */
 		}
 	}
-	if (cut)
+	if (cut) {
 		zr = Z_OK;
+		m->out.len = data_len; /* the rest came from the trailer */
+	}
 	/* The next message starts a stream of its own on the same history: a
 	 * final block here must not make an empty next payload look whole. */
 	if (ended)
