@@ -5,6 +5,41 @@
 #include <string.h>
 #include "ws/ws.h"
 
+/* A freestanding build (WS_FREESTANDING=1, make mcu) may rely only on the
+ * four functions GCC itself emits calls to even with -ffreestanding:
+ * memcpy, memmove, memset, memcmp (GCC manual, "C Language" / "Standards").
+ * The three other <string.h> functions the core uses are given here instead,
+ * so no libc is needed; each is the plain loop the standard describes. */
+#if defined(WS_FREESTANDING) && WS_FREESTANDING
+static inline size_t ws__strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+static inline char *ws__strchr(const char *s, int ch)
+{
+	for (;; s++) {
+		if (*s == (char)ch)
+			return (char *)s;
+		if (!*s)
+			return NULL;
+	}
+}
+static inline void *ws__memchr(const void *s, int ch, size_t n)
+{
+	const unsigned char *p = s;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == (unsigned char)ch)
+			return (void *)(p + i);
+	return NULL;
+}
+#define strlen ws__strlen
+#define strchr ws__strchr
+#define memchr ws__memchr
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define WS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WS_UNLIKELY(x) __builtin_expect(!!(x), 0)
