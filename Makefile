@@ -135,3 +135,4 @@ clean:
 
 # Parts kept beside the code they build.
 -include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk
+-include mcu/mcu.mk

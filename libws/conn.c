@@ -96,9 +96,9 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 		if (WS_UNLIKELY((b1 & 0x7f) > WS_CONTROL_PAYLOAD_MAX))
 			return WS_E_CONTROL_TOO_LONG;
 	} else if (op == WS_OP_CONTINUATION) { /* RFC 6455 §5.4 */
-		if (WS_UNLIKELY(!c->msg_))
+		if (WS_UNLIKELY(!c->u_.f.msg))
 			return WS_E_UNEXPECTED_CONTINUATION;
-	} else if (WS_UNLIKELY(c->msg_)) {
+	} else if (WS_UNLIKELY(c->u_.f.msg)) {
 		return WS_E_EXPECTED_CONTINUATION;
 	}
 	n = ws__header_rest(p, avail, cfg->flags & WS_CFG_LENIENT_LENGTH, plen);
@@ -140,7 +140,7 @@ WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint
 			n = (size_t)room;
 			err = WS_E_MESSAGE_TOO_BIG;
 		}
-		op = c->msg_;
+		op = c->u_.f.msg;
 	}
 	if (op == WS_OP_TEXT && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
 		size_t ok = n;
@@ -186,7 +186,7 @@ WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint
 	if (end) {
 		ev->flags |= WS_EVF_MSG_END;
 		c->bits_ &= (uint8_t)~WS__INFLATE;
-		c->msg_ = 0;
+		c->u_.f.msg = 0;
 		c->u_.f.msg_len = 0;
 		c->u_.f.fragments = 0;
 	}
@@ -200,16 +200,16 @@ WS_INLINE void frame_begin(ws_conn *c, const uint8_t *p, size_t n, uint64_t plen
 	unsigned b0 = p[0], op = b0 & 0x0f;
 
 	if (op) {
-		c->msg_ = (uint8_t)op;
+		c->u_.f.msg = (uint8_t)op;
 		c->bits_ = (uint8_t)((c->bits_ & ~WS__INFLATE) | WS__BEGIN_PENDING |
 		                     (b0 & WS_RSV1 ? WS__INFLATE : 0));
 	}
-	c->frame_ = (uint8_t)(b0 & WS_FIN);
+	c->u_.f.frame = (uint8_t)(b0 & WS_FIN);
 	c->u_.f.fragments++;
 	c->u_.f.frame_left = plen;
 	c->u_.f.rx = WS__RX_PAYLOAD;
 	if (c->cfg_->role == WS_ROLE_SERVER)
-		memcpy(c->mask_, p + n - 4, 4);
+		memcpy(c->u_.f.mask, p + n - 4, 4);
 }
 
 /* The common case in a few dozen instructions: a whole single-frame data
@@ -224,7 +224,7 @@ WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, 
 	size_t hl = 2 + 4 * server;
 	uint32_t key;
 
-	if (!((b0 - (WS_FIN | WS_OP_TEXT) < 2) & !c->msg_ & ((b1 >> 7) == server) & (len < 126)) ||
+	if (!((b0 - (WS_FIN | WS_OP_TEXT) < 2) & !c->u_.f.msg & ((b1 >> 7) == server) & (len < 126)) ||
 	    avail < hl + len || len > cfg->max_frame || len > cfg->max_message)
 		return 0;
 	if (server)
@@ -237,7 +237,7 @@ WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, 
 WS_INLINE int recv_payload(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_event *ev)
 {
 	size_t n = avail < c->u_.f.frame_left ? avail : (size_t)c->u_.f.frame_left;
-	uint32_t key = ws__key32(c->mask_);
+	uint32_t key = ws__key32(c->u_.f.mask);
 	int end;
 
 	*used = n;
@@ -247,11 +247,11 @@ WS_INLINE int recv_payload(ws_conn *c, uint8_t *d, size_t avail, size_t *used, w
 	if (c->u_.f.frame_left) {
 		/* The next piece starts n bytes on in the key. */
 		uint32_t k = ws__key_rotate(key, n);
-		memcpy(c->mask_, &k, 4);
+		memcpy(c->u_.f.mask, &k, 4);
 	} else {
 		c->u_.f.rx = WS__RX_HEADER;
 	}
-	end = !c->u_.f.frame_left && (c->frame_ & WS_FIN);
+	end = !c->u_.f.frame_left && (c->u_.f.frame & WS_FIN);
 	if (!n && !end && !(c->bits_ & WS__BEGIN_PENDING))
 		return WS_OK; /* an empty middle fragment says nothing */
 	return deliver(c, ev, d, n, c->cfg_->role == WS_ROLE_SERVER ? &key : NULL, end, 0, 0, 0);
@@ -263,7 +263,7 @@ WS_INLINE int recv_payload(ws_conn *c, uint8_t *d, size_t avail, size_t *used, w
 static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_event *ev)
 {
 	size_t n = avail < c->u_.f.frame_left ? avail : (size_t)c->u_.f.frame_left, made;
-	int fin = c->frame_ & WS_FIN, last = fin && n == c->u_.f.frame_left, r;
+	int fin = c->u_.f.frame & WS_FIN, last = fin && n == c->u_.f.frame_left, r;
 	uint64_t allowance = c->cfg_->max_message - c->u_.f.msg_len;
 	uint8_t *out;
 
@@ -277,12 +277,12 @@ static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_e
 	}
 	/* Inflate no further than one byte past the message limit: a bomb is
 	 * caught after at most max_message bytes of work. */
-	r = ws__inflate(c->ext_, d, n, c->cfg_->role == WS_ROLE_SERVER ? c->mask_ : NULL, last,
+	r = ws__inflate(c->ext_, d, n, c->cfg_->role == WS_ROLE_SERVER ? c->u_.f.mask : NULL, last,
 	                allowance < SIZE_MAX ? (size_t)allowance + 1 : SIZE_MAX, used, &out, &made);
 	c->u_.f.frame_left -= *used;
 	if (c->cfg_->role == WS_ROLE_SERVER) {
-		uint32_t k = ws__key_rotate(ws__key32(c->mask_), *used);
-		memcpy(c->mask_, &k, 4);
+		uint32_t k = ws__key_rotate(ws__key32(c->u_.f.mask), *used);
+		memcpy(c->u_.f.mask, &k, 4);
 	}
 	if (!c->u_.f.frame_left)
 		c->u_.f.rx = fin ? WS__RX_FLUSH : WS__RX_HEADER;

@@ -350,7 +350,8 @@ int ws__deflate_frame(ws_conn *c, const void *data, size_t len, int final, uint8
 
 #else /* !WS_DEFLATE */
 
-int ws_deflate_available(void)
+/* Parenthesised: ws_internal.h makes the name a macro in this build. */
+int (ws_deflate_available)(void)
 {
 	return 0;
 }

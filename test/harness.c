@@ -94,7 +94,7 @@ void t_log_payload(t_log *l, const uint8_t *p, size_t n, int text)
 		uint32_t h = 2166136261u;
 		for (size_t i = 0; i < n; i++)
 			h = (h ^ p[i]) * 16777619u;
-		t_log_add(l, "len=%zu fnv=%08x", n, h);
+		t_log_add(l, "len=%zu fnv=%08x", n, (unsigned)h);
 	} else if (text) {
 		t_log_add(l, "\"");
 		for (size_t i = 0; i < n; i++) {

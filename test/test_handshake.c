@@ -62,7 +62,7 @@ static void log_text(t_log *l, const void *p, size_t n)
 		uint32_t h = 2166136261u;
 		for (size_t i = 0; i < n; i++)
 			h = (h ^ b[i]) * 16777619u;
-		t_log_add(l, "len=%zu fnv=%08x", n, h);
+		t_log_add(l, "len=%zu fnv=%08x", n, (unsigned)h);
 		return;
 	}
 	t_log_add(l, "\"");

@@ -146,16 +146,22 @@ enum {
 #define WS_SEND_SIZE_COMPRESSED(len) ((size_t)(len) + (size_t)(len) / 8 + (size_t)(len) / 64 + 64)
 
 /* The connection. Allocate it anywhere (static, stack, arrays); the fields are
- * private and public only so that sizeof works. At most 64 bytes. */
+ * private and public only so that sizeof works. At most 64 bytes, and 48 on
+ * 32-bit targets: the fields only framing needs share memory with those only
+ * the handshake needs, and the pointers come first so no padding is wasted. */
 typedef struct ws_conn {
 	const ws_config *cfg_;
+	void *ext_;         /* extension state (permessage-deflate) */
 	union {
 		struct {
 			uint64_t frame_left; /* payload bytes of the current frame not yet consumed */
 			uint64_t msg_len;    /* bytes of the current message delivered so far */
 			uint32_t utf8;       /* UTF-8 validator state */
 			uint32_t fragments;  /* frames of the current message */
+			uint8_t mask[4];     /* mask key of the current frame */
 			uint8_t rx;          /* where the frame stream is: header, payload, flush */
+			uint8_t frame;       /* FIN bit (0x80) of the current data frame */
+			uint8_t msg;         /* opcode of the message in progress; 0 if none */
 		} f;
 		struct {
 			uint8_t key[16];     /* client: Sec-WebSocket-Key nonce; server: decoded key */
@@ -164,15 +170,11 @@ typedef struct ws_conn {
 			uint8_t deflate[4];  /* server: agreed permessage-deflate parameters */
 		} h;
 	} u_;
-	uint8_t mask_[4];   /* mask key of the current frame */
 	uint8_t state_;     /* internal state */
-	uint8_t frame_;     /* opcode | 0x80 if FIN, of the current data frame */
-	uint8_t msg_;       /* opcode of the message in progress; 0 if none */
 	uint8_t bits_;      /* internal flags */
 	int16_t error_;     /* sticky error, 0 if none */
 	uint8_t send_;      /* outgoing: nonzero inside a fragmented message */
 	uint8_t rsv_;       /* RSV bits the peer may set (negotiated extensions) */
-	void *ext_;         /* extension state (permessage-deflate) */
 } ws_conn;
 
 #ifdef __cplusplus

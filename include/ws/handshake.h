@@ -112,7 +112,9 @@ WS_API int ws_origin_allowed(const ws_http *req, const char *const *allowed);
 /* Computes Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2):
  * base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). Writes
  * WS_ACCEPT_KEY_LEN characters and a NUL to out. Returns WS_OK, or WS_E_ARG if
- * the hash fails. Public for handshakes done by other stacks (RFC 8441/9220). */
+ * the hash fails. Public for handshakes done by other stacks (RFC 8441/9220).
+ * SHA-1 and base64 come from mbedTLS, or from functions the build supplies
+ * (the crypto hook, ws/crypto.h). */
 WS_API int ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_KEY_LEN + 1]);
 
 #ifdef __cplusplus
