@@ -233,7 +233,7 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 	else {
 		/* RFC 6455 §7.1.7: send the close frame the error calls for. */
 		why = ws_status_str(c->error_);
-		rc = ws__write_close(c, ws_status_close_code(c->error_), why, strlen(why), out, cap,
+		rc = ws__write_close(c, ws_status_close_code(c->error_), why, ws__strlen(why), out, cap,
 		                     out_len);
 	}
 	if (rc == WS_OK)

@@ -16,7 +16,7 @@ static int head_scan(ws_conn *c, const uint8_t *buf, size_t len, size_t *head_le
 	size_t i = c->u_.h.scanned <= end ? c->u_.h.scanned : 0;
 
 	while (i < end) {
-		const uint8_t *lf = memchr(buf + i, '\n', end - i);
+		const uint8_t *lf = ws__memchr(buf + i, '\n', end - i);
 		if (!lf)
 			break;
 		i = (size_t)(lf - buf);

@@ -8,7 +8,7 @@ static int connect_opts_ok(const ws_connect_opts *o)
 		return 0;
 	{
 		/* RFC 9112 §3.2: a server answers an invalid Host with 400. */
-		ws_str host = {o->host, strlen(o->host)};
+		ws_str host = {o->host, ws__strlen(o->host)};
 		if (!ws__is_host(host))
 			return 0;
 	}
@@ -16,7 +16,7 @@ static int connect_opts_ok(const ws_connect_opts *o)
 		return 0;
 	/* RFC 6455 §4.1 item 10: each subprotocol is a token. */
 	for (const char *const *p = o->protocols; p && *p; p++)
-		if (!ws__is_token(*p, strlen(*p)))
+		if (!ws__is_token(*p, ws__strlen(*p)))
 			return 0;
 	return ws__lines_ok(o->headers);
 }

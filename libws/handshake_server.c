@@ -7,14 +7,14 @@
  * request smuggling starts. Returns 0 if malformed. */
 static int request_line(ws_str l, ws_str *method, ws_str *target, int *version)
 {
-	const char *p = l.ptr, *e = l.ptr + l.len, *sp = memchr(p, ' ', l.len);
+	const char *p = l.ptr, *e = l.ptr + l.len, *sp = ws__memchr(p, ' ', l.len);
 
 	if (!sp || !ws__is_token(p, (size_t)(sp - p)))
 		return 0;
 	method->ptr = p;
 	method->len = (size_t)(sp - p);
 	p = sp + 1;
-	sp = memchr(p, ' ', (size_t)(e - p));
+	sp = ws__memchr(p, ' ', (size_t)(e - p));
 	if (!sp || sp == p)
 		return 0;
 	for (const char *q = p; q < sp; q++)
@@ -169,7 +169,7 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 	if (!opts)
 		opts = &none;
 	/* RFC 6455 §4.1: a subprotocol is a token, which also keeps CR/LF out. */
-	if ((opts->protocol && !ws__is_token(opts->protocol, strlen(opts->protocol))) ||
+	if ((opts->protocol && !ws__is_token(opts->protocol, ws__strlen(opts->protocol))) ||
 	    !ws__lines_ok(opts->headers))
 		return WS_E_ARG;
 	ws__key_encode(c->u_.h.key, key);
@@ -255,8 +255,8 @@ int ws__server_fail(const ws_conn *c, void *out, size_t cap, size_t *out_len)
 
 	if (status == 426) /* RFC 6455 §4.4: say which versions we speak */
 		return write_error(status, "Content-Type: text/plain\r\nSec-WebSocket-Version: 13\r\n",
-		                   why, strlen(why), out, cap, out_len);
-	return write_error(status ? status : 400, "Content-Type: text/plain\r\n", why, strlen(why),
+		                   why, ws__strlen(why), out, cap, out_len);
+	return write_error(status ? status : 400, "Content-Type: text/plain\r\n", why, ws__strlen(why),
 	                   out, cap, out_len);
 }
 

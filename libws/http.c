@@ -30,7 +30,7 @@ int ws__is_tchar(unsigned ch)
 {
 	if ((ch | 0x20) - 'a' < 26 || ch - '0' < 10)
 		return 1;
-	return ch && strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
+	return ch && ws__strchr("!#$%&'*+-.^_`|~", (int)ch) != NULL;
 }
 
 int ws__is_token(const char *s, size_t n)
@@ -65,7 +65,7 @@ int ws__is_vchars(const char *s)
 
 int ws__eq(ws_str a, const char *b)
 {
-	return strlen(b) == a.len && memcmp(a.ptr, b, a.len) == 0;
+	return ws__strlen(b) == a.len && memcmp(a.ptr, b, a.len) == 0;
 }
 
 int ws__ieq(ws_str a, const char *b)
@@ -243,7 +243,7 @@ static int is_ipv6(const char *p, size_t n)
 /* RFC 3986 §2.3 unreserved, §2.2 sub-delims. */
 static int is_unreserved_or_sub_delim(unsigned ch)
 {
-	return (ch | 0x20) - 'a' < 26 || ch - '0' < 10 || (ch && strchr("-._~!$&'()*+,;=", (int)ch));
+	return (ch | 0x20) - 'a' < 26 || ch - '0' < 10 || (ch && ws__strchr("-._~!$&'()*+,;=", (int)ch));
 }
 
 /* RFC 3986 §3.2.2: IP-literal without its brackets: IPv6address, or
@@ -270,7 +270,7 @@ int ws__is_host(ws_str s)
 	size_t n = s.len, i = 0;
 
 	if (n && p[0] == '[') {
-		const char *close = memchr(p, ']', n);
+		const char *close = ws__memchr(p, ']', n);
 		if (!close)
 			return 0;
 		i = (size_t)(close - p);
@@ -342,7 +342,7 @@ static int field_line_ok(const char *p, size_t n)
 static int crlf_line(ws_str head, size_t pos, ws_str *line)
 {
 	const char *p = head.ptr + pos;
-	const char *lf = pos < head.len ? memchr(p, '\n', head.len - pos) : NULL;
+	const char *lf = pos < head.len ? ws__memchr(p, '\n', head.len - pos) : NULL;
 
 	if (!lf || lf == p || lf[-1] != '\r')
 		return 0;
@@ -381,7 +381,7 @@ int ws__lines_ok(const char *s)
 	if (!s)
 		return 1;
 	while (*s) {
-		const char *cr = strchr(s, '\r');
+		const char *cr = ws__strchr(s, '\r');
 		if (!cr || cr[1] != '\n' || !field_line_ok(s, (size_t)(cr - s)))
 			return 0;
 		s = cr + 2;
@@ -394,7 +394,7 @@ int ws__lines_ok(const char *s)
  * iterators may be given any bytes. */
 static size_t next_line(const char *p, size_t n, size_t i, size_t *end)
 {
-	const char *lf = memchr(p + i, '\n', n - i);
+	const char *lf = ws__memchr(p + i, '\n', n - i);
 	size_t e = lf ? (size_t)(lf - p) : n;
 
 	*end = e > i && p[e - 1] == '\r' ? e - 1 : e;
@@ -414,7 +414,7 @@ int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value)
 
 		if (e == i)
 			break; /* the empty line that ends the head */
-		colon = memchr(p + i, ':', e - i);
+		colon = ws__memchr(p + i, ':', e - i);
 		if (colon) {
 			const char *v = colon + 1, *ve = p + e;
 			while (v < ve && is_ows(*v))
@@ -460,7 +460,7 @@ void ws__put(ws__out *o, const void *s, size_t n)
 
 void ws__puts(ws__out *o, const char *s)
 {
-	ws__put(o, s, strlen(s));
+	ws__put(o, s, ws__strlen(s));
 }
 
 void ws__put_uint(ws__out *o, size_t v)

@@ -5,12 +5,14 @@
 
 #include <string.h>
 #include "ws/ws.h"
+#include "simd.h" /* the bottom layer: inline helpers, WS_INLINE */
 
 /* A freestanding build (WS_FREESTANDING=1, make mcu) may rely only on the
  * four functions GCC itself emits calls to even with -ffreestanding:
  * memcpy, memmove, memset, memcmp (GCC manual, "C Language" / "Standards").
- * The three other <string.h> functions the core uses are given here instead,
- * so no libc is needed; each is the plain loop the standard describes. */
+ * The three other <string.h> functions the core uses go by these names: the
+ * C library's when there is one, else the plain loops the standard
+ * describes. */
 #if defined(WS_FREESTANDING) && WS_FREESTANDING
 static inline size_t ws__strlen(const char *s)
 {
@@ -23,7 +25,7 @@ static inline char *ws__strchr(const char *s, int ch)
 {
 	for (;; s++) {
 		if (*s == (char)ch)
-			return (char *)s;
+			return (char *)(uintptr_t)s;
 		if (!*s)
 			return NULL;
 	}
@@ -33,28 +35,13 @@ static inline void *ws__memchr(const void *s, int ch, size_t n)
 	const unsigned char *p = s;
 	for (size_t i = 0; i < n; i++)
 		if (p[i] == (unsigned char)ch)
-			return (void *)(p + i);
+			return (void *)(uintptr_t)(p + i);
 	return NULL;
 }
-#define strlen ws__strlen
-#define strchr ws__strchr
-#define memchr ws__memchr
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-#define WS_LIKELY(x) __builtin_expect(!!(x), 1)
-#define WS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define WS_LIKELY(x) (x)
-#define WS_UNLIKELY(x) (x)
-#endif
-/* The hot paths are forced inline for speed, except in a build for size
- * (-Os, as for a microcontroller), where the compiler chooses: about 1 KB
- * less flash on a Cortex-M3. */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
-#define WS_INLINE static inline __attribute__((always_inline))
-#else
-#define WS_INLINE static inline
+#define ws__strlen strlen
+#define ws__strchr strchr
+#define ws__memchr memchr
 #endif
 
 /* ws_conn.state_ */
@@ -231,7 +218,3 @@ int ws__deflate_frame(ws_conn *c, const void *data, size_t len, int final, uint8
                       size_t *out_len);
 
 #endif
-
-/* Unmasking and UTF-8 validation (mask.c, utf8.c, simd_*.c): their own
- * private header, in layers. */
-#include "simd.h"

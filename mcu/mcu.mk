@@ -11,7 +11,7 @@
 # Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm
 # (scripts/deps.sh installs them). Choices: no zlib (WS_DEFLATE=0), no
 # floating point (-mfloat-abi=soft on a core without an FPU: any float would
-# show as an __aeabi_f*/d* import), no SIMD (the simd_* files compile to
+# show as an __aeabi_f*/d* import), no SIMD (simd_x86.c, simd_neon.c compile to
 # nothing off x86-64/AArch64, so the scalar and 32-bit-word paths run),
 # SHA-1 and base64 through the crypto hook (include/ws/crypto.h).
 
@@ -66,7 +66,12 @@ $(MCU_B)/printf_c99.o: mcu/printf_c99.c
 	@mkdir -p $(@D)
 	$(MCU_CC) $(MCU_CFLAGS) -c $< -o $@
 
-$(MCU_B)/harness.o: test/harness.c test/harness.h $(MCU_HDRS)
+$(MCU_B)/harness.o: test/harness.c test/harness.h test/contract.h $(MCU_HDRS)
+	@mkdir -p $(@D)
+	$(MCU_CC) $(MCU_CFLAGS) -Ilibws -c $< -o $@
+
+# The contract checker, without page placement on the target (no MMU).
+$(MCU_B)/contract.o: test/contract.c test/contract.h $(MCU_HDRS)
 	@mkdir -p $(@D)
 	$(MCU_CC) $(MCU_CFLAGS) -Ilibws -c $< -o $@
 
@@ -76,12 +81,14 @@ $(MCU_B)/startup_%.o: mcu/startup.c
 	@mkdir -p $(@D)
 	$(MCU_CC) $(MCU_CFLAGS) -DMCU_PROG='"$*"' -c $< -o $@
 
-.SECONDARY: $(MCU_PROGS:%=$(MCU_B)/startup_%.o)
+.SECONDARY: $(MCU_PROGS:%=$(MCU_B)/startup_%.o) $(MCU_PROGS:%=$(MCU_B)/%.elf)
 
-$(MCU_B)/test_%.elf: test/test_%.c $(MCU_B)/startup_test_%.o $(MCU_B)/harness.o $(MCU_B)/printf_c99.o \
-                     $(MCU_B)/crypto_standin.o $(MCU_B)/libws.a mcu/mps2_an385.ld test/harness.h
+$(MCU_B)/test_%.elf: test/test_%.c $(MCU_B)/startup_test_%.o $(MCU_B)/harness.o $(MCU_B)/contract.o \
+                     $(MCU_B)/printf_c99.o $(MCU_B)/crypto_standin.o $(MCU_B)/libws.a mcu/mps2_an385.ld \
+                     test/harness.h
 	$(MCU_CC) $(MCU_CFLAGS) -Ilibws $(MCU_LDFLAGS) -o $@ $< $(MCU_B)/startup_test_$*.o \
-	  $(MCU_B)/harness.o $(MCU_B)/printf_c99.o $(MCU_B)/crypto_standin.o $(MCU_B)/libws.a
+	  $(MCU_B)/harness.o $(MCU_B)/contract.o $(MCU_B)/printf_c99.o $(MCU_B)/crypto_standin.o \
+	  $(MCU_B)/libws.a
 
 $(MCU_B)/baremetal_echo.elf: examples/baremetal_echo.c $(MCU_B)/startup_baremetal_echo.o \
                              $(MCU_B)/printf_c99.o $(MCU_B)/crypto_standin.o $(MCU_B)/libws.a \
