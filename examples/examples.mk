@@ -15,13 +15,16 @@ INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || ec
 
 examples: $(EXAMPLE_BINS)
 
-$(BUILD)/examples/echo-server: examples/echo_server.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)
+EXAMPLE_DEPS := examples/adapter.c examples/adapter.h examples/server_common.h $(BUILD)/libws.a \
+	$(wildcard include/ws/*.h)
 
-$(BUILD)/examples/ws-client: examples/client.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
+$(BUILD)/examples/echo-server: examples/echo_server.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS)
+
+$(BUILD)/examples/ws-client: examples/client.c $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS)
 
 run: deps examples
 	$(BUILD)/examples/echo-server --host 127.0.0.1 --port 8080
