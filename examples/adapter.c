@@ -12,9 +12,10 @@
  * it only until ad_io() returns, and whatever could not be used is copied
  * out (keep), so an idle connection holds no receive buffer. */
 static uint8_t rbuf[AD_RBUF];
-/* Bytes read or inflated per ad_io(): beyond it the connection yields (its
- * deadline becomes "now"), so one fast or compressing peer cannot starve the rest. */
-#define BUDGET (1u << 20)
+/* Bytes read or queued per ad_io(): beyond it the connection yields (its
+ * deadline becomes "now"), so that one fast or compressing peer cannot
+ * starve the rest. */
+#define BUDGET (64u << 10)
 
 int64_t ad_now(void)
 {
@@ -66,6 +67,7 @@ void ad_commit(ad_conn *c, size_t n)
 	if (!ad_pending(c))
 		c->tx_at = ad_now(); /* the write deadline counts from here */
 	c->len += n;
+	c->budget -= n < c->budget ? n : c->budget;
 }
 
 int ad_send(ad_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len)
@@ -139,7 +141,7 @@ static int deliver(ad_conn *c, ws_event *ev)
 }
 
 /* The read loop of conn.h over buf[0..len): returns the bytes used, -1 to hang up. */
-static long input(ad_conn *c, uint8_t *buf, size_t len, size_t *budget)
+static long input(ad_conn *c, uint8_t *buf, size_t len)
 {
 	size_t off = 0, used, n;
 	ws_event ev;
@@ -150,7 +152,7 @@ static long input(ad_conn *c, uint8_t *buf, size_t len, size_t *budget)
 		if (ws_conn_should_close_transport(&c->ws))
 			return (long)len; /* nothing more is read after the close (RFC 6455 §1.4) */
 		/* Backpressure: input stays unconsumed until the peer reads its output. */
-		if (ad_pending(c) > c->o->high_water || !*budget)
+		if (ad_pending(c) > c->o->high_water || !c->budget)
 			return c->held = 1, (long)off; /* even with every byte used, inflated data may wait */
 		rc = ws_conn_recv(&c->ws, buf + off, len - off, &used, &ev);
 		off += used;
@@ -164,8 +166,6 @@ static long input(ad_conn *c, uint8_t *buf, size_t len, size_t *budget)
 		}
 		if (ev.type == WS_EV_NONE)
 			return (long)off;
-		if (ev.flags & WS_EVF_COMPRESSED) /* inflating is work too */
-			*budget -= ev.len < *budget ? ev.len : *budget;
 		if (deliver(c, &ev))
 			return -1;
 	}
@@ -189,16 +189,15 @@ static int keep(ad_conn *c, uint8_t *buf, size_t len, size_t used)
 
 static int pump(ad_conn *c)
 {
-	size_t budget = BUDGET;
 	long r, u;
 
-	c->more = 0;
+	c->budget = BUDGET;
 	if (c->held) { /* events held back by backpressure or the budget come first */
 		uint8_t *buf = c->in ? c->in : rbuf;
-		if ((u = input(c, buf, c->in_len, &budget)) < 0 || keep(c, buf, c->in_len, (size_t)u))
+		if ((u = input(c, buf, c->in_len)) < 0 || keep(c, buf, c->in_len, (size_t)u))
 			return -1;
 	}
-	while (!c->eof && budget && ad_pending(c) <= c->o->high_water) {
+	while (!c->eof && c->budget && ad_pending(c) <= c->o->high_water) {
 		uint8_t *buf = c->in ? c->in : rbuf;
 		if (c->in_len == AD_RBUF)
 			return c->why = "input stuck", -1; /* heads are capped far below */
@@ -215,12 +214,12 @@ static int pump(ad_conn *c)
 		}
 		c->rx_at = ad_now();
 		c->ping_at = 0; /* any byte shows the peer alive */
-		budget -= (size_t)r < budget ? (size_t)r : budget;
+		c->budget -= (size_t)r < c->budget ? (size_t)r : c->budget;
 		r += (long)c->in_len;
-		if ((u = input(c, buf, (size_t)r, &budget)) < 0 || keep(c, buf, (size_t)r, (size_t)u))
+		if ((u = input(c, buf, (size_t)r)) < 0 || keep(c, buf, (size_t)r, (size_t)u))
 			return -1;
 	}
-	c->more = !budget;
+	c->more = !c->budget;
 	return 0;
 }
 
@@ -271,13 +270,14 @@ int ad_io(ad_conn *c)
 
 unsigned ad_wants(const ad_conn *c)
 {
-	unsigned w = c->t.wants ? c->t.wants(c->t.ctx) : 0;
+	unsigned tw = c->t.wants ? c->t.wants(c->t.ctx) : 0, w = 0;
 
 	if (ad_pending(c))
 		w |= AD_WRITE;
 	if (!c->eof && ad_pending(c) <= c->o->high_water)
 		w |= AD_READ;
-	return w;
+	/* A TLS handshake waiting for the peer: a writable socket is no news. */
+	return tw == AD_READ ? AD_READ : w | tw;
 }
 
 static void earliest(int64_t *d, int64_t t)

@@ -61,7 +61,7 @@ typedef struct ad_conn {
 	const ad_opts *o;
 	void *user;
 	uint8_t *in, *out;  /* carried input in[0..in_len); output out[off..len) of cap */
-	size_t in_len, off, len, cap;
+	size_t in_len, off, len, cap, budget; /* budget: work left in this ad_io() */
 	int64_t start_at, rx_at, msg_at, tx_at, ping_at, close_at;
 	int err;            /* the ws_status that failed the connection, or 0 */
 	const char *why;    /* why ad_io() finished, for logs */

@@ -26,7 +26,6 @@
 
 #define HIGH_WATER (256 * 1024)  /* stop reading stdin (and the socket) while more output waits */
 #define MAX_LINE (64u << 20)     /* longest stdin line (one message) */
-#define CONNECT_MS 10000         /* TCP connect, then the opening handshake */
 #define STABLE_MS 10000          /* a connection that lived this long resets the backoff */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -37,10 +36,10 @@ static struct {
 	char host[256], port[8], hostport[300], target[2048];
 	const char *url, *protocols[17], *close_reason, *ca;
 	char *headers;
-	long ping_ms;
+	long ping_ms, connect_ms;
 	int reconnect, binary, print_binary, verbose, deflate, tls, insecure;
 	unsigned close_code;
-} opt = { .close_code = WS_CLOSE_NORMAL, .close_reason = "" };
+} opt = { .close_code = WS_CLOSE_NORMAL, .close_reason = "", .connect_ms = 10000 };
 
 static char *lb;                 /* stdin bytes not sent yet; they survive reconnections */
 static size_t lb_len, lb_cap, lb_scan;
@@ -224,7 +223,7 @@ static int dial(int64_t deadline)
 /* One connection, from connect to close. Returns END_*; *lived is how long it stayed open. */
 static int session(const ws_config *cfg, int64_t *lived)
 {
-	static ad_opts o = { on_event, HIGH_WATER, CONNECT_MS, 0, 0, 0, 5000, 30000 };
+	static ad_opts o = { on_event, HIGH_WATER, 0, 0, 0, 0, 5000, 30000 };
 	ws_connect_opts copts = { opt.hostport, opt.target, NULL, NULL, NULL };
 	int64_t opened = 0;
 	ad_conn a;
@@ -235,9 +234,10 @@ static int session(const ws_config *cfg, int64_t *lived)
 	copts.protocols = opt.protocols[0] ? opt.protocols : NULL;
 	copts.headers = opt.headers;
 	o.ping_ms = o.pong_ms = (int)opt.ping_ms;
+	o.handshake_ms = (int)opt.connect_ms;
 	result = END_LOST;
 	close_sent = 0;
-	if ((fd = dial(ad_now() + CONNECT_MS)) < 0)
+	if ((fd = dial(ad_now() + opt.connect_ms)) < 0)
 		return END_LOST;
 	if (ad_init(&a, cfg, &o, ad_socket(fd), NULL) != WS_OK)
 		return close(fd), END_FAIL;
@@ -272,18 +272,21 @@ static int session(const ws_config *cfg, int64_t *lived)
 		if (ad_io(&a))
 			break;
 	}
+#ifdef WITH_TLS
+	if (opt.tls && tls_failure(&a.t)) { /* a verification failure says which */
+		fprintf(stderr, "ws-client: TLS: %s\n", tls_failure(&a.t));
+		result = END_FAIL;
+		a.why = "local error";
+	}
+	if (opt.tls)
+		tls_free(&a.t);
+#endif
 	if (a.err)
 		fprintf(stderr, "ws-client: %s\n", ws_status_str(a.err));
 	else if (a.why && !strcmp(a.why, "no pong: connection dead"))
 		fprintf(stderr, "ws-client: no pong within %ld ms: connection dead\n", opt.ping_ms);
 	else if (a.why && strcmp(a.why, "local error"))
 		fprintf(stderr, "ws-client: %s\n", a.why);
-#ifdef WITH_TLS
-	if (opt.tls && tls_failure(&a.t))
-		fprintf(stderr, "ws-client: TLS: %s\n", tls_failure(&a.t)), result = END_FAIL;
-	if (opt.tls)
-		tls_free(&a.t);
-#endif
 	if (a.why && result == END_DONE)
 		result = END_LOST; /* e.g. our close was never answered */
 	ad_free(&a);
@@ -352,6 +355,8 @@ static int usage(int status)
 	        "  --reconnect           after an unexpected disconnect, reconnect with exponential backoff\n"
 	        "                        and jitter (0.5 s doubling to 30 s; at least 5 s after close 1012/1013;\n"
 	        "                        reset once a connection lived 10 s)\n"
+	        "  --connect-timeout S   for the TCP connect (all addresses), then again for the\n"
+	        "                        opening handshake (default 10)\n"
 	        "  --deflate             offer permessage-deflate (compression, RFC 7692)\n"
 	        "  --ca FILE             wss://: trust these PEM certificates instead of the system store\n"
 	        "  -v, --verbose         report pongs and the close handshake on stderr\n"
@@ -396,6 +401,11 @@ int main(int argc, char **argv)
 			if (*e || !(sec >= 0.01 && sec <= 86400))
 				return usage(2);
 			opt.ping_ms = (long)(sec * 1000);
+		} else if (!strcmp(a, "--connect-timeout") && v) {
+			double sec = strtod(argv[++i], &e);
+			if (*e || !(sec >= 0.01 && sec <= 86400))
+				return usage(2);
+			opt.connect_ms = (long)(sec * 1000);
 		} else if (!strcmp(a, "--close") && v) {
 			opt.close_code = (unsigned)strtoul(argv[++i], &e, 10);
 			if ((*e && *e != ':') || !ws_close_code_valid(opt.close_code))
@@ -429,6 +439,8 @@ int main(int argc, char **argv)
 	if (opt.tls)
 		return fprintf(stderr, "ws-client: wss:// is not supported by this build (-DWITH_TLS)\n"), 2;
 #endif
+	if (opt.tls && opt.insecure)
+		fprintf(stderr, "ws-client: --insecure: the server's certificate is NOT verified (for tests only)\n");
 	signal(SIGPIPE, SIG_IGN); /* EPIPE comes back as an error instead */
 	tty_out = isatty(1);
 	tty_err = isatty(2);

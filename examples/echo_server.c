@@ -27,7 +27,7 @@ struct conn {
 };
 
 static struct conn **byfd; /* connections by descriptor */
-static int ep, lfd, spare, maxfd, nconns, shutting_down, refusing;
+static int ep, lfd, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
 static char tag_listen, tag_signal; /* epoll data of the two other descriptors */
 
@@ -68,35 +68,13 @@ static void step(struct conn *c)
 
 static void on_accept(void)
 {
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct epoll_event ev = { EPOLLIN, { 0 } };
-		struct conn *c;
+	int fd;
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare >= 0) {
-			/* Out of descriptors: the spare lets us take the connection off
-			 * the queue and close it, instead of waking for it forever. */
-			fprintf(stderr, "echo-server: out of file descriptors, refusing a connection\n");
-			close(spare);
-			if ((fd = accept(lfd, NULL, NULL)) >= 0)
-				close(fd);
-			spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			continue;
-		}
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd < 0)
-			return;
-		if (nconns >= srv.max_conns) { /* the cap keeps descriptors for the rest */
-			if (!refusing++)
-				fprintf(stderr, "echo-server: %d connections: refusing more\n", nconns);
-			close(fd);
-			continue;
-		}
-		refusing = 0;
-		if (fd > maxfd)
-			maxfd = fd;
-		if (!(c = calloc(1, sizeof *c)) || srv_conn_init(&c->a, fd) != WS_OK) {
+	while ((fd = srv_accept(lfd, nconns)) >= 0) {
+		struct epoll_event ev = { EPOLLIN, { 0 } };
+		struct conn *c = calloc(1, sizeof *c);
+
+		if (!c || srv_conn_init(&c->a, fd) != WS_OK) {
 			free(c);
 			close(fd);
 			continue;
@@ -105,6 +83,7 @@ static void on_accept(void)
 		c->events = ev.events;
 		ev.data.ptr = c;
 		byfd[fd] = c;
+		maxfd = fd > maxfd ? fd : maxfd;
 		nconns++;
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 		step(c); /* sets the handshake deadline */
@@ -120,7 +99,6 @@ int main(int argc, char **argv)
 	if ((lfd = srv_setup(argc, argv, "echo-server")) < 0)
 		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
-	spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Signals arrive as data on a descriptor, so shutdown happens in the loop. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -165,12 +143,18 @@ int main(int argc, char **argv)
 		}
 		if (next_wake < 0 || ad_now() < next_wake)
 			continue;
-		/* A deadline is due: run every connection's timers. Not more than
-		 * every 10 ms, so that 100k connections do not cost a scan each. */
+		/* A deadline is due: run the connections whose time has come, and
+		 * find the next one. Not more than every 10 ms, so that 100k
+		 * connections do not cost a scan each. */
 		next_wake = -1;
-		for (i = 0; i <= maxfd; i++)
-			if (byfd[i])
+		now = ad_now();
+		for (i = 0; i <= maxfd; i++) {
+			int64_t d = byfd[i] ? ad_deadline(&byfd[i]->a) : -1;
+			if (d >= 0 && d <= now)
 				step(byfd[i]);
+			else if (d >= 0 && (next_wake < 0 || d < next_wake))
+				next_wake = d;
+		}
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;
 	}

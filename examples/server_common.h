@@ -1,11 +1,13 @@
 /* What the echo servers (epoll, poll, libuv) share: the command line, the
  * libws configuration, the listening socket and the echo itself. Header-only
- * (static functions), so that each server still builds from its own .c file
+ * (static functions; inline where a server may not use them), so that each server still builds from its own .c file
  * and adapter.c. */
 #ifndef SERVER_COMMON_H
 #define SERVER_COMMON_H
 
 #include "adapter.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,7 +28,7 @@ static struct {
 	ws_config cfg;
 	ws_deflate_config dcfg;
 	ad_opts opts;
-	int max_conns, fd_limit;
+	int max_conns, fd_limit, spare, refusing;
 #ifdef WITH_TLS
 	tls_server *tls;
 #endif
@@ -69,7 +71,7 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 	               ev->flags & WS_EVF_MSG_END ? 0 : WS_SEND_MORE, ev->data, ev->len) != WS_OK;
 }
 
-static int srv_conn_init(ad_conn *a, int fd)
+static inline int srv_conn_init(ad_conn *a, int fd)
 {
 	int one = 1;
 	ad_transport t = ad_socket(fd);
@@ -82,7 +84,7 @@ static int srv_conn_init(ad_conn *a, int fd)
 	return ad_init(a, &srv.cfg, &srv.opts, t, NULL);
 }
 
-static void srv_transport_free(ad_transport *t)
+static inline void srv_transport_free(ad_transport *t)
 {
 #ifdef WITH_TLS
 	if (srv.tls)
@@ -90,6 +92,37 @@ static void srv_transport_free(ad_transport *t)
 #else
 	(void)t;
 #endif
+}
+
+/* Accepts a connection: its descriptor, or -1 once the queue is empty. At
+ * the cap, or out of descriptors, it takes the connection off the queue and
+ * closes it: the listener is level-triggered and would wake us forever. */
+static inline int srv_accept(int lfd, int nconns)
+{
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv.spare >= 0) {
+			close(srv.spare); /* the spare descriptor makes room for one accept */
+			fd = accept(lfd, NULL, NULL);
+			srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return -1; /* Linux says EMFILE before it looks at the queue */
+			fprintf(stderr, "echo-server: out of file descriptors, refusing a connection\n");
+			close(fd);
+			continue;
+		}
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0)
+			return -1;
+		if (nconns < srv.max_conns && fcntl(fd, F_SETFL, O_NONBLOCK) == 0 &&
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+			return srv.refusing = 0, fd;
+		if (!srv.refusing++) /* the cap keeps descriptors for the rest */
+			fprintf(stderr, "echo-server: %d connections: refusing more\n", nconns);
+		close(fd);
+	}
 }
 
 static int srv_usage(const char *name, int status)
@@ -106,7 +139,8 @@ static int srv_usage(const char *name, int status)
 	        "  --write-timeout S     drop a peer that reads none of its output for S s (default 30)\n"
 	        "  --max-conns N         refuse connections beyond N (default: the fd limit minus 32)\n"
 #ifdef WITH_TLS
-	        "  --tls-cert FILE --tls-key FILE   serve wss:// (PEM certificate chain and key)\n"
+	        "  --tls-cert FILE       serve wss:// with this PEM certificate chain\n"
+	        "  --tls-key FILE        and this PEM key\n"
 #endif
 	        , name);
 	return status;
@@ -153,15 +187,16 @@ static int srv_setup(int argc, char **argv, const char *name)
 			srv.max_conns = (int)strtol(v, &e, 10);
 		else
 			e = "x";
-		if (*e || idle < 0 || ping < 0 || wr < 0 || (!cert != !key))
+		if (*e || idle < 0 || ping < 0 || wr < 0)
 			return srv_usage(name, 2), -2;
 	}
 	if (!port || !cert != !key)
 		return srv_usage(name, 2), -2;
 	signal(SIGPIPE, SIG_IGN);
+	srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	srv.fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;
-	if (srv.max_conns < 0 || srv.max_conns > srv.fd_limit - 32)
+	if (srv.max_conns < 0) /* an explicit --max-conns is taken as it is (EMFILE is handled too) */
 		srv.max_conns = srv.fd_limit > 64 ? srv.fd_limit - 32 : srv.fd_limit / 2;
 	srv.opts = (ad_opts){ srv_on_event, 256 * 1024, 5000, (int)(idle * 1000), (int)(ping * 1000),
 	                      (int)(ping * 1000), 5000, (int)(wr * 1000) };
