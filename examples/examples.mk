@@ -57,6 +57,7 @@ interop: examples node_modules/.package-lock.json
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
 # about 60 s, ends with "adapters: N passed, M failed".
 adapters: examples
+	@$(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
 	@$(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
 		--server echo-server-poll --server echo-server-uv
 
