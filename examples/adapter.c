@@ -50,16 +50,20 @@ uint8_t *ad_reserve(ad_conn *c, size_t n)
 
 	if (c->cap - c->len >= n)
 		return c->out + c->len;
-	memmove(c->out, c->out + c->off, c->len - c->off); /* no-op when both are NULL/0 */
-	c->len -= c->off;
-	c->off = 0;
+	if (c->off) { /* the queue is one span, so a batch goes out in one write */
+		memmove(c->out, c->out + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+		if (c->cap - c->len >= n)
+			return c->out + c->len;
+	}
 	while (cap - c->len < n)
 		cap *= 2;
-	if (cap != c->cap && !(p = realloc(c->out, cap)))
+	if (!(p = realloc(c->out, cap)))
 		return NULL;
-	else if (cap != c->cap)
-		c->out = p, c->cap = cap;
-	return c->out + c->len;
+	c->out = p;
+	c->cap = cap;
+	return p + c->len;
 }
 
 void ad_commit(ad_conn *c, size_t n)

@@ -106,9 +106,11 @@ static int send_lines(ad_conn *a)
 			return -1;
 		start = lb_scan = nl ? end + 1 : end;
 	}
-	memmove(lb, lb + start, lb_len - start);
-	lb_len -= start;
-	lb_scan -= start;
+	if (start) { /* lb is NULL until stdin gave bytes */
+		memmove(lb, lb + start, lb_len - start);
+		lb_len -= start;
+		lb_scan -= start;
+	}
 	if (stdin_eof && !lb_len && !close_sent && ws_conn_state(&a->ws) == WS_STATE_OPEN) {
 		close_sent = 1;
 		return ad_close(a, opt.close_code, opt.close_reason, strlen(opt.close_reason)) != WS_OK;
