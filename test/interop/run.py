@@ -517,12 +517,29 @@ def tls_cases(bindir, node_ok, py_ok):
             continue
         url = f"wss://localhost:{port}"
         extra = ["--deflate", "takeover"] if flags else []
+        if not flags:  # TCP only, no ClientHello: the handshake deadline covers TLS too
+            silent = socket.create_connection(("127.0.0.1", port), timeout=5)
+            t_silent = time.monotonic()
+            plain = socket.create_connection(("127.0.0.1", port), timeout=5)
+            plain.sendall(request())  # ws:// to a wss:// port
+            t0 = time.monotonic()
+            data, eof = read_until_eof(plain, 5)  # eof False: reset (our request was unread) or timeout
+            plain.close()
+            check(time.monotonic() - t0 < 2 and not data.startswith(b"HTTP/"),
+                  f"{label}: a plain ws:// request -> hung up at once, no HTTP answer",
+                  f"got {data[:40]!r}, eof {eof} after {time.monotonic() - t0:.1f} s")
         if node_ok:
             run_peer_client(f"node ws client over wss -> {label}",
                             ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid), *extra], 120, env)
         if py_ok:
             run_peer_client(f"python websockets client over wss -> {label}",
                             [sys.executable, os.path.join(HERE, "py_client.py"), url, *extra], 120, env)
+        if not flags:
+            data, eof = read_until_eof(silent, 10)
+            took = time.monotonic() - t_silent
+            silent.close()
+            check(eof and took < 12, f"{label}: a TCP connection that never starts TLS is dropped "
+                  f"(handshake deadline, {took:.0f} s after it opened)", f"eof {eof}")
         alive = srv.p.poll() is None
         srv.stop()
         errors = [x for x in srv.err.decode("utf-8", "replace").splitlines() if ": fd " in x]
