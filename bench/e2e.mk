@@ -1,8 +1,10 @@
 # End-to-end benchmark over loopback: bench/loadgen (an epoll client written
 # against libws) drives our echo server (examples/echo_server.c) and Node's
 # `ws` (bench/echo_node.mjs) in turn, server on CPU 0, load generator on
-# CPU 1, 16 B / 1 KiB / 64 KiB messages over 1 and 64 connections.
-#   make bench-e2e        table on stdout, $(BUILD)/bench-e2e.json (~1 min)
+# CPU 1, 16 B / 1 KiB / 64 KiB messages over 1 and 64 connections; then the
+# same over wss:// (mbedTLS in ours and in loadgen, OpenSSL in Node), with a
+# test CA made by test/interop/tls_certs.sh.
+#   make bench-e2e        table on stdout, $(BUILD)/bench-e2e.json (~2 min)
 #   make bench-e2e-check  2 connections, a few hundred messages of 0..200000
 #                         bytes against our echo server, every echo compared
 #                         byte for byte (~1 s); part of make check
@@ -11,9 +13,10 @@
 E2E_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 E2E_FLAGS ?=
 
-$(BUILD)/bench/loadgen: bench/loadgen.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
+$(BUILD)/bench/loadgen: bench/loadgen.c examples/tls.c examples/tls.h examples/adapter.h $(BUILD)/libws.a \
+		$(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c -DWITH_TLS examples/tls.c $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
 
 .PHONY: bench-e2e bench-e2e-check
 bench-e2e: $(BUILD)/examples/echo-server $(BUILD)/bench/loadgen node_modules/.package-lock.json

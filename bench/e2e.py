@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""End-to-end echo benchmark: libws's epoll echo server against Node's `ws`.
+"""End-to-end echo benchmark: libws's epoll echo server against Node's `ws`,
+over ws:// and then wss:// (ours on mbedTLS, Node on OpenSSL; --no-tls skips).
 
-    e2e.py --bin BUILD [--json FILE] [--duration S] [--warmup S] [--only CASE]
+    e2e.py --bin BUILD [--json FILE] [--duration S] [--warmup S] [--only CASE] [--no-tls]
     e2e.py --bin BUILD --check
 
 For each case (payload size x connections, K messages in flight per
@@ -23,6 +24,7 @@ import json
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,12 +64,18 @@ def pin(cpu, cmd, pinned):
     return ['taskset', '-c', str(cpu)] + cmd if pinned else cmd
 
 
-def start_server(name, args, pinned, logf):
+def start_server(name, args, pinned, logf, tls=None):
+    """tls: the directory of tls_certs.sh's files, for wss://."""
     if name == 'ours':
-        cmd = [os.path.join(args.bin, 'examples', 'echo-server'), '--host', HOST, '--port', '0']
-        pat = re.compile(r'listening on ws://127\.0\.0\.1:(\d+)/')
+        cmd = [os.path.join(args.bin, 'examples', 'echo-server'), '--host', HOST, '--port', '0',
+               '--idle-timeout', '0', '--ping-interval', '0']
+        if tls:
+            cmd += ['--tls-cert', os.path.join(tls, 'server.pem'), '--tls-key', os.path.join(tls, 'server.key')]
+        pat = re.compile(r'listening on wss?://127\.0\.0\.1:(\d+)/')
     else:
         cmd = ['node', os.path.join(ROOT, 'bench', 'echo_node.mjs')]
+        if tls:
+            cmd += ['--tls', os.path.join(tls, 'server.pem'), os.path.join(tls, 'server.key')]
         pat = re.compile(r'listening (\d+)')
     p = subprocess.Popen(pin(0, cmd, pinned), stdout=subprocess.PIPE, stderr=logf, cwd=ROOT)
     started.append(p)  # taskset execs the server: p.pid is the server's PID
@@ -89,11 +97,13 @@ def start_server(name, args, pinned, logf):
     raise RuntimeError(f'{name} server did not start (last output {line!r})')
 
 
-def run_loadgen(args, port, pid, label, size, conns, k, pinned, jsonl):
+def run_loadgen(args, port, pid, label, size, conns, k, pinned, jsonl, tls=None):
     cmd = [os.path.join(args.bin, 'bench', 'loadgen'), '--host', HOST, '--port', str(port),
            '--conns', str(conns), '--inflight', str(k), '--size', str(size),
            '--duration', str(args.duration), '--warmup', str(args.warmup),
            '--server-pid', str(pid), '--label', label, '--json', jsonl]
+    if tls:
+        cmd += ['--tls-ca', os.path.join(tls, 'ca.pem')]
     p = subprocess.Popen(pin(1, cmd, pinned), cwd=ROOT)
     started.append(p)
     try:
@@ -149,12 +159,18 @@ def bench(args):
     jsonl = tempfile.NamedTemporaryFile(suffix='.jsonl', delete=False).name
     logf = tempfile.TemporaryFile()
     results, failed = [], 0
+    tls = None
+    if not args.no_tls:  # a test CA and a localhost certificate, made now
+        tls = tempfile.mkdtemp(prefix='libws-e2e-')
+        subprocess.run(['sh', os.path.join(ROOT, 'test', 'interop', 'tls_certs.sh'), tls], check=True, timeout=60)
     try:
-        for size, conns, k in cases:
-            row = {'case': f'{conns}x{size}', 'size': size, 'conns': conns, 'inflight': k}
+        for scheme, size, conns, k in [('ws', *c) for c in cases] + ([('wss', *c) for c in cases] if tls else []):
+            row = {'case': f'{"wss " if scheme == "wss" else ""}{conns}x{size}', 'size': size, 'conns': conns,
+                   'inflight': k, 'tls': scheme == 'wss'}
+            t = tls if scheme == 'wss' else None
             for name in ('ours', 'node'):
-                srv, port = start_server(name, args, pinned, logf)
-                rc = run_loadgen(args, port, srv.pid, f'{name}', size, conns, k, pinned, jsonl)
+                srv, port = start_server(name, args, pinned, logf, t)
+                rc = run_loadgen(args, port, srv.pid, f'{name}', size, conns, k, pinned, jsonl, t)
                 stop(srv)
                 with open(jsonl) as f:
                     lines = f.read().splitlines()
@@ -166,8 +182,10 @@ def bench(args):
             results.append(row)
     finally:
         os.unlink(jsonl)
+        if tls:
+            shutil.rmtree(tls, ignore_errors=True)
 
-    hdr = (f'{"case":>9} {"K":>3} | {"ours msg/s":>10} {"node msg/s":>10} {"ratio":>6} | '
+    hdr = (f'{"case":>13} {"K":>3} | {"ours msg/s":>10} {"node msg/s":>10} {"ratio":>6} | '
            f'{"ours us/msg":>11} {"node us/msg":>11} {"ratio":>6} | {"ours p50/p99 us":>17} {"node p50/p99 us":>17}')
     print()
     print(hdr)
@@ -175,18 +193,18 @@ def bench(args):
     for r in results:
         o, n = r.get('ours'), r.get('node')
         if not o or not n:
-            print(f'{r["case"]:>9} {r["inflight"]:>3} | failed')
+            print(f'{r["case"]:>13} {r["inflight"]:>3} | failed')
             continue
         r['msgs_ratio'] = ratio(o['msgs_per_s'], n['msgs_per_s'])
         r['cpu_ratio'] = ratio(o['server_cpu_us_per_msg'], n['server_cpu_us_per_msg'])
-        print(f'{r["case"]:>9} {r["inflight"]:>3} | {fmt_rate(o["msgs_per_s"]):>10} {fmt_rate(n["msgs_per_s"]):>10} '
+        print(f'{r["case"]:>13} {r["inflight"]:>3} | {fmt_rate(o["msgs_per_s"]):>10} {fmt_rate(n["msgs_per_s"]):>10} '
               f'{r["msgs_ratio"]:>5.2f}x | {o["server_cpu_us_per_msg"]:>11.2f} {n["server_cpu_us_per_msg"]:>11.2f} '
               f'{r["cpu_ratio"]:>5.2f}x | {o["p50_us"]:>8.0f}/{o["p99_us"]:<8.0f} {n["p50_us"]:>8.0f}/{n["p99_us"]:<8.0f}')
     print('(msg/s: echoes completed per second; us/msg: server CPU (user+sys) per echoed message;'
           ' ratios are ours/node)')
     target = None
     for r in results:
-        if (r['size'], r['conns']) == TARGET_CASE and r.get('msgs_ratio') is not None:
+        if (r['size'], r['conns']) == TARGET_CASE and not r['tls'] and r.get('msgs_ratio') is not None:
             target = {'case': r['case'], 'msgs_ratio': r['msgs_ratio'], 'cpu_ratio': r['cpu_ratio'],
                       'msgs_target': 2.0, 'cpu_target': 0.5,
                       'met': r['msgs_ratio'] >= 2.0 and r['cpu_ratio'] <= 0.5}
@@ -212,6 +230,7 @@ def main():
     ap.add_argument('--warmup', type=float, default=1.0, help='warm-up seconds per run')
     ap.add_argument('--only', help='comma-separated cases to run, e.g. 64x1024')
     ap.add_argument('--check', action='store_true')
+    ap.add_argument('--no-tls', action='store_true', help='skip the wss:// rows')
     args = ap.parse_args()
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)

@@ -2,13 +2,19 @@
 // message goes back unchanged (binary in, the same binary out), no
 // permessage-deflate, no subprotocols. Listens on 127.0.0.1 (a free port
 // unless --port is given) and prints "listening PORT" once it does. Exits on
-// SIGTERM/SIGINT.
+// SIGTERM/SIGINT. `--tls CERT KEY`: https (wss://) instead.
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
 const i = process.argv.indexOf('--port');
 const port = i > 0 ? Number(process.argv[i + 1]) : 0;
-const server = http.createServer((req, res) => res.writeHead(426).end());
+const t = process.argv.indexOf('--tls');
+const onRequest = (req, res) => res.writeHead(426).end();
+const server = t < 0 ? http.createServer(onRequest)
+  : https.createServer({ cert: fs.readFileSync(process.argv[t + 1]), key: fs.readFileSync(process.argv[t + 2]) },
+    onRequest);
 const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 64 << 20 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

@@ -44,6 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <ws/ws.h>
+#include "../examples/adapter.h" /* the transport type; with -DWITH_TLS, examples/tls.c */
+#ifdef WITH_TLS
+#include "../examples/tls.h"
+#endif
 
 #define IN_SIZE (128 * 1024) /* per connection; payload streams through it */
 #define TMPL_SHIFT 251u      /* message n starts at tmpl[n % 251] */
@@ -54,6 +58,7 @@ enum { P_WARMUP, P_MEASURE, P_DRAIN, P_CLOSING };
 
 struct lconn {
 	ws_conn ws;
+	ad_transport t;            /* --tls-ca: the TLS session; else unused */
 	int fd, state;
 	unsigned events;
 	uint8_t *out;              /* output not yet written: out[off..len) */
@@ -74,13 +79,13 @@ static const size_t check_sizes[] = { 0, 1, 7, 16, 125, 126, 127, 1000, 1024, 65
 	                              131072, 200000, 3, 64 };
 
 static struct {
-	const char *host, *label, *json;
+	const char *host, *label, *json, *tls_ca;
 	int port, conns, server_pid, verify, check;
 	unsigned inflight;
 	size_t size;
 	double duration, warmup, timeout;
 	uint64_t messages;
-} opt = { "127.0.0.1", NULL, NULL, 0, 1, 0, 0, 0, 16, 1024, 3.0, -1.0, 0.0, 0 };
+} opt = { "127.0.0.1", NULL, NULL, NULL, 0, 1, 0, 0, 0, 16, 1024, 3.0, -1.0, 0.0, 0 };
 
 static ws_config cfg;
 static ws_connect_opts copts;
@@ -200,6 +205,27 @@ static void set_events(struct lconn *c, unsigned want)
 	}
 }
 
+/* The socket, or the TLS session over it: bytes, 0 at the end, AD_AGAIN, AD_ERROR. */
+static long xread(struct lconn *c, void *buf, size_t len)
+{
+	ssize_t n;
+	if (opt.tls_ca)
+		return c->t.read(c->t.ctx, buf, len);
+	while ((n = recv(c->fd, buf, len, 0)) < 0 && errno == EINTR)
+		;
+	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
+}
+
+static long xwrite(struct lconn *c, const void *buf, size_t len)
+{
+	ssize_t n;
+	if (opt.tls_ca)
+		return c->t.write(c->t.ctx, buf, len);
+	while ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
+}
+
 static void finish(struct lconn *c, int failed)
 {
 	if (c->state == C_DONE)
@@ -210,6 +236,10 @@ static void finish(struct lconn *c, int failed)
 		c->inflight = 0;
 	}
 	close(c->fd);
+#ifdef WITH_TLS
+	if (opt.tls_ca && c->t.ctx)
+		tls_free(&c->t);
+#endif
 	c->state = C_DONE;
 	alive--;
 }
@@ -217,20 +247,23 @@ static void finish(struct lconn *c, int failed)
 /* One send per batch; the rest waits for EPOLLOUT. */
 static int flush(struct lconn *c)
 {
-	while (c->off < c->len) {
-		ssize_t n = send(c->fd, c->out + c->off, c->len - c->off, MSG_NOSIGNAL);
-		if (n >= 0) {
-			c->off += (size_t)n;
+	while (c->off < c->len) { /* TLS writes a record at a time: until it would block */
+		long n = xwrite(c, c->out + c->off, c->len - c->off);
+		if (n == AD_AGAIN)
 			break;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
-		if (errno != EINTR)
+		if (n < 0)
 			return -1;
+		c->off += (size_t)n;
+		if (!opt.tls_ca)
+			break;
 	}
 	if (c->off == c->len)
 		c->off = c->len = 0;
-	set_events(c, EPOLLIN | (c->off < c->len ? EPOLLOUT : 0u));
+	/* A TLS handshake waiting for the server: a writable socket is no news. */
+	if (opt.tls_ca && c->t.wants(c->t.ctx) == AD_READ)
+		set_events(c, EPOLLIN);
+	else
+		set_events(c, EPOLLIN | (c->off < c->len ? EPOLLOUT : 0u));
 	return 0;
 }
 
@@ -356,27 +389,32 @@ static int on_event(struct lconn *c, ws_event *ev, uint64_t now)
 	return 0;
 }
 
-static void on_readable(struct lconn *c, uint64_t now)
+/* One read and what it brings; 1 if it read bytes (TLS: more may be buffered). */
+static int read_once(struct lconn *c, uint64_t now)
 {
 	size_t off = 0, used;
-	ssize_t n;
+	long n;
 	ws_event ev;
 	int rc;
 
-	n = recv(c->fd, c->in + c->have, IN_SIZE - c->have, 0);
+	n = xread(c, c->in + c->have, IN_SIZE - c->have);
+	if (n == AD_AGAIN) {
+		if (opt.tls_ca && flush(c)) /* TLS: a handshake just done lets the request out */
+			finish(c, 1);
+		return 0;
+	}
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			finish(c, c->state != C_LINGER && c->state != C_CLOSING);
-		return;
+		finish(c, c->state != C_LINGER && c->state != C_CLOSING);
+		return 0;
 	}
 	if (n == 0) {
 		if (c->state != C_LINGER && c->state != C_CLOSING)
 			fprintf(stderr, "loadgen: the server hung up\n");
 		finish(c, c->state != C_LINGER && c->state != C_CLOSING);
-		return;
+		return 0;
 	}
 	if (c->state == C_LINGER)
-		return; /* discard until the server's FIN */
+		return 1; /* discard until the server's FIN */
 	c->have += (size_t)n;
 	do {
 		rc = ws_conn_recv(&c->ws, c->in + off, c->have - off, &used, &ev);
@@ -384,11 +422,11 @@ static void on_readable(struct lconn *c, uint64_t now)
 		if (rc < 0) {
 			fprintf(stderr, "loadgen: %s\n", ws_status_str(rc));
 			finish(c, 1);
-			return;
+			return 0;
 		}
 		if (on_event(c, &ev, now)) {
 			finish(c, 1);
-			return;
+			return 0;
 		}
 	} while (ev.type != WS_EV_NONE && !ws_conn_should_close_transport(&c->ws));
 	memmove(c->in, c->in + off, c->have - off);
@@ -396,17 +434,24 @@ static void on_readable(struct lconn *c, uint64_t now)
 	if (c->have == IN_SIZE) {
 		fprintf(stderr, "loadgen: receive buffer stuck\n");
 		finish(c, 1);
-		return;
+		return 0;
 	}
 	if (flush(c)) {
 		finish(c, c->state != C_CLOSING);
-		return;
+		return 0;
 	}
 	if (ws_conn_should_close_transport(&c->ws) && c->off == c->len) {
 		/* Close frames went both ways: let the server close TCP first. */
 		shutdown(c->fd, SHUT_WR);
 		c->state = C_LINGER;
 	}
+	return c->state != C_DONE;
+}
+
+static void on_readable(struct lconn *c, uint64_t now)
+{
+	while (read_once(c, now) && opt.tls_ca)
+		; /* mbedTLS hands out a record at a time and keeps the rest */
 }
 
 static void on_writable(struct lconn *c)
@@ -420,6 +465,12 @@ static void on_writable(struct lconn *c)
 			finish(c, 1);
 			return;
 		}
+#ifdef WITH_TLS
+		if (opt.tls_ca && tls_connect(c->fd, "localhost", opt.tls_ca, 0, &c->t)) {
+			finish(c, 1);
+			return;
+		}
+#endif
 		if (reserve(c, 1024) ||
 		    ws_conn_connect(&c->ws, &copts, c->out + c->len, c->cap - c->len, &n) != WS_OK) {
 			finish(c, 1);
@@ -486,7 +537,8 @@ static int usage(int status)
 	fprintf(status ? stderr : stdout,
 	        "usage: loadgen --port PORT [--host ADDR] [--conns N] [--inflight K] [--size BYTES]\n"
 	        "               [--duration S | --messages M] [--warmup S] [--server-pid PID]\n"
-	        "               [--label NAME] [--json FILE] [--verify] [--check] [--timeout S]\n");
+	        "               [--label NAME] [--json FILE] [--verify] [--check] [--timeout S]\n"
+	        "               [--tls-ca FILE]  (wss://; the certificate must name localhost)\n");
 	return status;
 }
 
@@ -520,6 +572,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--label")) opt.label = v;
 		else if (!strcmp(a, "--json")) opt.json = v;
 		else if (!strcmp(a, "--timeout")) opt.timeout = atof(v);
+#ifdef WITH_TLS
+		else if (!strcmp(a, "--tls-ca")) opt.tls_ca = v; /* wss://, verified against this CA, as localhost */
+#endif
 		else return usage(2);
 	}
 	if (opt.port <= 0 || opt.port > 65535 || opt.conns <= 0 || opt.conns > 10000 || !opt.inflight ||

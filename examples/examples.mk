@@ -5,23 +5,42 @@
 #   make interop    runs both against Node's ws and Python's websockets, with
 #                   and without permessage-deflate (about 45 s); ends with
 #                   "interop: N passed, M failed"
+#   make adapters   the hardening cases of test/adapters/run.py (about 60 s)
+#   make downstream the adapters built against an installed libws (pkg-config
+#                   and CMake)
 
-EXAMPLE_BINS := $(BUILD)/examples/echo-server $(BUILD)/examples/ws-client
+EXAMPLE_BINS := $(BUILD)/examples/echo-server $(BUILD)/examples/echo-server-poll \
+	$(BUILD)/examples/echo-server-uv $(BUILD)/examples/ws-client
 # Debian's python3-websockets lives in the system interpreter, which may not
 # be the first python3 on PATH (pyenv and the like).
 INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 
-.PHONY: examples run interop
+.PHONY: examples run interop adapters downstream
 
 examples: $(EXAMPLE_BINS)
 
-$(BUILD)/examples/echo-server: examples/echo_server.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)
+# wss:// through mbedTLS (examples/tls.c): the same package the library uses.
+EXAMPLE_DEPS := examples/adapter.c examples/adapter.h examples/server_common.h examples/tls.c \
+	examples/tls.h $(BUILD)/libws.a $(wildcard include/ws/*.h)
+EXAMPLE_TLS := -DWITH_TLS examples/tls.c
+EXAMPLE_LIBS := $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
 
-$(BUILD)/examples/ws-client: examples/client.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
+$(BUILD)/examples/echo-server: examples/echo_server.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+
+$(BUILD)/examples/echo-server-poll: examples/echo_server_poll.c $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+
+# libuv (Debian libuv1-dev); no TLS there: libuv owns the socket.
+$(BUILD)/examples/echo-server-uv: examples/echo_server_uv.c $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS) -luv
+
+$(BUILD)/examples/ws-client: examples/client.c $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 run: deps examples
 	$(BUILD)/examples/echo-server --host 127.0.0.1 --port 8080
@@ -34,4 +53,17 @@ node_modules/.package-lock.json: package-lock.json
 interop: examples node_modules/.package-lock.json
 	@$(INTEROP_PYTHON) test/interop/run.py --bin $(BUILD)/examples
 
-CHECK_STEPS += interop
+# What a public server and a long-running client must survive (issue 10 §3):
+# timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
+# about 60 s, ends with "adapters: N passed, M failed".
+adapters: examples
+	@$(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
+	@$(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
+		--server echo-server-poll --server echo-server-uv
+
+# The adapters built from an installed copy through pkg-config, and the
+# CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
+downstream: lib
+	@sh test/adapters/downstream.sh "$(MAKE)" $(BUILD)
+
+CHECK_STEPS += interop adapters downstream

@@ -2,7 +2,8 @@
 # Installs the Debian packages the build, the tests and the demo need, when
 # missing. Without root, prints the command to run instead.
 pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils
-      libwslay-dev python3 python3-websockets gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+      libwslay-dev python3 python3-websockets libuv1-dev openssl cmake
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

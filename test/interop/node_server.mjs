@@ -14,12 +14,15 @@
 //                         socket so far, once every earlier echo went out
 // Paths: /reject401 refuses the handshake; /nopong never answers pings;
 // /dropfirst says "conn N" and drops the first connection without a close;
-// /deflate* accept permessage-deflate (the other paths do not):
+// /deflate* accept permessage-deflate (the other paths do not); `--tls CERT KEY`
+// serves wss:// instead of ws://:
 //   /deflate       defaults (context takeover, 15-bit windows)
 //   /deflate-nct   server_no_context_takeover and client_no_context_takeover
 //   /deflate-bits  server_max_window_bits=10, client_max_window_bits=9
 //   /deflate-c8    client_max_window_bits=8 (the client may not compress: zlib cannot)
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
 const log = (...a) => process.stdout.write(a.join(' ') + '\n');
@@ -39,7 +42,12 @@ const deflateServers = {
 };
 let dropped = 0;
 
-const server = http.createServer((req, res) => res.writeHead(426).end());
+// `--tls CERT KEY`: the same over https (wss://), for our client's TLS.
+const tls = process.argv.indexOf('--tls');
+const onRequest = (req, res) => res.writeHead(426).end();
+const server = tls < 0 ? http.createServer(onRequest)
+  : https.createServer({ cert: fs.readFileSync(process.argv[tls + 1]), key: fs.readFileSync(process.argv[tls + 2]) },
+    onRequest);
 server.on('upgrade', (req, socket, head) => {
   const path = req.url.split('?')[0];
   if (path === '/reject401') {

@@ -22,8 +22,10 @@ import re
 import signal
 import socket
 import struct
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -54,8 +56,8 @@ def kill_children():
 class Proc:
     """A child in its own process group whose output is collected by threads."""
 
-    def __init__(self, argv, stdin=False):
-        self.p = subprocess.Popen(argv, cwd=ROOT, start_new_session=True,
+    def __init__(self, argv, stdin=False, env=None):
+        self.p = subprocess.Popen(argv, cwd=ROOT, start_new_session=True, env=env,
                                   stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         children.append(self.p)
@@ -129,18 +131,18 @@ def tail(b, n=300):
 
 # --- our server, their clients --------------------------------------------
 
-def start_echo_server(bindir, *flags):
-    srv = Proc([os.path.join(bindir, "echo-server"), "--port", "0", *flags])
-    m = srv.wait_line(r"^listening on ws://127\.0\.0\.1:(\d+)/$", 10)
+def start_echo_server(bindir, *flags, name="echo-server"):
+    srv = Proc([os.path.join(bindir, name), "--port", "0", *flags])
+    m = srv.wait_line(r"^listening on wss?://127\.0\.0\.1:(\d+)/$", 10)
     if not m:
         srv.stop()
         return None, None
     return srv, int(m.group(1))
 
 
-def run_peer_client(label, argv, timeout):
+def run_peer_client(label, argv, timeout, env=None):
     """Runs a peer script that prints ok/FAIL lines and "done"."""
-    p = Proc(argv)
+    p = Proc(argv, env=env)
     finished = p.wait_for(lambda: b"\ndone\n" in b"\n" + p.out, timeout)
     p.wait(5)
     for line in p.lines():
@@ -158,8 +160,8 @@ def run_client(bindir, url, args=(), feed=(), want_lines=None, want_err=None, eo
     """Runs ws-client, writes feed (bytes are lines, numbers are pauses in
     seconds), waits for want_lines stdout lines (default: one per line fed)
     or want_err on stderr, then closes stdin if eof. Returns (rc, out, err);
-    rc is None if it had to be killed."""
-    p = Proc([os.path.join(bindir, "ws-client"), url, *args], stdin=True)
+    rc is None if it had to be killed. CLIENT_ARGS go first (--ca for wss://)."""
+    p = Proc([os.path.join(bindir, "ws-client"), url, *CLIENT_ARGS, *args], stdin=True)
 
     def writer():
         try:
@@ -191,8 +193,11 @@ def run_client(bindir, url, args=(), feed=(), want_lines=None, want_err=None, eo
     return rc, bytes(p.out), p.err.decode("utf-8", "replace")
 
 
-def client_cases(bindir, peer, srv, port):
-    base = f"ws://127.0.0.1:{port}"
+CLIENT_ARGS = []
+
+
+def client_cases(bindir, peer, srv, port, base=None):
+    base = base or f"ws://127.0.0.1:{port}"
     name = f"ws-client -> {peer} server"
 
     def server_logged(pattern, mark):
@@ -381,8 +386,8 @@ def deflate_client_cases(bindir, label, url, params, big):
           f"{out[-80:]!r}")
 
 
-def peer_server(label, argv):
-    srv = Proc(argv)
+def peer_server(label, argv, env=None):
+    srv = Proc(argv, env=env)
     m = srv.wait_line(r"^listening (\d+)$", 15)
     if not m:
         check(False, f"{label} server starts", tail(srv.err))
@@ -456,10 +461,10 @@ def start_handshake_timeout_probe(port):
     return t, result
 
 
-def sigterm_case(bindir, label):
+def sigterm_case(bindir, label, name="echo-server"):
     import websockets
 
-    srv, port = start_echo_server(bindir)
+    srv, port = start_echo_server(bindir, name=name)
     if not srv:
         return check(False, f"{label}: server starts")
 
@@ -488,6 +493,98 @@ def sigterm_case(bindir, label):
           f"{label}: SIGTERM -> close 1001 to a silent raw client", f"got {data[:30]!r}")
     check(rc == 0 and 4 <= took <= 8, f"{label}: SIGTERM -> exit 0 after the 5 s close timeout",
           f"rc {rc}, took {took:.1f} s")
+
+
+# --- wss:// ---------------------------------------------------------------------
+
+def tls_cases(bindir, node_ok, py_ok):
+    """A CA and certificates made now (tls_certs.sh); their clients over wss://
+    against echo-server --tls-cert, our client against a Node https + ws server,
+    and the certificates our client must refuse, each with its reason."""
+    global CLIENT_ARGS
+    d = tempfile.mkdtemp(prefix="libws-tls-")
+    try:
+        subprocess.run(["sh", os.path.join(HERE, "tls_certs.sh"), d], check=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as e:
+        return check(False, "wss: test certificates made with openssl", str(e))
+    cert = ["--tls-cert", os.path.join(d, "server.pem"), "--tls-key", os.path.join(d, "server.key")]
+    ca = os.path.join(d, "ca.pem")
+    env = dict(os.environ, NODE_EXTRA_CA_CERTS=ca, SSL_CERT_FILE=ca)  # node's and OpenSSL's trust
+    for flags in ((), ("--deflate",)):
+        label = "echo-server --tls-cert" + "".join(" " + f for f in flags)
+        srv, port = start_echo_server(bindir, *cert, *flags)
+        if not check(srv is not None, f"{label} starts and prints wss://"):
+            continue
+        url = f"wss://localhost:{port}"
+        extra = ["--deflate", "takeover"] if flags else []
+        if not flags:  # TCP only, no ClientHello: the handshake deadline covers TLS too
+            silent = socket.create_connection(("127.0.0.1", port), timeout=5)
+            t_silent = time.monotonic()
+            plain = socket.create_connection(("127.0.0.1", port), timeout=5)
+            plain.sendall(request())  # ws:// to a wss:// port
+            t0 = time.monotonic()
+            data, eof = read_until_eof(plain, 5)  # eof False: reset (our request was unread) or timeout
+            plain.close()
+            check(time.monotonic() - t0 < 2 and not data.startswith(b"HTTP/"),
+                  f"{label}: a plain ws:// request -> hung up at once, no HTTP answer",
+                  f"got {data[:40]!r}, eof {eof} after {time.monotonic() - t0:.1f} s")
+        if node_ok:
+            run_peer_client(f"node ws client over wss -> {label}",
+                            ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid), *extra], 120, env)
+        if py_ok:
+            run_peer_client(f"python websockets client over wss -> {label}",
+                            [sys.executable, os.path.join(HERE, "py_client.py"), url, *extra], 120, env)
+        if not flags:
+            data, eof = read_until_eof(silent, 10)
+            took = time.monotonic() - t_silent
+            silent.close()
+            check(eof and took < 12, f"{label}: a TCP connection that never starts TLS is dropped "
+                  f"(handshake deadline, {took:.0f} s after it opened)", f"eof {eof}")
+        alive = srv.p.poll() is None
+        srv.stop()
+        errors = [x for x in srv.err.decode("utf-8", "replace").splitlines() if ": fd " in x]
+        check(alive and srv.p.returncode == 0 and not errors, f"{label} survived every case, exited 0",
+              f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
+
+    if node_ok:
+        psrv, pport = peer_server("node https", ["node", os.path.join(HERE, "node_server.mjs"), "--tls",
+                                                 os.path.join(d, "server.pem"), os.path.join(d, "server.key")])
+        if psrv:
+            CLIENT_ARGS = ["--ca", ca]
+            try:
+                client_cases(bindir, "node (wss)", psrv, pport, f"wss://localhost:{pport}")
+                deflate_client_cases(bindir, "node https server (deflate)", f"wss://localhost:{pport}/deflate",
+                                     (False, False, 15, 15), False)
+            finally:
+                CLIENT_ARGS = []
+                psrv.stop()
+
+    # Certificates our client must refuse, with the reason, exit 1.
+    for name, ca_file, host, want in (("rogue", ca, "localhost", "certificate not trusted"),
+                                      ("server", os.path.join(d, "rogue-ca.pem"), "localhost", "certificate not trusted"),
+                                      ("otherhost", ca, "localhost", "host name mismatch"),
+                                      ("expired", ca, "localhost", "certificate expired")):
+        srv, port = start_echo_server(bindir, "--tls-cert", os.path.join(d, name + ".pem"),
+                                      "--tls-key", os.path.join(d, name + ".key"))
+        if not srv:
+            check(False, f"echo-server with {name}.pem starts")
+            continue
+        rc, out, err = run_client(bindir, f"wss://{host}:{port}/", ["--ca", ca_file], feed=[b"x"], want_lines=0,
+                                  want_err="TLS:", timeout=10)
+        check(rc == 1 and f"ws-client: TLS: {want}" in err and out == b"",
+              f"ws-client wss:// -> {name}.pem (--ca {os.path.basename(ca_file)}): refused, \"{want}\", exit 1",
+              f"rc {rc}, stderr {err.strip()!r}")
+        srv.stop()
+    # --insecure connects anyway and says it is for tests.
+    srv, port = start_echo_server(bindir, "--tls-cert", os.path.join(d, "rogue.pem"),
+                                  "--tls-key", os.path.join(d, "rogue.key"))
+    if srv:
+        rc, out, err = run_client(bindir, f"wss://localhost:{port}/", ["--insecure"], feed=[b"unverified"])
+        check(rc == 0 and out == b"unverified\n" and "NOT verified" in err,
+              "ws-client --insecure: connects to an untrusted certificate, with a warning",
+              f"rc {rc}, out {out!r}, stderr {err.strip()!r}")
+        srv.stop()
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
@@ -558,6 +655,31 @@ def main():
               f"echo-server {flag} survived every case, reported no protocol error, exited 0 on SIGTERM",
               f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
 
+    # The same clients against the poll() and libuv servers (plain, and
+    # permessage-deflate with context takeover).
+    for name in ("echo-server-poll", "echo-server-uv"):
+        for flags, extra in (((), []), (("--deflate",), ["--deflate", "takeover"])):
+            label = name + "".join(" " + f for f in flags)
+            srv, port = start_echo_server(bindir, *flags, name=name)
+            if not check(srv is not None, f"{label} starts and prints its port"):
+                continue
+            url = f"ws://127.0.0.1:{port}"
+            if node_ok:
+                run_peer_client(f"node ws client -> {label}",
+                                ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid), *extra], 120)
+            if py_ok:
+                run_peer_client(f"python websockets client -> {label}",
+                                [sys.executable, os.path.join(HERE, "py_client.py"), url, *extra], 120)
+            if not flags:
+                raw_cases(port, f"raw socket -> {name}")
+            alive = srv.p.poll() is None
+            srv.stop()
+            errors = [x for x in srv.err.decode("utf-8", "replace").splitlines() if ": fd " in x]
+            check(alive and srv.p.returncode == 0 and (not errors or not flags),
+                  f"{label} survived every case, exited 0 on SIGTERM", f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
+        if py_ok:
+            sigterm_case(bindir, f"{name} shutdown", name)
+
     # Our ws-client --deflate against their servers, in each of their modes.
     peers = []
     if node_ok:
@@ -586,9 +708,7 @@ def main():
         finally:
             psrv.stop()
 
-    rc, out, err = run_client(bindir, "wss://127.0.0.1:1/", feed=[], eof=True)
-    check(rc == 2 and "not supported" in err, "ws-client: wss:// -> clear error, exit 2",
-          f"rc {rc}, stderr {err.strip()!r}")
+    tls_cases(bindir, node_ok, py_ok)
     print(f"(interop took {time.monotonic() - t_start:.0f} s)", flush=True)
 
 

@@ -1,0 +1,253 @@
+/* What the echo servers (epoll, poll, libuv) share: the command line, the
+ * libws configuration, the listening socket and the echo itself. Header-only
+ * (static functions; inline where a server may not use them), so that each server still builds from its own .c file
+ * and adapter.c. */
+#ifndef SERVER_COMMON_H
+#define SERVER_COMMON_H
+
+#include "adapter.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#ifdef WITH_TLS
+#include "tls.h"
+#endif
+
+#define MAX_MESSAGE (64u << 20) /* 16 MiB messages must pass, with room to spare */
+
+static struct {
+	ws_config cfg;
+	ws_deflate_config dcfg;
+	ad_opts opts;
+	int max_conns, fd_limit, spare, refusing;
+#ifdef WITH_TLS
+	tls_server *tls;
+#endif
+} srv;
+/* Inflated data lands here; events point into it until the next ws_conn_recv()
+ * of any connection, and the echo copies (compresses) it before that. */
+static uint8_t srv_inflated[64 * 1024];
+
+static void *srv_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
+static void srv_free(void *ctx, void *p) { (void)ctx; free(p); }
+
+static int srv_is(ws_str s, const char *lit) { return s.len == strlen(lit) && !memcmp(s.ptr, lit, s.len); }
+
+/* Echoes each chunk as it comes: the first with the message's opcode, the
+ * rest as continuations, WS_SEND_MORE on all but the last. */
+static int srv_on_event(ad_conn *a, ws_event *ev)
+{
+	static const char *const protocols[] = { "echo", "chat", NULL }; /* our preference */
+	uint8_t *p;
+	size_t n = 0;
+	int rc;
+
+	if (ev->type == WS_EV_REQUEST) {
+		ws_accept_opts opts = { ws_select_protocol(&ev->http, protocols), NULL };
+		if (!(p = ad_reserve(a, 4096)))
+			return -1;
+		if (srv_is(ev->http.target, "/reject401"))
+			rc = ws_conn_reject(&a->ws, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized\n", 13, p, 4096, &n);
+		else if (srv_is(ev->http.target, "/reject403"))
+			rc = ws_conn_reject(&a->ws, 403, NULL, "forbidden\n", 10, p, 4096, &n);
+		else
+			rc = ws_conn_accept(&a->ws, &opts, p, 4096, &n);
+		ad_commit(a, n);
+		return rc != WS_OK;
+	}
+	if ((ev->type != WS_EV_TEXT && ev->type != WS_EV_BINARY) || ws_conn_state(&a->ws) != WS_STATE_OPEN)
+		return 0; /* after our close frame no data may follow (RFC 6455 §5.5.1) */
+	return ad_send(a, !(ev->flags & WS_EVF_MSG_BEGIN) ? WS_OP_CONTINUATION
+	                  : ev->type == WS_EV_TEXT ? WS_OP_TEXT : WS_OP_BINARY,
+	               ev->flags & WS_EVF_MSG_END ? 0 : WS_SEND_MORE, ev->data, ev->len) != WS_OK;
+}
+
+static inline int srv_conn_init(ad_conn *a, int fd)
+{
+	int one = 1;
+	ad_transport t = ad_socket(fd);
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small echoes go out now */
+#ifdef WITH_TLS
+	if (srv.tls && tls_accept(srv.tls, fd, &t))
+		return WS_E_ALLOC;
+#endif
+	return ad_init(a, &srv.cfg, &srv.opts, t, NULL);
+}
+
+static inline void srv_transport_free(ad_transport *t)
+{
+#ifdef WITH_TLS
+	if (srv.tls)
+		tls_free(t);
+#else
+	(void)t;
+#endif
+}
+
+/* Accepts a connection: its descriptor, or -1 once the queue is empty. At
+ * the cap, or out of descriptors, it takes the connection off the queue and
+ * closes it: the listener is level-triggered and would wake us forever. */
+static inline int srv_accept(int lfd, int nconns)
+{
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv.spare >= 0) {
+			close(srv.spare); /* the spare descriptor makes room for one accept */
+			fd = accept(lfd, NULL, NULL);
+			srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return -1; /* Linux says EMFILE before it looks at the queue */
+			fprintf(stderr, "echo-server: out of file descriptors, refusing a connection\n");
+			close(fd);
+			continue;
+		}
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
+		if (fd < 0)
+			return -1;
+		if (nconns < srv.max_conns && fcntl(fd, F_SETFL, O_NONBLOCK) == 0 &&
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+			return srv.refusing = 0, fd;
+		if (!srv.refusing++) /* the cap keeps descriptors for the rest */
+			fprintf(stderr, "echo-server: %d connections: refusing more\n", nconns);
+		close(fd);
+	}
+}
+
+static int srv_usage(const char *name, int status)
+{
+	fprintf(status ? stderr : stdout,
+	        "usage: %s --port PORT [options]\n"
+	        "  --port PORT           TCP port (0 picks a free one, printed on stdout)\n"
+	        "  --host ADDR           address to bind (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
+	        "  --deflate             agree to permessage-deflate, with context takeover\n"
+	        "  --deflate-low-memory  the same without context takeover, 9-bit windows,\n"
+	        "                        memLevel 2 and one shared compressor\n"
+	        "  --idle-timeout S      close (1001) after S s without a message (default 60; 0: never)\n"
+	        "  --ping-interval S     ping after S s of silence; drop after S s more (default 30; 0: never)\n"
+	        "  --write-timeout S     drop a peer that reads none of its output for S s (default 30)\n"
+	        "  --max-conns N         refuse connections beyond N (default: the fd limit minus 32)\n"
+#ifdef WITH_TLS
+	        "  --tls-cert FILE       serve wss:// with this PEM certificate chain\n"
+	        "  --tls-key FILE        and this PEM key\n"
+#endif
+	        , name);
+	return status;
+}
+
+/* Parses the command line, sets srv up, listens and prints the address.
+ * Returns the listening socket, -1 on errors, -2 on usage errors (-3 after --help). */
+static int srv_setup(int argc, char **argv, const char *name)
+{
+	const char *host = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL;
+	struct addrinfo hints, *res, *ai;
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof sa;
+	struct rlimit rl;
+	char h[NI_MAXHOST], p[NI_MAXSERV];
+	int i, fd = -1, one = 1, deflate = 0;
+	double idle = 60, ping = 30, wr = 30;
+
+	srv.max_conns = -1;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *e = "";
+		if (!strcmp(a, "--deflate") || !strcmp(a, "--deflate-low-memory"))
+			deflate = a[9] ? 2 : 1;
+		else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return srv_usage(name, 0), -3;
+		else if (!v)
+			return srv_usage(name, 2), -2;
+		else if (i++, !strcmp(a, "--port"))
+			port = v;
+		else if (!strcmp(a, "--host"))
+			host = v;
+		else if (!strcmp(a, "--tls-cert"))
+			cert = v;
+		else if (!strcmp(a, "--tls-key"))
+			key = v;
+		else if (!strcmp(a, "--idle-timeout"))
+			idle = strtod(v, &e);
+		else if (!strcmp(a, "--ping-interval"))
+			ping = strtod(v, &e);
+		else if (!strcmp(a, "--write-timeout"))
+			wr = strtod(v, &e);
+		else if (!strcmp(a, "--max-conns"))
+			srv.max_conns = (int)strtol(v, &e, 10);
+		else
+			e = "x";
+		if (*e || idle < 0 || ping < 0 || wr < 0)
+			return srv_usage(name, 2), -2;
+	}
+	if (!port || !cert != !key)
+		return srv_usage(name, 2), -2;
+	signal(SIGPIPE, SIG_IGN);
+	srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	srv.fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;
+	if (srv.max_conns < 0) /* an explicit --max-conns is taken as it is (EMFILE is handled too) */
+		srv.max_conns = srv.fd_limit > 64 ? srv.fd_limit - 32 : srv.fd_limit / 2;
+	srv.opts = (ad_opts){ srv_on_event, 256 * 1024, 5000, (int)(idle * 1000), (int)(ping * 1000),
+	                      (int)(ping * 1000), 5000, (int)(wr * 1000) };
+	ws_config_init(&srv.cfg, WS_ROLE_SERVER);
+	srv.cfg.max_message = srv.cfg.max_frame = MAX_MESSAGE;
+	if (deflate && !ws_deflate_available())
+		return fprintf(stderr, "%s: libws was built without permessage-deflate\n", name), -1;
+	if (deflate) {
+		ws_deflate_config_init(&srv.dcfg);
+		srv.dcfg.alloc.alloc = srv_alloc; /* zlib's memory: the only allocation libws makes */
+		srv.dcfg.alloc.free = srv_free;
+		srv.dcfg.inflate_buf = srv_inflated;
+		srv.dcfg.inflate_cap = sizeof srv_inflated;
+		if (deflate == 2) { /* idle connections then hold no zlib memory (see deflate.h) */
+			srv.dcfg.server_no_context_takeover = srv.dcfg.client_no_context_takeover = 1;
+			srv.dcfg.server_max_window_bits = srv.dcfg.client_max_window_bits = 9;
+			srv.dcfg.mem_level = 2;
+			if (ws_deflate_shared_new(&srv.dcfg, &srv.dcfg.shared) != WS_OK)
+				return fprintf(stderr, "%s: no memory for the shared compressor\n", name), -1;
+		}
+		srv.cfg.deflate = &srv.dcfg;
+	}
+#ifdef WITH_TLS
+	if (cert && !(srv.tls = tls_server_new(cert, key, name)))
+		return -1;
+#else
+	if (cert)
+		return fprintf(stderr, "%s: built without TLS (-DWITH_TLS)\n", name), -1;
+#endif
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((i = getaddrinfo(host, port, &hints, &res)))
+		return fprintf(stderr, "%s: %s:%s: %s\n", name, host, port, gai_strerror(i)), -1;
+	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* restart without waiting */
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, SOMAXCONN))
+			close(fd), fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return perror(name), -1;
+	/* The address actually bound, so that --port 0 tells its port. */
+	if (!getsockname(fd, (struct sockaddr *)&sa, &sl) &&
+	    !getnameinfo((struct sockaddr *)&sa, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV))
+		printf(sa.ss_family == AF_INET6 ? "listening on %s://[%s]:%s/\n" : "listening on %s://%s:%s/\n",
+		       cert ? "wss" : "ws", h, p);
+	fflush(stdout);
+	return fd;
+}
+
+#endif

@@ -1,0 +1,253 @@
+/* tls: see tls.h. */
+#define _GNU_SOURCE
+#include "tls.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <mbedtls/version.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_MAJOR >= 3
+#include <psa/crypto.h> /* 3.x: TLS 1.3 takes its crypto from PSA */
+#define PARSE_KEYFILE(pk, f) mbedtls_pk_parse_keyfile(pk, f, NULL, mbedtls_ctr_drbg_random, &rng.drbg)
+#else
+#define PARSE_KEYFILE(pk, f) mbedtls_pk_parse_keyfile(pk, f, NULL)
+#endif
+
+#define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt" /* Debian's store */
+
+static struct {
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	int ready;
+} rng;
+
+struct tls_server {
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt cert;
+	mbedtls_pk_context key;
+};
+
+struct tls_conn {
+	mbedtls_ssl_context ssl;
+	int fd;
+	unsigned want;       /* what mbedTLS waits for: AD_READ, AD_WRITE or 0 */
+	int done;            /* handshake complete */
+	size_t wlen;         /* a write that returned WANT_WRITE must be repeated as it was */
+	const char *failure; /* why the handshake failed */
+};
+
+static int rng_init(void)
+{
+	if (rng.ready)
+		return 0;
+#if MBEDTLS_VERSION_MAJOR >= 3
+	if (psa_crypto_init() != PSA_SUCCESS)
+		return -1;
+#endif
+	mbedtls_entropy_init(&rng.entropy);
+	mbedtls_ctr_drbg_init(&rng.drbg);
+	if (mbedtls_ctr_drbg_seed(&rng.drbg, mbedtls_entropy_func, &rng.entropy, (const unsigned char *)"libws", 5))
+		return -1;
+	rng.ready = 1;
+	return 0;
+}
+
+static const char *describe(int r)
+{
+	static char buf[128]; /* one thread */
+	mbedtls_strerror(r, buf, sizeof buf);
+	return buf;
+}
+
+/* The socket under mbedTLS: non-blocking, no SIGPIPE. */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE
+	       : errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(*(int *)ctx, buf, len, 0);
+	if (n >= 0)
+		return (int)n;
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
+	       : errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* An mbedTLS result as a transport result: bytes, 0 (end), AD_AGAIN, AD_ERROR. */
+static long result(struct tls_conn *tc, int r)
+{
+	uint32_t f;
+
+	tc->want = 0;
+	if (r >= 0)
+		return r;
+	if (r == MBEDTLS_ERR_SSL_WANT_READ)
+		return tc->want = AD_READ, AD_AGAIN;
+	if (r == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return tc->want = AD_WRITE, AD_AGAIN;
+	if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF)
+		return 0;
+	f = tc->done ? 0 : mbedtls_ssl_get_verify_result(&tc->ssl);
+	if (tc->done || tc->failure)
+		return AD_ERROR;
+	if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED))
+		tc->failure = "certificate not trusted";
+	else if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && (f & MBEDTLS_X509_BADCERT_EXPIRED))
+		tc->failure = "certificate expired";
+	else if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && (f & MBEDTLS_X509_BADCERT_CN_MISMATCH))
+		tc->failure = "host name mismatch";
+	else
+		tc->failure = describe(r);
+	return AD_ERROR;
+}
+
+/* The handshake runs inside the first reads and writes: 1 once done. */
+static long handshake(struct tls_conn *tc)
+{
+	int h;
+
+	if (tc->done)
+		return 1;
+	if (!(h = mbedtls_ssl_handshake(&tc->ssl)))
+		return tc->done = 1;
+	if (result(tc, h) != 0)
+		return tc->want ? AD_AGAIN : AD_ERROR;
+	tc->failure = "the peer closed the connection during the TLS handshake";
+	return AD_ERROR;
+}
+
+static long tls_read(void *ctx, void *buf, size_t len)
+{
+	struct tls_conn *tc = ctx;
+	long r = handshake(tc);
+	return r != 1 ? r : result(tc, mbedtls_ssl_read(&tc->ssl, buf, len));
+}
+
+static long tls_write(void *ctx, const void *buf, size_t len)
+{
+	struct tls_conn *tc = ctx;
+	long r = handshake(tc);
+
+	if (r != 1)
+		return r;
+	len = tc->wlen ? tc->wlen : len; /* mbedTLS: "called later with the same arguments" */
+	r = result(tc, mbedtls_ssl_write(&tc->ssl, buf, len));
+	tc->wlen = r == AD_AGAIN ? len : 0;
+	return r == 0 ? AD_ERROR : r;
+}
+
+static unsigned tls_wants(void *ctx) { return ((struct tls_conn *)ctx)->want; }
+
+static void tls_shutdown(void *ctx)
+{
+	struct tls_conn *tc = ctx;
+	if (tc->done)
+		mbedtls_ssl_close_notify(&tc->ssl); /* best effort: the socket is non-blocking */
+	shutdown(tc->fd, SHUT_WR);
+}
+
+static int wrap(mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *host)
+{
+	struct tls_conn *tc = calloc(1, sizeof *tc);
+
+	if (!tc)
+		return -1;
+	mbedtls_ssl_init(&tc->ssl);
+	tc->fd = fd;
+	if (mbedtls_ssl_setup(&tc->ssl, conf) || (host && mbedtls_ssl_set_hostname(&tc->ssl, host))) {
+		mbedtls_ssl_free(&tc->ssl);
+		free(tc);
+		return -1;
+	}
+	mbedtls_ssl_set_bio(&tc->ssl, &tc->fd, bio_send, bio_recv, NULL);
+	t->read = tls_read;
+	t->write = tls_write;
+	t->wants = tls_wants;
+	t->shutdown = tls_shutdown;
+	t->ctx = tc;
+	return 0;
+}
+
+tls_server *tls_server_new(const char *cert_file, const char *key_file, const char *name)
+{
+	tls_server *s = calloc(1, sizeof *s);
+	int r = s ? 0 : MBEDTLS_ERR_SSL_ALLOC_FAILED;
+
+	if (!s || rng_init())
+		return fprintf(stderr, "%s: TLS: cannot initialise\n", name), free(s), NULL;
+	mbedtls_ssl_config_init(&s->conf);
+	mbedtls_x509_crt_init(&s->cert);
+	mbedtls_pk_init(&s->key);
+	if ((r = mbedtls_x509_crt_parse_file(&s->cert, cert_file)))
+		fprintf(stderr, "%s: TLS: %s: %s\n", name, cert_file, describe(r));
+	else if ((r = PARSE_KEYFILE(&s->key, key_file)))
+		fprintf(stderr, "%s: TLS: %s: %s\n", name, key_file, describe(r));
+	else if ((r = mbedtls_ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                          MBEDTLS_SSL_PRESET_DEFAULT)) ||
+	         (r = mbedtls_ssl_conf_own_cert(&s->conf, &s->cert, &s->key)))
+		fprintf(stderr, "%s: TLS: %s\n", name, describe(r));
+	if (r)
+		return free(s), NULL; /* exiting anyway */
+	mbedtls_ssl_conf_rng(&s->conf, mbedtls_ctr_drbg_random, &rng.drbg);
+	return s;
+}
+
+int tls_accept(tls_server *s, int fd, ad_transport *t)
+{
+	return wrap(&s->conf, fd, t, NULL);
+}
+
+int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_transport *t)
+{
+	static mbedtls_ssl_config conf; /* one per process: reconnections reuse it */
+	static mbedtls_x509_crt ca;
+	static int ready;
+	int r;
+
+	if (!ready) {
+		if (rng_init())
+			return fprintf(stderr, "ws-client: TLS: cannot initialise\n"), -1;
+		mbedtls_ssl_config_init(&conf);
+		mbedtls_x509_crt_init(&ca);
+		if (!insecure && (r = mbedtls_x509_crt_parse_file(&ca, ca_file ? ca_file : SYSTEM_CA)) < 0)
+			return fprintf(stderr, "ws-client: TLS: %s: %s\n", ca_file ? ca_file : SYSTEM_CA, describe(r)), -1;
+		if ((r = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+		                                     MBEDTLS_SSL_PRESET_DEFAULT)))
+			return fprintf(stderr, "ws-client: TLS: %s\n", describe(r)), -1;
+		/* RFC 6125 host name check and chain verification, unless --insecure. */
+		mbedtls_ssl_conf_authmode(&conf, insecure ? MBEDTLS_SSL_VERIFY_NONE : MBEDTLS_SSL_VERIFY_REQUIRED);
+		mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+		mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &rng.drbg);
+		ready = 1;
+	}
+	if (wrap(&conf, fd, t, host)) /* host: SNI and the name the certificate must carry */
+		return fprintf(stderr, "ws-client: TLS: out of memory\n"), -1;
+	return 0;
+}
+
+const char *tls_failure(const ad_transport *t)
+{
+	return t->read == tls_read ? ((struct tls_conn *)t->ctx)->failure : NULL;
+}
+
+void tls_free(ad_transport *t)
+{
+	if (t->read != tls_read)
+		return;
+	mbedtls_ssl_free(&((struct tls_conn *)t->ctx)->ssl);
+	free(t->ctx);
+	t->ctx = NULL;
+}

@@ -1,0 +1,39 @@
+/* tls: a TLS transport for the adapter core, on mbedTLS (2.28; 3.x compiles
+ * too) over a non-blocking socket. The handshake is driven by the loop like
+ * any other I/O: reads and writes return AD_AGAIN until it is done, and
+ * ad_wants() reports what mbedTLS waits for (WANT_READ / WANT_WRITE).
+ *
+ * Link with -lmbedtls -lmbedx509 -lmbedcrypto.
+ *
+ * Memory: mbedTLS allocates its record buffers per connection, about 2 x
+ * 16.5 KiB, for as long as the session lives (see README: measured per idle
+ * connection). */
+#ifndef TLS_H
+#define TLS_H
+
+#include "adapter.h"
+
+typedef struct tls_server tls_server;
+
+/* Loads a PEM certificate chain and its key. NULL on failure (the reason is
+ * printed on stderr, prefixed with name). */
+tls_server *tls_server_new(const char *cert_file, const char *key_file, const char *name);
+
+/* Turns *t (ad_socket(fd)) into a server-side TLS session over fd. 0, or -1
+ * when out of memory. */
+int tls_accept(tls_server *s, int fd, ad_transport *t);
+
+/* Turns *t into a client-side TLS session over fd for host: SNI, and the
+ * certificate verified against ca_file (PEM), or the system store when NULL,
+ * with the host name checked. insecure skips verification: for tests only.
+ * 0, or -1 with the reason printed on stderr. */
+int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_transport *t);
+
+/* Why the handshake failed ("certificate not trusted", "host name mismatch",
+ * "certificate expired", or mbedTLS's description), or NULL. */
+const char *tls_failure(const ad_transport *t);
+
+/* Frees the session (not the socket). */
+void tls_free(ad_transport *t);
+
+#endif

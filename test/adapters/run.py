@@ -1,0 +1,653 @@
+#!/usr/bin/env python3
+"""What a public server and a long-running client must survive (issue 10 §3),
+against build/examples/echo-server and ws-client, over loopback with raw
+sockets so that each attack is exactly what it says:
+
+    run.py --bin build/examples [--server echo-server]
+
+Prints "ok CASE" / "FAIL CASE: why" and "adapters: N passed, M failed".
+Every case has a deadline; the whole run takes about 40 s."""
+import argparse
+import base64
+import hashlib
+import os
+import pty
+import resource
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+
+counts = {"ok": 0, "FAIL": 0}
+children = []
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def check(ok, name, why=""):
+    counts["ok" if ok else "FAIL"] += 1
+    print(("ok " if ok else "FAIL ") + name + ("" if ok or not why else f": {why}"), flush=True)
+    return ok
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, start_new_session=True, **kw)
+    children.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGKILL):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except OSError:
+            pass
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def start_server(bindir, name, *flags, limit=None):
+    def pre():
+        if limit:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    p = spawn([os.path.join(bindir, name), "--port", "0", *flags], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, preexec_fn=pre)
+    line = p.stdout.readline().decode()
+    port = int(line.rsplit(":", 1)[1].strip("/\n"))
+    err = bytearray()
+    threading.Thread(target=lambda: [err.extend(c) for c in iter(lambda: p.stderr.read1(4096), b"")],
+                     daemon=True).start()
+    p.err = err
+    return p, port
+
+
+def upgrade(port, extra=""):
+    """A raw upgraded connection; returns (socket, bytes after the 101 head)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    k = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {k}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(4096)
+        if not c:
+            raise ConnectionError("closed during the handshake")
+        head += c
+    head, rest = head.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head[:40])
+    return s, rest
+
+
+def frame(op, payload, rsv1=False, fin=True, mask=True):
+    b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | op
+    n = len(payload)
+    m = 0x80 if mask else 0
+    hdr = bytes([b0, m | n]) if n < 126 else bytes([b0, m | 126]) + struct.pack("!H", n) if n < 65536 \
+        else bytes([b0, m | 127]) + struct.pack("!Q", n)
+    if not mask:
+        return hdr + payload
+    key = os.urandom(4)
+    k = (key * (n // 4 + 1))[:n]
+    return hdr + key + (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big") if n else hdr + key
+
+
+def read_frames(s, timeout, until_close=False, want=None):
+    """Reads until EOF, timeout, a close frame (until_close) or the frame want:
+    (list of (opcode, payload), eof?, seconds taken)."""
+    s.settimeout(0.1)
+    buf, t0, frames = b"", time.monotonic(), []
+    while time.monotonic() - t0 < timeout:
+        try:
+            c = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return frames, True, time.monotonic() - t0
+        if not c:
+            return frames, True, time.monotonic() - t0
+        buf += c
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7f, 2
+            if n == 126:
+                n, off = struct.unpack("!H", buf[2:4])[0], 4
+            elif n == 127:
+                n, off = struct.unpack("!Q", buf[2:10])[0], 10
+            if len(buf) < off + n:
+                break
+            frames.append((buf[0] & 0x0f, buf[off:off + n]))
+            buf = buf[off + n:]
+            if (until_close and frames[-1][0] == 8) or frames[-1] == want:
+                return frames, False, time.monotonic() - t0
+    return frames, False, timeout
+
+
+def eof_within(s, timeout):
+    return read_frames(s, timeout)[1]
+
+
+# --- server cases ------------------------------------------------------------
+
+def idle_cases(bindir, name):
+    srv, port = start_server(bindir, name, "--idle-timeout", "1", "--ping-interval", "0")
+    silent, _ = upgrade(port)
+    trickle, _ = upgrade(port)
+    t0 = time.monotonic()
+    stop_trickle = threading.Event()
+
+    def drip():  # a 200-byte text frame, one byte every 0.2 s: never a complete message
+        data = frame(1, b"x" * 200)
+        for b in data:
+            if stop_trickle.wait(0.2):
+                return
+            try:
+                trickle.send(bytes([b]))
+            except OSError:
+                return
+    threading.Thread(target=drip, daemon=True).start()
+    got = {}
+    for label, s in (("silent", silent), ("trickling", trickle)):
+        frames, eof, _ = read_frames(s, 3, until_close=True)
+        got[label] = (frames, time.monotonic() - t0)
+    stop_trickle.set()
+    for label, (frames, after) in got.items():
+        closes = [p for op, p in frames if op == 8]
+        check(closes and closes[0][:2] == struct.pack("!H", 1001) and after < 4,
+              f"{name} --idle-timeout 1: {label} upgraded peer gets close 1001 \"idle timeout\"",
+              f"frames {frames[:3]}, after {after:.1f} s")
+    # A peer that does talk stays.
+    live, _ = upgrade(port)
+    ok = True
+    for i in range(6):
+        time.sleep(0.3)
+        live.sendall(frame(1, b"hi"))
+        frames, eof, _ = read_frames(live, 0.3, want=(1, b"hi"))
+        ok = ok and not eof and (1, b"hi") in frames
+    check(ok, f"{name} --idle-timeout 1: a peer sending a message every 0.3 s stays for 1.8 s")
+    for s in (silent, trickle, live):
+        s.close()
+    stop(srv)
+
+
+def ping_cases(bindir, name):
+    srv, port = start_server(bindir, name, "--idle-timeout", "0", "--ping-interval", "0.5")
+    mute, _ = upgrade(port)
+    t0 = time.monotonic()
+    frames, eof, when = read_frames(mute, 4)
+    check(eof and any(op == 9 for op, _ in frames) and 0.8 < when < 2.5,
+          f"{name} --ping-interval 0.5: a peer that never pongs is pinged, then dropped after ~1 s",
+          f"frames {frames[:3]}, eof {eof} after {when:.1f} s")
+    # One that answers every ping stays (only pings and pongs for 2.5 s).
+    ponger, _ = upgrade(port)
+    ponger.settimeout(0.1)
+    end, pings, alive = time.monotonic() + 2.5, 0, True
+    while time.monotonic() < end and alive:
+        frames, eof, _ = read_frames(ponger, 0.2)
+        alive = not eof
+        for op, p in frames:
+            if op == 9:
+                pings += 1
+                ponger.sendall(frame(10, p))
+    ponger.sendall(frame(1, b"still"))
+    frames, eof, _ = read_frames(ponger, 0.5, want=(1, b"still"))
+    check(alive and pings >= 2 and (1, b"still") in frames,
+          f"{name} --ping-interval 0.5: a peer that pongs stays and echoes", f"{pings} pings, alive {alive}")
+    mute.close()
+    ponger.close()
+    stop(srv)
+
+
+def write_timeout_case(bindir, name):
+    srv, port = start_server(bindir, name, "--write-timeout", "1")
+    s, _ = upgrade(port)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    msg = frame(2, os.urandom(60000))
+    t0, sent = time.monotonic(), 0
+    s.settimeout(0.2)
+    dropped = False
+    while time.monotonic() - t0 < 8:  # never reads; keeps sending while the server reads
+        try:
+            s.sendall(msg)
+            sent += 1
+        except socket.timeout:
+            pass
+        except OSError:
+            dropped = True
+            break
+        try:
+            s.setblocking(False)
+            s.recv(0)
+        except BlockingIOError:
+            pass
+        finally:
+            s.settimeout(0.2)
+    took = time.monotonic() - t0
+    if not dropped:  # writes may stall without an error: look for the FIN
+        dropped = eof_within(s, 3)
+    check(dropped and took < 8, f"{name} --write-timeout 1: a peer that never reads is dropped",
+          f"dropped {dropped} after {took:.1f} s, {sent} messages sent")
+    s.close()
+    check(srv.poll() is None and rss_kib(srv.pid) < 40000, f"{name}: server alive and small afterwards",
+          f"rss {rss_kib(srv.pid) if srv.poll() is None else 'dead'} KiB")
+    stop(srv)
+
+
+def cap_cases(bindir, name):
+    srv, port = start_server(bindir, name, "--max-conns", "5", "--idle-timeout", "0")
+    socks = [upgrade(port)[0] for _ in range(5)]
+    extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+    check(eof_within(extra, 2), f"{name} --max-conns 5: the 6th connection is closed at once")
+    extra.close()
+    socks[0].sendall(frame(8, struct.pack("!H", 1000)))
+    eof_within(socks[0], 6)
+    socks[0].close()
+    time.sleep(0.3)  # the server sees our FIN, then frees the slot
+    try:
+        s, _ = upgrade(port)
+        s.sendall(frame(1, b"again"))
+        ok = (1, b"again") in read_frames(s, 0.5, want=(1, b"again"))[0]
+        s.close()
+    except OSError as e:
+        ok = False
+        print("   ", e)
+    check(ok, f"{name} --max-conns 5: after one closes, a new one is served")
+    for s in socks[1:]:
+        s.close()
+    stop(srv)
+
+    # The default cap stays below the descriptor limit: with 64 descriptors,
+    # 60 idle upgraded peers must not stop the server from serving others.
+    srv, port = start_server(bindir, name, "--idle-timeout", "2", "--ping-interval", "0", limit=64)
+    socks = []
+    for _ in range(60):
+        try:
+            socks.append(upgrade(port)[0])
+        except OSError:
+            break
+    served = len(socks)
+    for s in socks[:10]:
+        s.close()
+    time.sleep(0.3)
+    try:
+        s, _ = upgrade(port)
+        s.sendall(frame(1, b"room"))
+        ok = (1, b"room") in read_frames(s, 0.5, want=(1, b"room"))[0]
+        s.close()
+    except OSError:
+        ok = False
+    check(ok and served < 60, f"{name} under ulimit -n 64: default cap ({served} served) keeps room; "
+          "after 10 leave a new peer is served")
+    for s in socks[10:]:
+        s.close()
+    stop(srv)
+
+    # Past the descriptor limit (cap set above it): EMFILE must neither spin
+    # nor wedge the listener; once the idle ones time out, service resumes.
+    srv, port = start_server(bindir, name, "--max-conns", "1000", "--idle-timeout", "30", "--ping-interval", "0",
+                             limit=40)
+    socks = []
+    refused = 0
+    for _ in range(50):
+        try:
+            socks.append(upgrade(port)[0])
+        except (OSError, ConnectionError):
+            refused += 1
+    cpu0 = sum(os.times()[:2])
+    t_cpu0 = open(f"/proc/{srv.pid}/stat").read().split()[13:15]
+    time.sleep(1)
+    t_cpu1 = open(f"/proc/{srv.pid}/stat").read().split()[13:15]
+    spin = sum(map(int, t_cpu1)) - sum(map(int, t_cpu0))
+    del cpu0
+    check(refused > 0 and spin < 20,
+          f"{name} at EMFILE: excess connections are accepted and closed, no busy loop",
+          f"refused {refused}, {spin} ticks of CPU in 1 s, stderr {bytes(srv.err[-200:])!r}")
+    check(name == "echo-server-uv" or b"out of file descriptors" in srv.err,  # libuv handles EMFILE itself
+          f"{name} at EMFILE: says so on stderr")
+    for s in socks:
+        s.close()
+    time.sleep(0.5)
+    try:
+        s, _ = upgrade(port)
+        s.sendall(frame(1, b"back"))
+        ok = (1, b"back") in read_frames(s, 0.5, want=(1, b"back"))[0]
+        s.close()
+    except OSError:
+        ok = False
+    check(ok, f"{name} at EMFILE: serves again once descriptors are free")
+    stop(srv)
+
+
+def amplification_case(bindir, name):
+    """RFC 7692 with server_max_window_bits=9: data that compresses 200:1 with a
+    32 KiB window but not with 512 bytes; 20 peers send 16 MiB each and never read."""
+    srv, port = start_server(bindir, name, "--deflate")
+    base = rss_kib(srv.pid)
+    block = os.urandom(4096)
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = co.compress(block * 4096) + co.flush(zlib.Z_SYNC_FLUSH)
+    payload = payload[:-4]  # RFC 7692 §7.2.1: drop 00 00 ff ff
+    data = frame(2, payload, rsv1=True)
+    peers = []
+    for _ in range(20):
+        s, _ = upgrade(port, "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9\r\n")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        s.settimeout(5)
+        s.sendall(data)
+        peers.append(s)
+    t0 = time.monotonic()
+    peak, lat = 0, []
+    while time.monotonic() - t0 < 3:
+        peak = max(peak, rss_kib(srv.pid))
+        t1 = time.monotonic()
+        try:
+            s, _ = upgrade(port)
+            s.sendall(frame(1, b"ping?"))
+            ok = (1, b"ping?") in read_frames(s, 2, want=(1, b"ping?"))[0]
+            s.close()
+        except OSError:
+            ok = False
+        lat.append(time.monotonic() - t1 if ok else 99)
+        time.sleep(0.2)
+    check(peak - base < 64 * 1024, f"{name} --deflate: 20 peers x 16 MiB at ~{len(data) // 1024} KiB "
+          f"compressed (200:1), never reading: RSS grew {(peak - base) // 1024} MiB (< 64 MiB)",
+          f"base {base} KiB, peak {peak} KiB")
+    check(max(lat) < 1, f"{name} --deflate: meanwhile another peer's echo takes {max(lat) * 1000:.0f} ms at worst (< 1 s)", f"{[round(x, 2) for x in lat]}")
+    for s in peers:
+        s.close()
+    stop(srv)
+
+
+# --- client cases --------------------------------------------------------------
+
+class RawServer:
+    """A one-thread WebSocket server for the client cases: each connection is
+    upgraded, then handed to behave(sock)."""
+
+    def __init__(self, behave):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.behave, self.conns = behave, 0
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                s, _ = self.ls.accept()
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self.serve, args=(s,), daemon=True).start()
+
+    def serve(self, s):
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                c = s.recv(4096)
+                if not c:
+                    return
+                head += c
+            key = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")][0]
+            acc = base64.b64encode(hashlib.sha1(key + GUID).digest())
+            s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      b"Sec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+            self.behave(s)
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    def close(self):
+        self.ls.close()
+
+
+def client(bindir, url, *args, stdout=subprocess.PIPE, stdin=subprocess.PIPE):
+    return spawn([os.path.join(bindir, "ws-client"), url, *args], stdin=stdin, stdout=stdout,
+                 stderr=subprocess.PIPE)
+
+
+def client_cases(bindir):
+    # Backpressure: a server floods pings and never reads.
+    def flood(s):
+        s.settimeout(0.05)
+        ping = frame(9, b"x" * 125, mask=False)
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            try:
+                s.sendall(ping * 64)
+            except socket.timeout:
+                pass
+    srv = RawServer(flood)
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/")
+    peak = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3 and p.poll() is None:
+        peak = max(peak, rss_kib(p.pid))
+        time.sleep(0.1)
+    check(peak and peak < 30000, f"ws-client: a server flooding pings and never reading: RSS peak {peak} KiB (< 30 MB)")
+    stop(p)
+    srv.close()
+
+    # Backoff: a server that answers 101 then closes 1013 at once.
+    def try_later(s):
+        s.sendall(frame(8, struct.pack("!H", 1013) + b"try again later", mask=False))
+        time.sleep(0.5)
+    srv = RawServer(try_later)
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
+    time.sleep(4)
+    stop(p)
+    err = p.stderr.read().decode()
+    check(srv.conns <= 2 and "reconnecting in" in err and "server closed" in err,
+          f"ws-client --reconnect: 101 then close 1013 -> {srv.conns} connections in 4 s (<= 2), says why",
+          err[-300:])
+    srv.close()
+
+    # Backoff: a server that accepts and drops at once (no close frame).
+    srv = RawServer(lambda s: None)
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
+    time.sleep(4)
+    stop(p)
+    check(2 <= srv.conns <= 5, f"ws-client --reconnect: 101 then drop -> {srv.conns} connections in 4 s (2..5: "
+          "backoff not reset by the handshake)")
+    srv.close()
+
+    # A stall of the process must not look like a dead peer.
+    def echo(s):
+        s.settimeout(None)
+        buf = b""
+        while True:
+            c = s.recv(65536)
+            if not c:
+                return
+            buf += c
+            while len(buf) >= 6 and len(buf) >= 6 + (buf[1] & 0x7f):
+                n = buf[1] & 0x7f
+                key, pl = buf[2:6], bytearray(buf[6:6 + n])
+                for i in range(n):
+                    pl[i] ^= key[i % 4]
+                op = buf[0] & 0x0f
+                buf = buf[6 + n:]
+                if op == 8:
+                    s.sendall(frame(8, bytes(pl), mask=False))
+                    return
+                s.sendall(frame(10 if op == 9 else op, bytes(pl), mask=False))
+    srv = RawServer(echo)
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--ping-interval", "0.3")
+    time.sleep(0.8)
+    os.kill(p.pid, signal.SIGSTOP)
+    time.sleep(1.5)
+    os.kill(p.pid, signal.SIGCONT)
+    time.sleep(0.5)
+    try:
+        p.stdin.write(b"after the stall\n")
+        p.stdin.flush()
+    except BrokenPipeError:
+        pass
+    line = b""
+    if select.select([p.stdout], [], [], 2)[0]:
+        line = p.stdout.readline()
+    try:
+        p.stdin.close()
+        rc = p.wait(5)
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        rc = None
+    err = p.stderr.read().decode()
+    check(line == b"after the stall\n" and rc == 0 and "dead" not in err,
+          "ws-client --ping-interval 0.3: stopped for 1.5 s, then alive (no false dead peer)",
+          f"line {line!r}, rc {rc}, stderr {err[-200:]!r}")
+
+    # A local error (stdin line over the limit) exits 1 and does not reconnect.
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
+    conns0 = srv.conns
+
+    def feed():
+        try:
+            chunk = b"a" * (1 << 20)
+            for _ in range(70):
+                p.stdin.write(chunk)
+            p.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        rc = p.wait(15)
+    except subprocess.TimeoutExpired:
+        rc = None
+    err = p.stderr.read().decode() if rc is not None else ""
+    check(rc == 1 and "longer than" in err and "reconnecting" not in err and srv.conns - conns0 == 1,
+          "ws-client --reconnect: a stdin line over 64 MiB -> exit 1, no reconnect", f"rc {rc}, {err[-200:]!r}")
+    stop(p)
+
+    # stdout closed (| head -1): exit instead of receiving forever.
+    def chatter(s):
+        s.settimeout(1)
+        for i in range(100000):
+            s.sendall(frame(1, b"line %d" % i, mask=False))
+            time.sleep(0.001)
+    srv2 = RawServer(chatter)
+    p = client(bindir, f"ws://127.0.0.1:{srv2.port}/")
+    first = p.stdout.readline()
+    p.stdout.close()
+    try:
+        rc = p.wait(5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(first.startswith(b"line ") and rc == 1, "ws-client | head -1: exits 1 once stdout is gone (EPIPE)",
+          f"first {first!r}, rc {rc}")
+    stop(p)
+    srv2.close()
+
+    # Control characters from the server are filtered on a terminal.
+    evil = b"a\x1b[31mb\x07c\xc2\x9bd\x7fe\tf"
+
+    def evil_server(s):
+        s.sendall(frame(1, evil, mask=False))
+        s.sendall(frame(8, struct.pack("!H", 4000) + b"r\x1b]0;x\x07", mask=False))
+        time.sleep(1)
+    srv3 = RawServer(evil_server)
+    mo, so = pty.openpty()
+    me, se = pty.openpty()
+    p = spawn([os.path.join(bindir, "ws-client"), f"ws://127.0.0.1:{srv3.port}/"], stdin=subprocess.PIPE,
+              stdout=so, stderr=se)
+    os.close(so)
+    os.close(se)
+    out, err = b"", b""
+    end = time.monotonic() + 5
+    while time.monotonic() < end and (b"\n" not in out or b"closed by server" not in err or b"\n" not in err.split(b"closed by server")[-1]):
+        r = select.select([mo, me], [], [], 0.2)[0]
+        for fd in r:
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                d = b""
+            if fd == mo:
+                out += d
+            else:
+                err += d
+    stop(p)
+    os.close(mo)
+    os.close(me)
+    want = b"a?[31mb?c?d?e\tf"
+    check(out.replace(b"\r\n", b"\n") == want + b"\n", "ws-client on a terminal: control characters in messages shown as '?'",
+          f"got {out!r}")
+    check(b"closed by server: 4000 r?]0;x?" in err, "ws-client on a terminal: control characters in close reasons shown as '?'",
+          f"got {err!r}")
+    # Not a terminal: bytes pass through unchanged.
+    p = client(bindir, f"ws://127.0.0.1:{srv3.port}/")
+    line = p.stdout.readline()
+    stop(p)
+    check(line == evil + b"\n", "ws-client into a pipe: messages pass unchanged", f"got {line!r}")
+    srv3.close()
+    srv.close()
+
+    # The connect deadline is kept: a listener whose backlog is full never answers the SYN.
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    port = ls.getsockname()[1]
+    fill = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        fill.append(f)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    p = client(bindir, f"ws://127.0.0.1:{port}/", "--connect-timeout", "1")
+    try:
+        rc = p.wait(8)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.monotonic() - t0
+    stop(p)
+    check(rc == 1 and took < 4, f"ws-client --connect-timeout 1 against a full backlog: exit 1 after {took:.1f} s",
+          f"rc {rc}")
+    for f in fill:
+        f.close()
+    ls.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="build/examples")
+    ap.add_argument("--server", action="append")
+    a = ap.parse_args()
+    bindir = os.path.abspath(a.bin)
+    t0 = time.monotonic()
+    for name in a.server or ["echo-server"]:
+        for case in (idle_cases, ping_cases, write_timeout_case, cap_cases, amplification_case):
+            try:
+                case(bindir, name)
+            except Exception as e:  # noqa: BLE001
+                check(False, f"{name}: {case.__name__}", f"{type(e).__name__}: {e}")
+    try:
+        client_cases(bindir)
+    except Exception as e:  # noqa: BLE001
+        check(False, "ws-client cases", f"{type(e).__name__}: {e}")
+    print(f"(adapters took {time.monotonic() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in children:
+            stop(p)
+        print(f"adapters: {counts['ok']} passed, {counts['FAIL']} failed", flush=True)
+        sys.exit(1 if counts["FAIL"] else 0)
