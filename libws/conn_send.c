@@ -1,7 +1,7 @@
 #include "ws_internal.h"
 
 /* Checks that a frame may be sent now (RFC 6455 §5.4, §5.5.1). */
-static int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint64_t len)
+WS_INLINE int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, uint64_t len)
 {
 	if (c->error_)
 		return c->error_;
@@ -36,19 +36,20 @@ static int written(int rc, size_t *out_len)
 /* Writes the header of a frame, masked for a client with a key it returns in
  * key. *out_len gets the header length, the bytes needed (WS_E_BUFFER, with
  * extra payload bytes after the header), or 0. */
-static int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, uint8_t *out,
+WS_INLINE int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, uint8_t *out,
                         size_t cap, size_t *out_len, uint8_t key[4])
 {
 	int client = c->cfg_->role == WS_ROLE_CLIENT;
 	size_t hl = ws__header_size(len, client);
 
-	*out_len = 0;
-	if (cap < hl || cap - hl < extra) {
+	if (WS_UNLIKELY(cap < hl || cap - hl < extra)) {
 		*out_len = hl + (size_t)extra;
 		return WS_E_BUFFER;
 	}
-	if (client && ws__random(c, key, 4))
+	if (client && ws__random(c, key, 4)) {
+		*out_len = 0;
 		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
+	}
 	*out_len = ws__header_write(out, b0, len, client ? key : NULL);
 	return WS_OK;
 }
@@ -154,16 +155,18 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 	int rc = send_allowed(c, opcode, flags, len);
 
 	*out_len = 0;
+	if (WS_UNLIKELY(rc != WS_OK))
+		return rc;
 	/* The caller's bytes cannot join a compressed message; control frames
 	 * are never compressed (RFC 7692 §6.1), so they may go between its
 	 * fragments as between any others (RFC 6455 §5.4). */
-	if (rc == WS_OK && c->send_ == 2 && !(opcode & 8))
-		rc = WS_E_STATE;
-	if (rc == WS_OK)
-		rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
-	if (rc == WS_OK)
+	if (WS_UNLIKELY(c->send_ == 2 && !(opcode & 8)))
+		return WS_E_STATE;
+	/* write_header leaves *out_len right whatever happens. */
+	rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
+	if (WS_LIKELY(rc == WS_OK))
 		note_sent(c, opcode, flags);
-	return written(rc, out_len);
+	return rc;
 }
 
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len, void *out,
