@@ -9,8 +9,8 @@
  *
  * Memory. The library allocates nothing itself: zlib's state comes from the
  * allocator in the config, lazily, on first use. Per connection:
- *   - 64 bytes of ws_conn, always;
- *   - 256 bytes of extension state once permessage-deflate is agreed;
+ *   - sizeof(ws_conn), always (56 bytes on x86-64, 48 on 32-bit);
+ *   - 248 bytes of extension state (x86-64) once permessage-deflate is agreed;
  *   - receiving: zlib's inflate state, about 7 KiB + 2^window_bits (39 KiB at
  *     15 bits, 8 KiB at 9 bits), while a compressed message is being received.
  *     With context takeover it stays allocated; when the peer compresses
