@@ -213,7 +213,7 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	static const uint8_t trailer[4] = {0x00, 0x00, 0xff, 0xff}; /* RFC 7692 §7.2.2 */
 	ws__deflate *d = ext;
 	z_stream *z = &d->inf;
-	int zr;
+	int zr, final;
 
 	*used = 0;
 	*made = 0;
@@ -256,16 +256,24 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 		return 0; /* more input, or more output, to come */
 	/* A message ends on a block boundary (the trailer's empty stored block
 	 * completed: zlib waits for the next block header with no bits left
-	 * over, data_type 128 exactly) or at the end of a final block. Anything else is a message cut short: its sender's flush
-	 * never came, and what it would have said is unknown. */
-	if (!d->ended && (d->tail < 4 || z->data_type != 128)) /* at a header, no bits over */
+	 * over, data_type 128 exactly) or at the end of a final block (the
+	 * trailer may complete an empty final stored block, as a sender that
+	 * closes its stream per message makes). Anything else is a message cut
+	 * short: its sender's flush never came, and what it would have said is
+	 * unknown. */
+	/* data_type: 128 at a block header, + 64 once the final block is done
+	 * (Z_BLOCK stops there before reporting the stream's end), + any bits
+	 * left over; a trailer that completes an empty final stored block
+	 * leaves exactly 128 + 64. */
+	final = d->ended || (d->tail == 4 && z->data_type == 128 + 64);
+	if (!final && (d->tail < 4 || z->data_type != 128))
 		return WS_E_INFLATE;
 	/* Without context takeover the inflater is freed between messages, so
 	 * idle connections hold no inflate state. */
 	if (d->peer_reset) {
 		inflateEnd(z);
 		d->inf_on = 0;
-	} else if (d->ended) {
+	} else if (final) {
 		inflateResetKeep(z); /* the next message starts a stream, on the same history */
 	}
 	d->ended = 0;

@@ -93,8 +93,9 @@ static void gen_plain(buf *b, or_rand_fn r, void *ctx, int text)
  * continuing the oracle's stream like the receiver does: a stream that ends
  * (BFINAL) is followed by a new one keeping the window (§7.2.3.4). The two
  * are fed apart: a sender's message ends on an empty stored block whose last
- * 4 bytes it removed, so the trailer decodes to nothing and ends no stream.
- * If it decodes to data, or ends a final block, the message was cut short
+ * 4 bytes it removed, so the trailer decodes to nothing (and ends the stream
+ * only if that block was final, at the trailer's last byte). If it decodes
+ * to data, or ends a final block before its end, the message was cut short
  * and that data is the trailer's, not the peer's. */
 static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t n)
 {
@@ -124,7 +125,11 @@ static void oracle(or_case *k, z_stream *oz, or_msg *m, const uint8_t *c, size_t
 			zr = inflate(oz, Z_BLOCK);
 			got = sizeof chunk - oz->avail_out;
 			put(&m->out, chunk, got);
-			if (phase == 1 && (got || zr == Z_STREAM_END)) {
+			/* The trailer may complete an empty stored block, final or
+			 * not (a sender that closes each message's stream with an
+			 * empty final stored block sends ... 01), but decode to
+			 * nothing, and end a final block only at its own end. */
+			if (phase == 1 && (got || (zr == Z_STREAM_END && oz->avail_in))) {
 				cut = 1;
 				break;
 			}

@@ -998,6 +998,41 @@ static void inflate_output_after_input(void)
 	CHECK_INT(a.now, 0);
 }
 
+/* A sender that closes each message's stream with an empty final stored
+ * block (01 00 00 ff ff, as Go's compress/flate Close writes) strips its
+ * last 4 bytes and sends ... 01: the trailer completes that block and the
+ * stream ends exactly there. That is a whole message (RFC 7692 §7.2.2:
+ * append the 4 bytes and inflate), not a cut one. */
+static void inflate_final_stored_block_in_trailer(void)
+{
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+
+	dconfig(&d, &a, 1024);
+	for (int server = 0; server < 2; server++) {
+		config(&cfg, server ? WS_ROLE_SERVER : WS_ROLE_CLIENT, &d);
+		/* "Hello" sync-flushed, then the final empty stored block's header. */
+		free(feed_compressed(&cfg, &takeover,
+		                     server ? "c1 8c 00 00 00 00 f2 48 cd c9 c9 07 00 00 00 ff ff 01"
+		                            : "c1 0c f2 48 cd c9 c9 07 00 00 00 ff ff 01",
+		                     "text \"Hello\" compressed\n"));
+		/* An empty message so made, and the next message after it. */
+		free(feed_compressed(&cfg, &takeover,
+		                     server ? "c1 81 00 00 00 00 01 c1 87 00 00 00 00 f2 48 cd c9 c9 07 00"
+		                            : "c1 01 01 c1 07 f2 48 cd c9 c9 07 00",
+		                     "text \"\" compressed\ntext \"Hello\" compressed\n"));
+		/* A final block ending inside the trailer with bytes of it left
+		 * over is a cut: 01 00 00 then ff ff starts a new block. */
+		char *log = feed_compressed(&cfg, &takeover, server ? "c1 83 00 00 00 00 01 00 00" : "c1 03 01 00 00",
+		                            NULL);
+		CHECK(strstr(log, "error E_INFLATE") != NULL);
+		CHECK(strstr(log, "compressed\n") == NULL);
+		free(log);
+	}
+	CHECK_INT(a.now, 0);
+}
+
 /* #1. An RSV1 frame with an empty payload is no deflate data at all (RFC 7692
  * §7.2.3.6: an empty message is the single byte 00): it gave TEXT
  * BEGIN|END len 0 and garbled the next message. */
@@ -1622,6 +1657,7 @@ int main(int argc, char **argv)
 	RUN(handshake_agrees);
 	RUN(handshake_answers);
 	RUN(inflate_output_after_input);
+	RUN(inflate_final_stored_block_in_trailer);
 	RUN(inflate_empty_payload_fails);
 	RUN(inflate_truncated_message_fails);
 	RUN(inflate_empty_message_delivered);
