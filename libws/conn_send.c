@@ -231,7 +231,7 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 		return WS_E_STATE;
 	if (!ws__handshake_done(c))
 		rc = ws__handshake_fail(c, out, cap, out_len);
-	else if (c->bits_ & (WS__CLOSE_SENT | WS__DONE))
+	else if (!ws__may_send(c)) /* our close went out, or the transport ended */
 		rc = WS_OK;
 	else {
 		/* RFC 6455 §7.1.7: send the close frame the error calls for. */
