@@ -11,6 +11,7 @@ const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const net = require('net');
 
 const arg = (name, def) => {
 	const i = process.argv.indexOf('--' + name);
@@ -28,10 +29,10 @@ function check(name, ok, detail) {
 	console.log((ok ? 'ok   ' : 'FAIL ') + name + (ok || detail === undefined ? '' : ': ' + JSON.stringify(detail)));
 }
 
-function startServer() {
+function startServer(extra) {
 	return new Promise((resolve, reject) => {
 		const p = spawn(path.join(bin, 'chat-server'), ['--port', '0', '--token', TOKEN, '--page', page,
-			'--test-hooks'], { stdio: ['ignore', 'pipe', 'inherit'] });
+			'--test-hooks', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
 		let out = '';
 		p.on('error', reject);
 		p.stdout.on('data', (d) => {
@@ -42,9 +43,10 @@ function startServer() {
 	});
 }
 
-async function main() {
-	const srv = await startServer();
+async function main(deflate) {
+	const srv = await startServer(deflate ? ['--deflate'] : []);
 	const base = `http://127.0.0.1:${srv.port}/`;
+	const tag = deflate ? ' (permessage-deflate)' : '';
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'libws-chat-chromium-'));
 	// launchPersistentContext: a fresh --user-data-dir of our own.
 	const ctx = await chromium.launchPersistentContext(profile, {
@@ -72,7 +74,9 @@ async function main() {
 
 		const a = await open('alice', TOKEN);
 		await a.waitForFunction(() => document.getElementById('state').textContent === 'open');
-		check('page A connects', true);
+		check(`page A connects${tag}`, true);
+		const ext = await a.evaluate(() => window.chat.ws.extensions);
+		check(`negotiated extensions${tag}: "${ext}"`, deflate ? ext.startsWith('permessage-deflate') : ext === '', ext);
 		await a.click('#join');
 		await logHas(a, 'joined lobby as alice');
 		const b = await open('bob', TOKEN);
@@ -105,6 +109,22 @@ async function main() {
 		await logHas(b, 'alice is back');
 		check('A keeps chatting after the reconnect', true);
 
+		if (!deflate) {
+			let got = '';
+			const rec = net.createServer((sock) => sock.on('data', (d) => { got += d; }));
+			await new Promise((r) => rec.listen(0, '127.0.0.1', r));
+			const blank = await ctx.newPage(); // about:blank: no CSP of ours in the way
+			await blank.evaluate((u) => { window.probe = new WebSocket(u); }, `ws://127.0.0.1:${rec.address().port}/`);
+			const t0 = Date.now();
+			while (!got.includes('\r\n\r\n') && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+			rec.close();
+			const offer = (/^sec-websocket-extensions: *(.*)$/im.exec(got) || [])[1] || '';
+			const ua = (/^user-agent: *(.*)$/im.exec(got) || [])[1] || '';
+			console.log(`     ${ua.replace(/.*(Chrome\/\S+).*/, '$1')} offers: Sec-WebSocket-Extensions: ${offer.trim()}`);
+			check('Chromium offers permessage-deflate', /permessage-deflate/.test(offer), offer);
+			await blank.close();
+		}
+
 		const c = await open('mallory', 'wrong-token');
 		await logHas(c, 'disconnected (1006)');
 		const st = await c.evaluate(() => ({ opens: window.chat.opens, state: document.getElementById('state').textContent }));
@@ -113,9 +133,11 @@ async function main() {
 		check('the page\'s server answers 404 off the page', r === 404, r);
 		await c.close();
 
-		fs.mkdirSync(path.dirname(shot), { recursive: true });
-		await b.screenshot({ path: shot });
-		check('screenshot saved to ' + shot, fs.statSync(shot).size > 1000);
+		if (!deflate) {
+			fs.mkdirSync(path.dirname(shot), { recursive: true });
+			await b.screenshot({ path: shot });
+			check('screenshot saved to ' + shot, fs.statSync(shot).size > 1000);
+		}
 	} finally {
 		await ctx.close().catch(() => {});
 		srv.p.kill('SIGTERM');
@@ -128,7 +150,7 @@ const guard = setTimeout(() => {
 	console.log(`chat-browser: ${passed} passed, ${failed + 1} failed`);
 	process.exit(1);
 }, 50000);
-main().catch((e) => check('browser test ran to the end', false, String(e && e.message || e).split('\n')[0]))
+main(false).then(() => main(true)).catch((e) => check('browser test ran to the end', false, String(e && e.message || e).split('\n')[0]))
 	.finally(() => {
 		clearTimeout(guard);
 		console.log(`chat-browser: ${passed} passed, ${failed} failed`);
