@@ -626,10 +626,14 @@ int main(int argc, char **argv)
 			close(lfd);
 			lfd = -1;
 			for (i = 0; i <= maxfd; i++)
-				if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN)
+				if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN) {
 					ad_close(&byfd[i]->a, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
-				else if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_HANDSHAKE)
+					/* Written now: its deadline is close_ms away, and a
+					 * queued close frame alone wakes no one. */
+					mark_dirty(byfd[i]);
+				} else if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_HANDSHAKE)
 					byfd[i]->a.why = "shutdown", destroy(byfd[i]);
+			step_dirty();
 			next_wake = 0;
 		}
 		if (next_wake < 0 || ad_now() < next_wake)

@@ -133,11 +133,28 @@ async function main(deflate) {
 		check('the page\'s server answers 404 off the page', r === 404, r);
 		await c.close();
 
+		// Policy closes reach the page's onclose with their codes.
+		const f = await open('flood', TOKEN);
+		await f.waitForFunction(() => document.getElementById('state').textContent === 'open');
+		await f.evaluate(() => { for (let i = 0; i < 30; i++) window.chat.ws.send(JSON.stringify({ type: 'message', text: 'x' })); });
+		await f.waitForFunction(() => window.chat.lastClose !== null);
+		check(`flooding page sees 1008${tag}`, (await f.evaluate(() => window.chat.lastClose)) === 1008);
+		await f.waitForFunction(() => window.chat.opens === 2 && window.chat.ws.readyState === 1); // backed off, back
+		await f.evaluate(() => window.chat.ws.send('{"type":"message","text":"' + 'y'.repeat(5000) + '"}'));
+		await f.waitForFunction(() => window.chat.lastClose === 1009).catch(() => {});
+		check(`oversized message: page sees 1009${tag}`, (await f.evaluate(() => window.chat.lastClose)) === 1009);
+		await f.close();
+
 		if (!deflate) {
 			fs.mkdirSync(path.dirname(shot), { recursive: true });
 			await b.screenshot({ path: shot });
 			check('screenshot saved to ' + shot, fs.statSync(shot).size > 1000);
 		}
+		const exited = new Promise((r) => srv.p.on('exit', (code) => r(code)));
+		srv.p.kill('SIGTERM');
+		await b.waitForFunction(() => window.chat.lastClose === 1001);
+		check(`SIGTERM: the page sees 1001${tag}`, true);
+		check(`SIGTERM: the server exits 0${tag}`, (await exited) === 0);
 	} finally {
 		await ctx.close().catch(() => {});
 		srv.p.kill('SIGTERM');

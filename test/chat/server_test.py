@@ -257,7 +257,9 @@ async def shutdown(binary, page):
     t0 = time.monotonic()
     srv.p.send_signal(signal.SIGTERM)
     ca, cb = await close_code(a), await close_code(b)
+    dt = time.monotonic() - t0
     check("SIGTERM: 1001 to every peer", ca == 1001 and cb == 1001, (ca, cb))
+    check("SIGTERM: the close frames go out at once, not at the close timeout", dt < 0.5, "%.2f s" % dt)
     try:
         rc = srv.p.wait(timeout=5)
     except subprocess.TimeoutExpired:
