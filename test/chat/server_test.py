@@ -214,6 +214,13 @@ async def rate_limited(srv):
         await asyncio.sleep(0.25)
     check("paced sender stays open", ws.close_code is None)
     await ws.close()
+    # --idle-timeout 2: a peer that answers pings but says nothing is closed with 1001.
+    ws, _ = await joined(srv.url(), "quiet", "lurker")
+    t0 = time.monotonic()
+    code = await close_code(ws, 5)
+    dt = time.monotonic() - t0
+    check("idle peer closed with 1001 after --idle-timeout", code == 1001 and 1.5 < dt < 3.5,
+          "%s after %.2f s" % (code, dt))
 
 
 def raw_upgrade(port):
@@ -284,7 +291,7 @@ async def main():
         await asyncio.get_running_loop().run_in_executor(None, heartbeat, srv)
     finally:
         srv.stop()
-    srv = Server(binary, args.page, "--rate", "5", "--burst", "10")
+    srv = Server(binary, args.page, "--rate", "5", "--burst", "10", "--idle-timeout", "2")
     try:
         await asyncio.wait_for(rate_limited(srv), 15)
     finally:
