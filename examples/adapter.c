@@ -161,7 +161,15 @@ static long input(ad_conn *c, uint8_t *buf, size_t len)
 		rc = ws_conn_recv(&c->ws, buf + off, len - off, &used, &ev);
 		off += used;
 		if (rc < 0) { /* the close frame (or HTTP error) this error calls for, then hang up */
-			uint8_t *p = ad_reserve(c, 256);
+			uint8_t *p, scratch[256];
+			if (c->o->on_http_error && ws_status_http(rc) && c->o->on_http_error(c, rc, &ev)) {
+				/* Answered by the application: the error response is
+				 * written only to mark the connection done. */
+				ws_conn_fail(&c->ws, scratch, sizeof scratch, &n);
+				c->close_at = c->close_at ? c->close_at : ad_now();
+				return (long)len;
+			}
+			p = ad_reserve(c, 256);
 			c->err = rc;
 			if (p && ws_conn_fail(&c->ws, p, 256, &n) == WS_OK)
 				ad_commit(c, n);

@@ -53,6 +53,12 @@ typedef struct ad_opts {
 	int pong_ms;        /* then nothing received for this long after it: dead */
 	int close_ms;       /* closing handshake, and the peer's FIN after it */
 	int write_ms;       /* queued output that makes no progress for this long: dead */
+	/* Optional: a head that ws_conn_recv() refused (status is the WS_E_HTTP_*
+	 * error, ev as it left it: for WS_E_HTTP_UPGRADE, a well-formed GET that
+	 * asks for no upgrade, ev->http.head and .target are set). Return 1 after
+	 * queueing an answer of your own (ad_reserve/ad_commit), such as a web
+	 * page; 0 to have ws_conn_fail()'s error response sent. */
+	int (*on_http_error)(struct ad_conn *c, int status, ws_event *ev);
 } ad_opts;
 
 typedef struct ad_conn {

@@ -225,7 +225,7 @@ static int dial(int64_t deadline)
 /* One connection, from connect to close. Returns END_*; *lived is how long it stayed open. */
 static int session(const ws_config *cfg, int64_t *lived)
 {
-	static ad_opts o = { on_event, HIGH_WATER, 0, 0, 0, 0, 5000, 30000 };
+	static ad_opts o = { on_event, HIGH_WATER, 0, 0, 0, 0, 5000, 30000, NULL };
 	ws_connect_opts copts = { opt.hostport, opt.target, NULL, NULL, NULL };
 	int64_t opened = 0;
 	ad_conn a;

@@ -1,7 +1,9 @@
 # Examples and the interop tests, included by the main Makefile (it defines
 # BUILD, CFLAGS_ALL, LIBS and CHECK_STEPS).
 #   make examples   builds $(BUILD)/examples/echo-server and ws-client
-#   make run        starts the echo server on 127.0.0.1:8080 (foreground)
+#   make run        starts the chat demo on http://127.0.0.1:8080/ (foreground;
+#                   CHAT_TOKEN=... sets the token, printed with the URL)
+#   make chat       the chat server's tests, then the page in Chromium (test/chat/)
 #   make interop    runs both against Node's ws and Python's websockets, with
 #                   and without permessage-deflate (about 45 s); ends with
 #                   "interop: N passed, M failed"
@@ -15,7 +17,7 @@ EXAMPLE_BINS := $(BUILD)/examples/echo-server $(BUILD)/examples/echo-server-poll
 # be the first python3 on PATH (pyenv and the like).
 INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 
-.PHONY: examples run interop adapters downstream
+.PHONY: examples run interop adapters downstream chat
 
 examples: $(EXAMPLE_BINS)
 
@@ -42,8 +44,11 @@ $(BUILD)/examples/ws-client: examples/client.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
+CHAT_TOKEN ?= devtoken
 run: deps examples
-	$(BUILD)/examples/echo-server --host 127.0.0.1 --port 8080
+	@echo "chat demo: open http://127.0.0.1:8080/?token=$(CHAT_TOKEN)  (token: $(CHAT_TOKEN); Ctrl-C stops it)"
+	$(BUILD)/examples/chat-server --host 127.0.0.1 --port 8080 --token $(CHAT_TOKEN) \
+		--page examples/chat/index.html
 
 # node_modules comes from `npm ci` (CI runs it; here too when it is missing or
 # older than the lock file).
@@ -67,3 +72,23 @@ downstream: lib
 	@sh test/adapters/downstream.sh "$(MAKE)" $(BUILD)
 
 CHECK_STEPS += interop adapters downstream
+
+# The chat demo (examples/chat/): rooms, history, token auth, origin checks,
+# rate limits, heartbeats; JSON through jansson (Debian libjansson-dev).
+CHAT_SERVER := $(BUILD)/examples/chat-server
+examples: $(CHAT_SERVER)
+
+$(CHAT_SERVER): examples/chat/chat_server.c $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -ljansson
+
+# The server's logic through Python's websockets (about 10 s), then two pages
+# in Debian's Chromium through playwright-core (test/chat/browser_test.js);
+# the screenshot lands in $(BUILD)/chat-screenshot.png.
+CHROMIUM ?= /usr/bin/chromium
+chat: $(CHAT_SERVER) node_modules/.package-lock.json
+	@timeout 60 $(INTEROP_PYTHON) test/chat/server_test.py --bin $(BUILD)/examples --page examples/chat/index.html
+	@timeout 60 node test/chat/browser_test.js --bin $(BUILD)/examples --page examples/chat/index.html \
+		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
+
+CHECK_STEPS += chat

@@ -199,7 +199,7 @@ static int srv_setup(int argc, char **argv, const char *name)
 	if (srv.max_conns < 0) /* an explicit --max-conns is taken as it is (EMFILE is handled too) */
 		srv.max_conns = srv.fd_limit > 64 ? srv.fd_limit - 32 : srv.fd_limit / 2;
 	srv.opts = (ad_opts){ srv_on_event, 256 * 1024, 5000, (int)(idle * 1000), (int)(ping * 1000),
-	                      (int)(ping * 1000), 5000, (int)(wr * 1000) };
+	                      (int)(ping * 1000), 5000, (int)(wr * 1000), NULL };
 	ws_config_init(&srv.cfg, WS_ROLE_SERVER);
 	srv.cfg.max_message = srv.cfg.max_frame = MAX_MESSAGE;
 	if (deflate && !ws_deflate_available())
