@@ -137,8 +137,9 @@ int main(int argc, char **argv)
 			for (i = 0; i <= maxfd; i++)
 				if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_HANDSHAKE)
 					byfd[i]->a.why = "shutdown", destroy(byfd[i]);
-				else if (byfd[i])
-					ad_close(&byfd[i]->a, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
+				else if (byfd[i]) /* written now: a queued frame alone wakes no one */
+					ad_close(&byfd[i]->a, WS_CLOSE_GOING_AWAY, "server shutting down", 20),
+					step(byfd[i]);
 			next_wake = 0;
 		}
 		if (next_wake < 0 || ad_now() < next_wake)

@@ -1426,6 +1426,32 @@ static void deflate_offer_names_server_window(void)
 
 /* Defect 9: a second ws_conn_fail() after a failed server handshake writes
  * nothing; the HTTP error went out once. */
+/* A plain GET (no Upgrade) fails the handshake, and the head and target
+ * stay in the event, as conn.h documents, so that a server can serve a page
+ * on the same port; a head that never completed leaves them empty. */
+static void plain_request_described(void)
+{
+	static const char req[] = "GET /index.html?x=1 HTTP/1.1\r\nHost: a\r\n\r\nrest";
+	ws_config cfg = server_cfg();
+	char buf[sizeof req];
+	size_t used;
+	ws_event ev;
+	ws_conn c;
+
+	memcpy(buf, req, sizeof req);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, buf, sizeof req - 1, &used, &ev), WS_E_HTTP_UPGRADE);
+	CHECK_INT(ev.type, WS_EV_NONE);
+	CHECK(ev.http.head.ptr == buf && ev.http.head.len == sizeof req - 1 - 4);
+	CHECK(ws__eq(ev.http.target, "/index.html?x=1"));
+	/* Malformed request line: the head, no target. */
+	memcpy(buf, "GET  / HTTP/1.1\r\n\r\n", 19);
+	ws_conn_init(&c, sizeof c, &cfg);
+	CHECK_INT(ws_conn_recv(&c, buf, 19, &used, &ev), WS_E_HTTP_MALFORMED);
+	CHECK_INT(ev.http.head.len, 19);
+	CHECK_INT(ev.http.target.len, 0);
+}
+
 static void fail_twice_writes_once(void)
 {
 	static const char req[] = "POST / HTTP/1.1\r\n\r\n";
@@ -1700,6 +1726,7 @@ int main(int argc, char **argv)
 	RUN(deflate_negotiation_server);
 	RUN(deflate_negotiation_client);
 	RUN(deflate_offer_names_server_window);
+	RUN(plain_request_described);
 	RUN(fail_twice_writes_once);
 	RUN(client_interim_responses);
 	RUN(host_values);

@@ -120,7 +120,13 @@ typedef struct ws_event {
 	uint8_t *data;
 	size_t len;
 	unsigned code;  /* CLOSE: close code, 1005 if the frame had none, 1006 at transport end */
-	ws_http http;   /* REQUEST, OPEN, REJECTED only; not set for other events */
+	/* REQUEST, OPEN, REJECTED. Also when ws_conn_recv() fails a server's
+	 * handshake with an HTTP error once the whole head has arrived: head,
+	 * and target when the request line has a well-formed one (else empty),
+	 * so that a server may answer a plain HTTP request itself (a page on
+	 * the same port; then it writes its own response, not ws_conn_fail's).
+	 * Not set for other events. */
+	ws_http http;
 } ws_event;
 
 /* Connection state as ws_conn_state() reports it. */
