@@ -21,7 +21,6 @@ typedef struct ws__deflate {
 	z_stream inf, def;
 	uint8_t inf_on;     /* inf is initialised */
 	uint8_t def_on;     /* def is initialised */
-	uint8_t peer_bits;  /* window to inflate with (>= 9: zlib's "8" is 9) */
 	uint8_t own_bits;   /* window to compress with; 0: never compress */
 	uint8_t peer_reset; /* the peer sends without context takeover */
 	uint8_t own_reset;  /* we send without context takeover */
@@ -109,7 +108,7 @@ int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
 	const ws_deflate_config *cfg = c->cfg_->deflate;
 	int server = c->cfg_->role == WS_ROLE_SERVER;
 	ws__deflate *d;
-	int own, peer;
+	int own;
 
 	if (!cfg || c->ext_)
 		return WS_E_STATE;
@@ -119,11 +118,9 @@ int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
 	memset(d, 0, sizeof *d);
 	d->cfg = cfg;
 	own = server ? p->server_max_window_bits : p->client_max_window_bits;
-	peer = server ? p->client_max_window_bits : p->server_max_window_bits;
 	/* zlib cannot compress with a 256-byte window (it uses 512): a peer that
 	 * limits us to 8 bits gets uncompressed messages, which is always allowed. */
 	d->own_bits = (uint8_t)(own >= 9 && own <= 15 ? own : 0);
-	d->peer_bits = (uint8_t)(peer < 9 ? 9 : peer > 15 ? 15 : peer);
 	d->own_reset = server ? p->server_no_context_takeover : p->client_no_context_takeover;
 	d->peer_reset = server ? p->client_no_context_takeover : p->server_no_context_takeover;
 	c->ext_ = d;
@@ -219,8 +216,15 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	*made = 0;
 	*out = d->cfg->inflate_buf;
 	if (!d->inf_on) {
+		/* Always the largest window, whatever the peer promised: zlib (unless
+		 * built with INFLATE_STRICT) takes a distance beyond the window when
+		 * the bytes are still at hand, in its window or in what the same
+		 * call wrote, so with a smaller one a peer that broke its promise
+		 * would be accepted or refused depending on how its bytes were
+		 * split. With 32 KiB, the largest distance deflate has, a distance
+		 * is good exactly when that much was inflated, however it came. */
 		z_setup(z, d->cfg);
-		if (inflateInit2(z, -(int)d->peer_bits) != Z_OK)
+		if (inflateInit2(z, -15) != Z_OK)
 			return WS_E_ALLOC;
 		d->inf_on = 1;
 	}

@@ -1033,6 +1033,43 @@ static void inflate_final_stored_block_in_trailer(void)
 	CHECK_INT(a.now, 0);
 }
 
+/* A back-reference beyond the window the sender promised (here 2000 bytes
+ * back under server_max_window_bits=10). zlib, unless built with
+ * INFLATE_STRICT, takes such a distance whenever the bytes are still at
+ * hand, in its window or in what the same inflate() call wrote: so with a
+ * 1 KiB window the message was whole when one call inflated all of it, and
+ * "too far back" (1007) when the input came in pieces. Inflating with the
+ * largest window makes the answer the same for every split (deflate
+ * distances never exceed 32 KiB): found by fuzz_deflate_oracle. */
+static void inflate_far_distance_split_invariant(void)
+{
+	static uint8_t plain[3000], z[4096], in[4200];
+	counting a = {0};
+	ws_deflate_config d;
+	ws_config cfg;
+	t_feed_opts o = {0};
+	char *log, want[128];
+	uint32_t x = 12345, h = 2166136261u;
+	size_t zn, n;
+
+	for (size_t i = 0; i < 2000; i++) /* incompressible, so no nearer match */
+		plain[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
+	memcpy(plain + 2000, plain, 1000);
+	for (size_t i = 0; i < sizeof plain; i++)
+		h = (h ^ plain[i]) * 16777619u;
+	snprintf(want, sizeof want, "binary len=%zu fnv=%08x compressed\n", sizeof plain, (unsigned)h);
+	zn = zdeflate(plain, sizeof plain, z, sizeof z, 1); /* a 15-bit window */
+	dconfig(&d, &a, 8192);
+	config(&cfg, WS_ROLE_CLIENT, &d);
+	feed_params = (ws_deflate_params){0, 0, 10, 15};
+	o.setup = on_connect;
+	n = zframe(in, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zn, 0);
+	log = t_feed_all(&cfg, &o, in, n, NULL, 0);
+	CHECK_STR(log, want);
+	free(log);
+	CHECK_INT(a.now, 0);
+}
+
 /* #1. An RSV1 frame with an empty payload is no deflate data at all (RFC 7692
  * §7.2.3.6: an empty message is the single byte 00): it gave TEXT
  * BEGIN|END len 0 and garbled the next message. */
@@ -1657,6 +1694,7 @@ int main(int argc, char **argv)
 	RUN(handshake_agrees);
 	RUN(handshake_answers);
 	RUN(inflate_output_after_input);
+	RUN(inflate_far_distance_split_invariant);
 	RUN(inflate_final_stored_block_in_trailer);
 	RUN(inflate_empty_payload_fails);
 	RUN(inflate_truncated_message_fails);

@@ -10,9 +10,12 @@
  * Memory. The library allocates nothing itself: zlib's state comes from the
  * allocator in the config, lazily, on first use. Per connection:
  *   - sizeof(ws_conn), always (56 bytes on x86-64, 48 on 32-bit);
- *   - 248 bytes of extension state (x86-64) once permessage-deflate is agreed;
- *   - receiving: zlib's inflate state, about 7 KiB + 2^window_bits (39 KiB at
- *     15 bits, 8 KiB at 9 bits), while a compressed message is being received.
+ *   - 240 bytes of extension state (x86-64) once permessage-deflate is agreed;
+ *   - receiving: zlib's inflate state, about 39 KiB (7 KiB + a 32 KiB window
+ *     whatever window the peer agreed to: zlib takes a distance beyond a
+ *     smaller window when the bytes happen to be at hand, so a peer that broke
+ *     its promise would pass or fail depending on how its bytes were split),
+ *     while a compressed message is being received.
  *     With context takeover it stays allocated; when the peer compresses
  *     without context takeover it is freed at the end of every message, so an
  *     idle connection holds none;
