@@ -270,9 +270,9 @@ static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_e
 	*used = 0;
 	if (WS_UNLIKELY(!c->ext_))
 		return ws__fail(c, WS_E_RSV); /* released mid-message: the extension is off */
-	if (!n && !last) {
+	if (!n && !last && !ws__inflate_owed(c->ext_)) {
 		if (!c->u_.f.frame_left)
-			c->u_.f.rx = WS__RX_HEADER; /* an empty middle fragment */
+			c->u_.f.rx = WS__RX_HEADER; /* the fragment is done, nothing owed */
 		return WS_OK;
 	}
 	/* Inflate no further than one byte past the message limit: a bomb is
@@ -285,7 +285,7 @@ static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_e
 		memcpy(c->u_.f.mask, &k, 4);
 	}
 	if (!c->u_.f.frame_left)
-		c->u_.f.rx = fin ? WS__RX_FLUSH : WS__RX_HEADER;
+		c->u_.f.rx = fin ? WS__RX_FLUSH : ws__inflate_owed(c->ext_) ? WS__RX_PAYLOAD : WS__RX_HEADER;
 	if (r == 1)
 		c->u_.f.rx = WS__RX_HEADER;
 	if (!made && !r)

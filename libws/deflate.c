@@ -26,6 +26,7 @@ typedef struct ws__deflate {
 	uint8_t own_reset;  /* we send without context takeover */
 	uint8_t tail;       /* bytes of the 00 00 ff ff trailer fed to inflate */
 	uint8_t ended;      /* the deflate stream ended with a final block */
+	uint8_t owed;       /* the last call filled the output: zlib may owe more */
 	uint8_t shared;     /* the message being sent uses cfg->shared */
 } ws__deflate;
 
@@ -254,6 +255,7 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 			return WS_E_INFLATE;
 	}
 	*made = room - z->avail_out;
+	d->owed = !z->avail_out;
 	if (zr != Z_OK)
 		return inflate_error(zr);
 	if (!last || *used < n || !z->avail_out)
@@ -283,6 +285,11 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	d->ended = 0;
 	d->tail = 0;
 	return 1;
+}
+
+int ws__inflate_owed(const void *ext)
+{
+	return ((const ws__deflate *)ext)->owed;
 }
 
 int ws__deflate_wanted(const ws_conn *c, size_t len, unsigned flags)

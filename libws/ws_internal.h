@@ -206,6 +206,11 @@ int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason
  * WS_E_INFLATE / WS_E_ALLOC (*made is the output decoded before the fault). */
 int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int last, size_t room,
                 size_t *used, uint8_t **out, size_t *made);
+/* 1 if the last ws__inflate() filled its output: zlib may owe more for
+ * input it already took, which must come out before the receive path waits
+ * for input or reads the next header (else events would depend on the
+ * split). */
+int ws__inflate_owed(const void *ext);
 /* ws_conn_enable_deflate() without the lifecycle check, for the handshake. */
 int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p);
 /* 1 if a message (or first fragment) of len bytes with these flags is to be compressed. */
