@@ -19,10 +19,18 @@
  * the idle, close and write timeouts are the adapter's deadlines. SIGTERM:
  * close 1001 to everyone, wait for the answers up to close_ms, exit 0.
  *
- * Build: see examples/examples.mk (needs libjansson-dev). */
+ * With --redis HOST:PORT (chat_redis.c), several instances share the rooms:
+ * messages, history and presence counts go through Redis, every instance
+ * delivers its own clients' messages only once Redis has ordered them, and
+ * while Redis is unreachable each instance falls back to the local rooms
+ * above. Envelopes then carry "seq" (the room's order in Redis) and "inst"
+ * (the instance that took the message). README, "Scaling out", says more.
+ *
+ * Build: see examples/examples.mk (needs libjansson-dev, libhiredis-dev). */
 #define _GNU_SOURCE
 #include "../adapter.h"
 #include "../server_common.h"
+#include "chat_redis.h"
 #include <jansson.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -39,6 +47,8 @@ struct conn {
 	int room;            /* index in rooms[], -1 for none */
 	int dirty;           /* output queued by someone else's event: step it */
 	int drop;            /* test hook: hang up without a close frame */
+	int pending;         /* joined locally, Redis's answer (count, history) not in yet */
+	uint64_t token;      /* that join's token: serial << 24 | fd */
 	char user[NAME_MAX_LEN + 1];
 	char *msg;           /* the text message being assembled */
 	size_t msg_len;
@@ -49,7 +59,11 @@ struct conn {
 struct room {
 	char name[NAME_MAX_LEN + 1];
 	int count;
-	char **history; /* ring of JSON texts, hist_n slots */
+	/* Ring of the last envelopes delivered here, chat.history slots. Without
+	 * Redis it is the room's history; with Redis it fills the gap between a
+	 * joiner's history and its live stream (seq > the history's last). */
+	char **history;
+	long long *seq; /* each one's "seq", 0 for none (local, or before Redis restarted) */
 	int hist_next, hist_len;
 };
 
@@ -62,13 +76,16 @@ static struct {
 	int history, test_hooks;
 	double rate, burst;
 	unsigned max_message;
-} chat = { "devtoken", { NULL }, 0, NULL, 0, 20, 0, 5, 10, 4096 };
+	const char *redis;   /* HOST:PORT, or NULL */
+	char instance[NAME_MAX_LEN + 1];
+} chat = { "devtoken", { NULL }, 0, NULL, 0, 20, 0, 5, 10, 4096, NULL, "" };
 
 static struct room rooms[MAX_ROOMS];
 static struct conn **byfd;
 static int *dirty, ndirty;
 static int ep, lfd, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
+static uint64_t join_serial;
 static char tag_listen, tag_signal;
 
 static int64_t wall_ms(void)
@@ -125,23 +142,89 @@ static void broadcast(int room, const char *s)
 	int i;
 
 	for (i = 0; i <= maxfd; i++)
-		if (byfd[i] && byfd[i]->room == room && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN) {
+		if (byfd[i] && byfd[i]->room == room && !byfd[i]->pending &&
+		    ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN) {
 			ad_send(&byfd[i]->a, WS_OP_TEXT, 0, s, strlen(s));
 			mark_dirty(byfd[i]);
 		}
 }
 
+/* The history flag is spliced in front: envelopes are objects ("{...}"). */
+static void send_history(struct conn *c, const char *env, size_t len)
+{
+	static const char flag[] = "{\"history\":true,";
+	uint8_t *p;
+
+	if (len < 2 || ws_conn_state(&c->a.ws) != WS_STATE_OPEN)
+		return;
+	if (!(p = malloc(sizeof flag - 1 + len - 1)))
+		return;
+	memcpy(p, flag, sizeof flag - 1);
+	memcpy(p + sizeof flag - 1, env + 1, len - 1);
+	ad_send(&c->a, WS_OP_TEXT, 0, p, sizeof flag - 1 + len - 1);
+	free(p);
+	mark_dirty(c);
+}
+
+static void ring_add(struct room *r, const char *env, long long seq)
+{
+	char *h;
+
+	if (!r->history) {
+		r->history = calloc((size_t)chat.history, sizeof *r->history);
+		r->seq = calloc((size_t)chat.history, sizeof *r->seq);
+	}
+	if (!r->history || !r->seq || !(h = strdup(env)))
+		return;
+	free(r->history[r->hist_next]);
+	r->history[r->hist_next] = h;
+	r->seq[r->hist_next] = seq;
+	r->hist_next = (r->hist_next + 1) % chat.history;
+	r->hist_len += r->hist_len < chat.history;
+}
+
+/* The i-th oldest entry of the ring. */
+static int ring_at(const struct room *r, int i)
+{
+	return (r->hist_next - r->hist_len + i + chat.history) % chat.history;
+}
+
+/* "seq" of an envelope from Redis: it comes first ('{"seq":N,...'). */
+static long long env_seq(const char *env)
+{
+	return strncmp(env, "{\"seq\":", 7) ? 0 : strtoll(env + 7, NULL, 10);
+}
+
+/* A presence envelope; with count < 0 without "count" (Redis adds it). */
+static char *presence_env(int room, const char *user, const char *what, int count)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "presence", "room", rooms[room].name, "user",
+	                      user, "text", what, "ts", (json_int_t)wall_ms());
+	char *s;
+
+	if (o && count >= 0)
+		json_object_set_new(o, "count", json_integer(count));
+	if (o && chat.redis)
+		json_object_set_new(o, "inst", json_string(chat.instance));
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* Tells the room (through Redis: every instance's members) that user came
+ * or went; locally with the local count when Redis cannot take it. */
 static void presence(int room, const char *user, const char *what)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i}", "type", "presence", "room", rooms[room].name,
-	                      "user", user, "text", what, "ts", (json_int_t)wall_ms(), "count",
-	                      rooms[room].count);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s = presence_env(room, user, what, -1);
 
-	if (s)
+	if (s && cr_up() && !cr_presence(rooms[room].name, rooms[room].count, s, 0, 0)) {
+		free(s);
+		return;
+	}
+	free(s);
+	if ((s = presence_env(room, user, what, rooms[room].count)))
 		broadcast(room, s);
 	free(s);
-	json_decref(o);
 }
 
 static void leave(struct conn *c)
@@ -151,6 +234,7 @@ static void leave(struct conn *c)
 	if (r < 0)
 		return;
 	c->room = -1;
+	c->pending = 0; /* Redis's answer to the join, if still due, is ignored */
 	rooms[r].count--;
 	presence(r, c->user, "left");
 }
@@ -174,10 +258,33 @@ static int find_room(const char *name, int create)
 	return free_slot;
 }
 
+static void send_joined(struct conn *c, long long count)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "joined", "room", rooms[c->room].name, "user",
+	                      c->user, "ts", (json_int_t)wall_ms(), "count", (json_int_t)count);
+
+	send_json(c, o);
+	json_decref(o);
+}
+
+/* A join without Redis: local count and the local ring as history. */
+static void join_local(struct conn *c)
+{
+	struct room *r = &rooms[c->room];
+	int i;
+
+	c->pending = 0;
+	send_joined(c, r->count);
+	for (i = 0; i < r->hist_len; i++) { /* the last messages, oldest first */
+		const char *h = r->history[ring_at(r, i)];
+		send_history(c, h, strlen(h));
+	}
+}
+
 static void join(struct conn *c, const char *room, const char *user)
 {
-	json_t *o;
-	int r, i;
+	char *env;
+	int r;
 
 	if (!valid_name(room) || !valid_name(user))
 		{ send_error(c, "room and user: 1 to 32 of A-Z a-z 0-9 _ . -"); return; }
@@ -187,47 +294,113 @@ static void join(struct conn *c, const char *room, const char *user)
 	snprintf(c->user, sizeof c->user, "%s", user);
 	c->room = r;
 	rooms[r].count++;
-	o = json_pack("{s:s, s:s, s:s, s:I, s:i}", "type", "joined", "room", room, "user", user, "ts",
-	              (json_int_t)wall_ms(), "count", rooms[r].count);
-	send_json(c, o);
-	json_decref(o);
-	/* The last messages, oldest first, for the newcomer. */
-	for (i = 0; i < rooms[r].hist_len; i++) {
-		int k = (rooms[r].hist_next - rooms[r].hist_len + i + chat.history) % chat.history;
-		ad_send(&c->a, WS_OP_TEXT, 0, rooms[r].history[k], strlen(rooms[r].history[k]));
+	/* With Redis, one atomic script counts us in, publishes our arrival and
+	 * reads the history; cr_on_joined() answers the client. Until then the
+	 * room's live traffic for c waits in the ring. */
+	c->token = ++join_serial << 24 | (uint64_t)c->fd;
+	if (cr_up() && (env = presence_env(r, user, "joined", -1))) {
+		c->pending = !cr_presence(room, rooms[r].count, env, 1, c->token);
+		free(env);
+		if (c->pending)
+			return;
 	}
+	join_local(c);
 	presence(r, user, "joined");
+}
+
+void cr_on_joined(uint64_t token, int ok, long long count, const char *const *hist, const size_t *lens, size_t n)
+{
+	int fd = (int)(token & 0xffffff), i;
+	struct conn *c = fd <= maxfd ? byfd[fd] : NULL;
+	struct room *r;
+	long long last = 0;
+	size_t k;
+
+	if (!c || !c->pending || c->token != token)
+		return; /* gone, or left (or joined elsewhere) since */
+	if (!ok) { /* Redis went away first: what this instance knows */
+		join_local(c);
+		presence(c->room, c->user, "joined");
+		return;
+	}
+	r = &rooms[c->room];
+	c->pending = 0;
+	send_joined(c, count);
+	for (k = 0; k < n; k++) {
+		send_history(c, hist[k], lens[k]);
+		last = env_seq(hist[k]);
+	}
+	/* What the room published after the script ran and reached us before
+	 * its answer did: live messages this client has not seen. */
+	for (i = 0; i < r->hist_len; i++) {
+		int j = ring_at(r, i);
+		if (r->seq[j] > last && ws_conn_state(&c->a.ws) == WS_STATE_OPEN) {
+			ad_send(&c->a, WS_OP_TEXT, 0, r->history[j], strlen(r->history[j]));
+			mark_dirty(c);
+		}
+	}
+}
+
+/* A publication from Redis (any instance's, ours too), in the room's order. */
+void cr_on_message(const char *room, const char *env, size_t len)
+{
+	int r = find_room(room, 0);
+	long long seq = env_seq(env);
+
+	(void)len;
+	if (r < 0 || !rooms[r].count)
+		return; /* nobody here is in that room */
+	if (seq > 0)
+		ring_add(&rooms[r], env, seq);
+	broadcast(r, env);
+}
+
+/* Back up: count our members in again (Redis may have restarted empty, or
+ * dropped our counts when alive:ID expired). Down: pending joins have been
+ * answered locally by then. Ring "seq"s belong to the old Redis: forget them. */
+void cr_on_state(int up)
+{
+	int r, i;
+
+	for (r = 0; up && r < MAX_ROOMS; r++) {
+		for (i = 0; rooms[r].seq && i < chat.history; i++)
+			rooms[r].seq[i] = 0;
+		if (rooms[r].name[0] && rooms[r].count > 0)
+			cr_presence(rooms[r].name, rooms[r].count, NULL, 0, 0);
+	}
 }
 
 static void say(struct conn *c, const char *text)
 {
 	struct room *r;
 	json_t *o;
-	char *s, *h;
+	char *s;
 
 	if (c->room < 0)
 		{ send_error(c, "join a room first"); return; }
 	r = &rooms[c->room];
 	o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "message", "room", r->name, "user", c->user, "text",
 	              text, "ts", (json_int_t)wall_ms());
+	if (o && chat.redis)
+		json_object_set_new(o, "inst", json_string(chat.instance));
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (s)
+	json_decref(o);
+	if (!s)
+		return;
+	/* With Redis up, the sender sees its message when Redis delivers it,
+	 * like everyone else: one order per room on every instance. A Redis far
+	 * behind (CR_MAX_INFLIGHT) refuses rather than growing our memory, and
+	 * local delivery then would break that order. While Redis is down the
+	 * room is local: the message reaches this instance's members only, and
+	 * stays in this instance's ring, not in Redis's history. */
+	if (cr_up()) {
+		if (cr_publish(r->name, s))
+			send_error(c, "busy: message not sent, try again");
+	} else {
 		broadcast(c->room, s);
-	/* History replays carry "history": true, so the page can tell them apart. */
-	if (o && !json_object_set_new(o, "history", json_true()) && (h = json_dumps(o, JSON_COMPACT))) {
-		if (!r->history)
-			r->history = calloc((size_t)chat.history, sizeof *r->history);
-		if (r->history) {
-			free(r->history[r->hist_next]);
-			r->history[r->hist_next] = h;
-			r->hist_next = (r->hist_next + 1) % chat.history;
-			r->hist_len += r->hist_len < chat.history;
-		} else {
-			free(h);
-		}
+		ring_add(r, s, 0);
 	}
 	free(s);
-	json_decref(o);
 }
 
 /* A token bucket: rate per second, burst deep. 0 when it is empty. */
@@ -505,7 +678,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: chat-server --port PORT [--token T] [--allow-origin URL]... [--page FILE]\n"
 	                "       [--history N] [--rate PER_S] [--burst N] [--max-message BYTES]\n"
-	                "       [--close-timeout S] [--test-hooks] [echo-server options: --host,\n"
+	                "       [--close-timeout S] [--test-hooks] [--redis HOST:PORT [--instance ID]]\n"
+	                "       [echo-server options: --host,\n"
 	                "       --idle-timeout, --ping-interval, --write-timeout, --max-conns]\n");
 	return 2;
 }
@@ -553,6 +727,10 @@ int main(int argc, char **argv)
 			chat.max_message = (unsigned)atol(v);
 		else if (!strcmp(a, "--close-timeout"))
 			close_s = atof(v);
+		else if (!strcmp(a, "--redis"))
+			chat.redis = v;
+		else if (!strcmp(a, "--instance"))
+			snprintf(chat.instance, sizeof chat.instance, "%s", v);
 		else if (!strcmp(a, "--idle-timeout"))
 			idle = atof(v); /* ours: the chat's default differs from the echo server's */
 		else {
@@ -563,8 +741,11 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (chat.history < 1 || chat.history > 1000 || chat.rate <= 0 || chat.burst < 1 ||
-	    chat.max_message < 64 || !*chat.token || close_s <= 0)
+	    chat.max_message < 64 || !*chat.token || close_s <= 0 || (*chat.instance && !valid_name(chat.instance)))
 		return usage();
+	if (!*chat.instance) /* unique enough to tell instances apart in Redis */
+		snprintf(chat.instance, sizeof chat.instance, "%lx-%lx", (unsigned long)getpid(),
+		         (unsigned long)(wall_ms() & 0xffffffff));
 	if (!(chat.page = read_file(page_path, &chat.page_len))) {
 		perror(page_path);
 		return 1;
@@ -603,19 +784,29 @@ int main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	if (chat.redis && cr_init(chat.redis, chat.instance, ep, chat.history)) {
+		fprintf(stderr, "chat-server: --redis wants HOST:PORT\n");
+		return 2;
+	}
 	while (!shutting_down || nconns > 0) {
-		int64_t now = ad_now();
+		int64_t now = ad_now(), wake = next_wake, rd = chat.redis ? cr_deadline() : -1;
 		int got_signal = 0;
 
-		n = epoll_wait(ep, evs, 64, ad_timeout(next_wake, now));
+		if (rd >= 0 && (wake < 0 || rd < wake))
+			wake = rd;
+		n = epoll_wait(ep, evs, 64, ad_timeout(wake, now));
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 			if (evs[i].data.ptr == &tag_listen)
 				on_accept();
 			else if (evs[i].data.ptr == &tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
-			else
+			else if (!cr_event(evs[i].data.ptr, evs[i].events))
 				step(evs[i].data.ptr);
+			step_dirty();
+		}
+		if (chat.redis && (rd = cr_deadline()) >= 0 && rd <= ad_now()) {
+			cr_tick(ad_now());
 			step_dirty();
 		}
 		if (got_signal && ++signals > 1)
