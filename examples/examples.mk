@@ -78,9 +78,12 @@ CHECK_STEPS += interop adapters downstream
 CHAT_SERVER := $(BUILD)/examples/chat-server
 examples: $(CHAT_SERVER)
 
-$(CHAT_SERVER): examples/chat/chat_server.c $(EXAMPLE_DEPS)
+# With --redis, instances share rooms through Redis (chat_redis.c, hiredis's
+# async API: Debian libhiredis-dev).
+$(CHAT_SERVER): examples/chat/chat_server.c examples/chat/chat_redis.c examples/chat/chat_redis.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -ljansson
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/chat/chat_redis.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) \
+		-ljansson -lhiredis
 
 # The server's logic through Python's websockets (about 10 s), then two pages
 # in Debian's Chromium through playwright-core (test/chat/browser_test.js);
@@ -92,3 +95,14 @@ chat: $(CHAT_SERVER) node_modules/.package-lock.json
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
 CHECK_STEPS += chat
+
+# Scale-out (README, "Scaling out"): redis-server, two chat-server instances
+# with --redis and nginx in front (examples/chat/nginx.conf.in), all on
+# loopback ports, all Debian packages (redis-server, nginx); about 25 s.
+# Ends with "chat-redis: N passed, M failed".
+.PHONY: chat-redis
+chat-redis: $(CHAT_SERVER)
+	@timeout 180 $(INTEROP_PYTHON) test/chat/redis_test.py --bin $(BUILD)/examples \
+		--page examples/chat/index.html --work $(BUILD)/chat-redis
+
+CHECK_STEPS += chat-redis
