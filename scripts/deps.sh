@@ -3,6 +3,7 @@
 # missing. Without root, prints the command to run instead.
 pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils
       libwslay-dev python3 python3-websockets libuv1-dev openssl cmake libjansson-dev chromium
+      libhiredis-dev redis-server nginx
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 missing=""
 for p in $pkgs; do

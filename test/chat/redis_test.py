@@ -130,7 +130,9 @@ def nginx_start(work, port, a, b):
         conf = conf.replace(k, v)
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
         f.write(conf)
-    p = spawn(["nginx", "-p", prefix, "-e", os.path.join(prefix, "error.log"), "-c",
+    # Debian puts nginx in /usr/sbin, which a user's PATH may lack.
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    p = spawn([binary, "-p", prefix, "-e", os.path.join(prefix, "error.log"), "-c",
                os.path.join(prefix, "nginx.conf"), "-g", "daemon off;"], os.path.join(prefix, "stdout.log"))
     wait_for(lambda: port_open(port) or p.poll() is not None, 10, "nginx")
     if p.poll() is not None:
