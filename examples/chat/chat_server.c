@@ -86,6 +86,9 @@ static int *dirty, ndirty;
 static int ep, lfd, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
 static uint64_t join_serial;
+/* The epoll batch being handled, entries [batch_next, batch_n) still to come. */
+static struct epoll_event *batch;
+static int batch_next, batch_n;
 static char tag_listen, tag_signal;
 
 static int64_t wall_ms(void)
@@ -582,11 +585,19 @@ static int on_http_error(ad_conn *a, int status, ws_event *ev)
 
 static void destroy(struct conn *c)
 {
+	int i;
+
 	if (c->a.err)
 		fprintf(stderr, "chat-server: fd %d: %s\n", c->fd, ws_status_str(c->a.err));
 	else if (c->a.why && strcmp(c->a.why, "connection reset"))
 		fprintf(stderr, "chat-server: dropped connection %d: %s\n", c->fd, c->a.why);
 	byfd[c->fd] = NULL;
+	/* A connection can die while another's event is handled (a broadcast's
+	 * write finds its peer gone) with its own readiness still due in this
+	 * batch: that entry must not reach step() after the free below. */
+	for (i = batch_next; i < batch_n; i++)
+		if (batch[i].data.ptr == c)
+			batch[i].data.ptr = NULL;
 	leave(c);
 	srv_transport_free(&c->a.t);
 	close(c->fd);
@@ -795,8 +806,13 @@ int main(int argc, char **argv)
 		if (rd >= 0 && (wake < 0 || rd < wake))
 			wake = rd;
 		n = epoll_wait(ep, evs, 64, ad_timeout(wake, now));
+		batch = evs;
+		batch_n = n;
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
+			batch_next = i + 1;
+			if (!evs[i].data.ptr)
+				continue; /* destroyed earlier in this batch */
 			if (evs[i].data.ptr == &tag_listen)
 				on_accept();
 			else if (evs[i].data.ptr == &tag_signal)
@@ -805,6 +821,7 @@ int main(int argc, char **argv)
 				step(evs[i].data.ptr);
 			step_dirty();
 		}
+		batch_n = 0;
 		if (chat.redis && (rd = cr_deadline()) >= 0 && rd <= ad_now()) {
 			cr_tick(ad_now());
 			step_dirty();
