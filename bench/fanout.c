@@ -221,10 +221,13 @@ static struct fc *dial(int id, int port, const ws_config *cfg, const ad_opts *o)
 	copts.target = target;
 	/* Blocking connect (loopback: immediate), then non-blocking I/O. */
 	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(c->fd, (struct sockaddr *)&sa, sizeof sa) || fcntl(c->fd, F_SETFL, O_NONBLOCK) ||
-	    ad_init(&c->a, cfg, o, ad_socket(c->fd), NULL) != WS_OK || !(p = ad_reserve(&c->a, 1024)) ||
+	    connect(c->fd, (struct sockaddr *)&sa, sizeof sa) || fcntl(c->fd, F_SETFL, O_NONBLOCK)) {
+		fprintf(stderr, "fanout: connection %d to port %d: %s\n", id, port, strerror(errno));
+		return NULL;
+	}
+	if (ad_init(&c->a, cfg, o, ad_socket(c->fd), NULL) != WS_OK || !(p = ad_reserve(&c->a, 1024)) ||
 	    ws_conn_connect(&c->a.ws, &copts, p, 1024, &n) != WS_OK) {
-		perror("fanout: connect");
+		fprintf(stderr, "fanout: connection %d: cannot start the handshake\n", id);
 		return NULL;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
