@@ -395,3 +395,20 @@ int cr_presence(const char *room, int local_count, const char *env, int want_his
 	}
 	return 0;
 }
+
+void cr_close(int ms)
+{
+	int64_t end = ad_now() + ms;
+	struct epoll_event evs[4];
+	int i, n;
+
+	if (cr.state != UP)
+		return;
+	command(on_plain_reply, NULL, "DEL chat:alive:%s", cr.id);
+	/* Only our two descriptors matter now; the clients are gone. */
+	while (cr.state == UP && cr.inflight > 0 && ad_now() < end) {
+		n = epoll_wait(cr.ep, evs, 4, ad_timeout(end, ad_now()));
+		for (i = 0; i < n; i++)
+			cr_event(evs[i].data.ptr, evs[i].events);
+	}
+}

@@ -30,7 +30,8 @@
 #define CR_REFRESH_MS 3000  /* ... refreshed this often */
 #define CR_MAX_INFLIGHT 20000 /* commands queued or unanswered; beyond: refuse */
 
-/* Parses HOST:PORT (HOST numeric or a name resolved at each connect) and
+/* Parses HOST:PORT (HOST numeric, or a name: resolved at each connect, and
+ * that resolution blocks) and
  * starts connecting. id: this instance's id (1 to 32 of [A-Za-z0-9_.-]).
  * history: how many envelopes each room keeps. 0 or -1 on a bad address. */
 int cr_init(const char *hostport, const char *id, int epfd, int history);
@@ -53,6 +54,11 @@ int cr_publish(const char *room, const char *env);
  * comes (or Redis goes away first: ok = 0) cr_on_joined(token, ...) runs.
  * -1 when Redis is down or too far behind. */
 int cr_presence(const char *room, int local_count, const char *env, int want_history, uint64_t token);
+
+/* At exit: deletes alive:ID (our counts stop counting at the next presence
+ * change instead of when the TTL runs out) and waits up to ms for what is
+ * queued, such as the presence changes of a shutdown, to be answered. */
+void cr_close(int ms);
 
 /* Implemented by the server. */
 /* A publication of room, as Redis delivers it (env: NUL-terminated). */

@@ -859,6 +859,8 @@ int main(int argc, char **argv)
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;
 	}
+	if (chat.redis)
+		cr_close(500);
 	fprintf(stderr, "chat-server: bye\n");
 	return 0;
 }

@@ -21,6 +21,7 @@ results = []
 
 
 def check(name, ok, detail=""):
+    ok = bool(ok)  # "a and b" may be None: still a failure, and counted
     results.append(ok)
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
 
