@@ -862,5 +862,6 @@ int main(int argc, char **argv)
 	if (chat.redis)
 		cr_close(500);
 	fprintf(stderr, "chat-server: bye\n");
+	free(rest); /* LeakSanitizer reports it at exit otherwise */
 	return 0;
 }
