@@ -44,6 +44,9 @@ def main():
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--warmup", type=float, default=1)
     args = ap.parse_args()
+    # timeout(1) sends SIGTERM: exit through the finally below, which kills
+    # redis-server, nginx and the instances, instead of leaving them behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed by SIGTERM"))
     work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)

@@ -102,7 +102,7 @@ CHECK_STEPS += chat
 # Ends with "chat-redis: N passed, M failed".
 .PHONY: chat-redis
 chat-redis: $(CHAT_SERVER)
-	@timeout 180 $(INTEROP_PYTHON) test/chat/redis_test.py --bin $(BUILD)/examples \
+	@timeout -k 10 180 $(INTEROP_PYTHON) test/chat/redis_test.py --bin $(BUILD)/examples \
 		--page examples/chat/index.html --work $(BUILD)/chat-redis
 
 CHECK_STEPS += chat-redis

@@ -360,6 +360,9 @@ if __name__ == "__main__":
     ap.add_argument("--page", required=True)
     ap.add_argument("--work", required=True, help="scratch directory (logs, Redis, nginx)")
     args = ap.parse_args()
+    # timeout(1) sends SIGTERM: exit through the finally below, which kills
+    # redis-server, nginx and the instances, instead of leaving them behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed by SIGTERM"))
     work = os.path.abspath(args.work)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
