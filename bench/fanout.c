@@ -261,10 +261,10 @@ int main(int argc, char **argv)
 	double secs;
 	int i, n, total;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!v)
-			return usage();
+	if (argc % 2 == 0) /* options come in pairs */
+		return usage();
+	for (i = 1; i + 1 < argc; i += 2) {
+		const char *a = argv[i], *v = argv[i + 1];
 		if (!strcmp(a, "--port") && opt.nports < MAX_PORTS)
 			opt.ports[opt.nports++] = atoi(v);
 		else if (!strcmp(a, "--clients"))
@@ -285,7 +285,6 @@ int main(int argc, char **argv)
 			opt.size = atoi(v);
 		else
 			return usage();
-		i++;
 	}
 	total = opt.clients * opt.nports;
 	if (!opt.nports || opt.clients < 1 || opt.senders < 0 || opt.senders > total || opt.inflight < 1 ||
