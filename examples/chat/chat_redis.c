@@ -27,7 +27,8 @@ enum { DOWN, CONNECTING, UP };
 static struct link sub = { NULL, 0, -1, 0, "subscriber" }, cmd = { NULL, 0, -1, 0, "commands" };
 static struct {
 	char host[256], id[33];
-	int port, ep, history, state, subscribed, backoff_ms;
+	char sha_publish[41], sha_presence[41]; /* SCRIPT LOAD's answers */
+	int port, ep, history, state, subscribed, scripts, backoff_ms;
 	long inflight;          /* commands sent on cmd and not answered yet */
 	int64_t retry_at, connect_by, refresh_at, progress_at;
 	unsigned rnd;
@@ -115,7 +116,7 @@ int cr_up(void)
 
 static void check_up(void)
 {
-	if (cr.state != CONNECTING || !cmd.connected || !sub.connected || !cr.subscribed)
+	if (cr.state != CONNECTING || !cmd.connected || !sub.connected || !cr.subscribed || cr.scripts < 2)
 		return;
 	cr.state = UP;
 	cr.backoff_ms = 100;
@@ -131,6 +132,9 @@ static int answered(redisReply *r)
 		cr.progress_at = ad_now();
 	if (r && r->type == REDIS_REPLY_ERROR) {
 		fprintf(stderr, "chat-server: redis: %s\n", r->str);
+		/* SCRIPT FLUSH: reconnecting loads them again. */
+		if (!strncmp(r->str, "NOSCRIPT", 8))
+			drop("scripts flushed");
 		return 0;
 	}
 	return r != NULL;
@@ -158,6 +162,22 @@ static int command(redisCallbackFn *fn, void *priv, const char *fmt, ...)
 	if (!cr.inflight++)
 		cr.progress_at = ad_now(); /* the stall clock starts with the first one */
 	return 0;
+}
+
+/* EVALSHA sends 40 bytes where EVAL would send the script each time. */
+static void on_script(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	char *sha = priv;
+
+	(void)ac;
+	if (!answered(r) || r->type != REDIS_REPLY_STRING || r->len != 40) {
+		drop("SCRIPT LOAD failed");
+		return;
+	}
+	memcpy(sha, r->str, 41);
+	cr.scripts++;
+	check_up();
 }
 
 static void refresh_alive(void)
@@ -197,9 +217,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	l->connected = 1;
-	if (l == &cmd)
+	if (l == &cmd) {
 		refresh_alive(); /* first, so that our own presence counts */
-	else if (redisAsyncCommand(sub.ac, on_pubsub, NULL, "PSUBSCRIBE chat:room:*") != REDIS_OK)
+		if (command(on_script, cr.sha_publish, "SCRIPT LOAD %s", publish_lua) ||
+		    command(on_script, cr.sha_presence, "SCRIPT LOAD %s", presence_lua))
+			drop("SCRIPT LOAD failed");
+	} else if (redisAsyncCommand(sub.ac, on_pubsub, NULL, "PSUBSCRIBE chat:room:*") != REDIS_OK)
 		drop("psubscribe failed");
 	check_up();
 }
@@ -280,6 +303,7 @@ static void start_connect(void)
 	}
 	cr.state = CONNECTING;
 	cr.inflight = 0;
+	cr.scripts = 0;
 	cr.connect_by = ad_now() + 2000;
 	if (open_link(&sub) || open_link(&cmd))
 		drop("connect failed");
@@ -344,7 +368,7 @@ int cr_publish(const char *room, const char *env)
 {
 	if (!can_send())
 		return -1;
-	return command(on_plain_reply, NULL, "EVAL %s 2 chat:seq:%s chat:hist:%s %s %d chat:room:%s", publish_lua,
+	return command(on_plain_reply, NULL, "EVALSHA %s 2 chat:seq:%s chat:hist:%s %s %d chat:room:%s", cr.sha_publish,
 	               room, room, env, cr.history, room);
 }
 
@@ -387,8 +411,8 @@ int cr_presence(const char *room, int local_count, const char *env, int want_his
 		return -1;
 	if (priv)
 		*priv = token;
-	if (command(on_presence, priv, "EVAL %s 2 chat:pres:%s chat:hist:%s %s %d %s chat:room:%s chat:alive: %s",
-	            presence_lua, room, room, cr.id, local_count, env ? env : "", room,
+	if (command(on_presence, priv, "EVALSHA %s 2 chat:pres:%s chat:hist:%s %s %d %s chat:room:%s chat:alive: %s",
+	            cr.sha_presence, room, room, cr.id, local_count, env ? env : "", room,
 	            want_history ? "1" : "0")) {
 		free(priv);
 		return -1;

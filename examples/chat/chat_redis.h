@@ -15,8 +15,8 @@
  * that died without saying goodbye stop counting once it expires).
  * Channels: room:ROOM.
  *
- * Redis is "up" once both connections are established and the subscription
- * is confirmed. Whenever either breaks (or a command makes no progress for
+ * Redis is "up" once both connections are established, the subscription is
+ * confirmed and the scripts are loaded (then sent as EVALSHA). Whenever either breaks (or a command makes no progress for
  * CR_STALL_MS), both are dropped: the server goes back to local delivery and
  * cr_* retries with exponential backoff and jitter. */
 #ifndef CHAT_REDIS_H

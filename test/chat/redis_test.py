@@ -306,6 +306,18 @@ async def redis_outage(A, B, redis):
     check("Redis back: presence re-registered (2 on A + 2 on B + 1)", jn["count"] == 5, jn)
     check("Redis back: Redis holds both instances' counts",
           redis.cmd("HGET", "chat:pres:down", "A") == "2" and redis.cmd("HGET", "chat:pres:down", "B") == "3", "")
+    # SCRIPT FLUSH (an operator, or a Redis failover): the first EVALSHA
+    # fails with NOSCRIPT, the instance reconnects and loads them again.
+    redis.cmd("SCRIPT", "FLUSH")
+    ups_a = A.ups()
+    await a1.send(json.dumps({"type": "message", "text": "lost to NOSCRIPT"}))
+    end = time.monotonic() + 10
+    while A.ups() == ups_a and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    await a1.send(json.dumps({"type": "message", "text": "after the flush"}))
+    m = await st.recv_until(b1, lambda m: m["type"] == "message" and m["text"] == "after the flush", 10)
+    check("SCRIPT FLUSH: the instance loads its scripts again and fan-out goes on",
+          A.ups() > ups_a and m["inst"] == "A", A.text()[-300:])
     for ws in (a1, a2, b1, b2, n, v1):
         await ws.close()
 
