@@ -92,3 +92,22 @@ chat: $(CHAT_SERVER) node_modules/.package-lock.json
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
 CHECK_STEPS += chat
+
+# WebSocket over HTTP/2 (RFC 8441): examples/h2/, nghttp2 (Debian
+# libnghttp2-dev) beside libws, HTTP/1.1 on the same TLS port (ALPN).
+H2_SERVER := $(BUILD)/examples/h2-server
+examples: $(H2_SERVER)
+
+$(H2_SERVER): examples/h2/h2_server.c examples/h2/h2_ws.c examples/h2/h2_ws.h $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/h2/h2_ws.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2
+
+# Chromium (headless, the test CA's certificate through its SPKI hash) and
+# Node's http2 client against it: WebSockets as streams of one HTTP/2
+# connection, echoes, permessage-deflate, close and reset, refusals, and the
+# HTTP/1.1 upgrade on the same port; ends with "h2: N passed, M failed".
+.PHONY: h2
+h2: $(H2_SERVER) node_modules/.package-lock.json
+	@timeout 170 node test/h2/run.mjs --bin $(BUILD)/examples --chromium $(CHROMIUM) --certs $(BUILD)/h2-certs
+
+CHECK_STEPS += h2
