@@ -468,6 +468,9 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		snprintf(c, sizeof c, "%s", nghttp2_http2_strerror(code));
 		logf_(st, "closed code=1006 (transport ended: RST_STREAM %s)%s", c, "");
 	}
+	if (st->kind == S_NEW) /* e.g. a malformed request: nghttp2 answered it (RFC 9113 §8.1.1) */
+		fprintf(stderr, "h2-server: conn=%d stream=%d reset before the request was complete: %s\n", st->h->id,
+		        (int)id, nghttp2_http2_strerror(code));
 	if (st->in_len) /* window the stream held goes back to the connection */
 		nghttp2_session_consume_connection(s, st->in_len);
 	nghttp2_session_set_stream_user_data(s, id, NULL);

@@ -1,0 +1,422 @@
+#!/usr/bin/env node
+// WebSocket over HTTP/2 (RFC 8441) against examples/h2 (h2-server), with real
+// peers: Node's http2 client doing extended CONNECT and its own framing
+// (wsframe.mjs), Debian's Chromium (headless, through playwright-core), and
+// Node's ws over HTTP/1.1 on the same port. Which transport each WebSocket
+// ran over is read from the server's log ("ws conn=N h2 stream=S ..." or
+// "ws conn=N http/1.1 ..."). Prints "h2: N passed, M failed".
+//   node test/h2/run.mjs --bin build/examples --chromium /usr/bin/chromium --certs build/h2-certs
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+import { frame, deflateMessage, WsReader } from './wsframe.mjs';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const arg = (name, def) => { const i = process.argv.indexOf('--' + name); return i > 0 ? process.argv[i + 1] : def; };
+const bin = arg('bin', 'build/examples');
+const exe = arg('chromium', '/usr/bin/chromium');
+const certs = arg('certs', 'build/h2-certs');
+const only = arg('only', '');
+const SIZES = [0, 125, 126, 65535, 65536, 1 << 20];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let passed = 0, failed = 0;
+
+function check(name, ok, detail) {
+  if (ok) passed++; else failed++;
+  console.log((ok ? 'ok   ' : 'FAIL ') + name + (ok || detail === undefined ? '' : ': ' + JSON.stringify(detail).slice(0, 300)));
+  return ok;
+}
+
+execFileSync('sh', ['test/interop/tls_certs.sh', certs]);
+const ca = fs.readFileSync(path.join(certs, 'ca.pem'));
+
+function startServer(extra = []) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(path.join(bin, 'h2-server'), ['--port', '0', '--tls-cert', path.join(certs, 'server.pem'),
+      '--tls-key', path.join(certs, 'server.key'), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const srv = { p, log: [], port: 0 };
+    let err = '';
+    p.on('error', reject);
+    p.stderr.on('data', (d) => {
+      err += d;
+      const lines = err.split('\n');
+      err = lines.pop();
+      srv.log.push(...lines);
+      if (process.env.H2_VERBOSE) lines.forEach((l) => console.log('     | ' + l));
+    });
+    p.stdout.on('data', (d) => {
+      const m = /listening on wss:\/\/127\.0\.0\.1:(\d+)\//.exec(String(d));
+      if (m) { srv.port = +m[1]; resolve(srv); }
+    });
+  });
+}
+
+async function stopServer(srv) {
+  const exited = new Promise((r) => srv.p.on('exit', (code) => r(code)));
+  srv.p.kill('SIGTERM');
+  return Promise.race([exited, sleep(8000).then(() => 'timeout')]);
+}
+
+// Waits until a log line matches re (server logs arrive asynchronously).
+async function logWait(srv, re, ms = 5000) {
+  const t0 = Date.now();
+  for (;;) {
+    const l = srv.log.find((x) => re.test(x));
+    if (l || Date.now() - t0 > ms) return l;
+    await sleep(20);
+  }
+}
+
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const s = http2.connect(`https://localhost:${port}`, { ca });
+    s.once('error', reject);
+    s.once('remoteSettings', (st) => resolve(s));
+  });
+}
+
+// Extended CONNECT (RFC 8441 §4) on session s; resolves once the response
+// headers arrive: { st, status, headers, ws (a WsReader) }.
+function request(s, port, { headers = {}, omit = [] } = {}) {
+  const h = { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/echo',
+    ':authority': `localhost:${port}`, 'sec-websocket-version': '13', ...headers };
+  for (const k of omit) delete h[k];
+  const st = s.request(h, { endStream: false });
+  const ws = new WsReader(st);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no response')), 10000);
+    let err = null;
+    st.once('error', (e) => { err = e; }); // a reset: 'close' follows, with st.rstCode
+    st.once('close', () => { clearTimeout(t); reject(Object.assign(new Error(`stream closed (${err && err.code}), rst code ${st.rstCode}`), { rstCode: st.rstCode })); });
+    st.once('response', (hd) => { clearTimeout(t); st.removeAllListeners('close'); resolve({ st, status: hd[':status'], headers: hd, ws }); });
+  });
+}
+
+// Text of exactly n bytes of valid UTF-8 (2-, 3- and 1-byte sequences).
+const payload = (n, text) => text ? Buffer.from('é✓x'.repeat(Math.floor(n / 6)) + 'x'.repeat(n % 6)) : crypto.randomBytes(n);
+
+// Echo of one message, whole or in fragments, compressed or not.
+async function echo(r, data, { text = false, compress = false, fragments = 1 } = {}) {
+  const op = text ? 1 : 2;
+  if (compress) r.st.write(frame(op, deflateMessage(data), { rsv1: true }));
+  else if (fragments === 1) r.st.write(frame(op, data));
+  else {
+    const step = Math.ceil(data.length / fragments);
+    for (let i = 0; i < fragments; i++)
+      r.st.write(frame(i ? 0 : op, data.subarray(i * step, (i + 1) * step), { fin: i === fragments - 1 }));
+  }
+  const m = await r.ws.next();
+  if (m.opcode !== op) throw new Error(`opcode ${m.opcode}`);
+  if (!m.data.equals(data)) throw new Error(`payload differs: ${m.data.length} vs ${data.length} bytes`);
+  return m;
+}
+
+async function closeHandshake(r) {
+  const ended = new Promise((res) => r.st.once('end', () => res(true)));
+  r.st.resume();
+  const code = Buffer.alloc(2);
+  code.writeUInt16BE(1000);
+  r.st.write(frame(8, Buffer.concat([code, Buffer.from('bye')])));
+  const m = await r.ws.next();
+  const end = await Promise.race([ended, sleep(5000).then(() => false)]);
+  r.st.end();
+  return { close: m.opcode === 8 && m.data.readUInt16BE(0) === 1000 && m.data.subarray(2).toString() === 'bye', end };
+}
+
+async function nodeTests(srv) {
+  const port = srv.port;
+  const s = await connect(port);
+  check('node: server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1', s.remoteSettings.enableConnectProtocol === true, s.remoteSettings);
+  check('node: ALPN chose h2', s.alpnProtocol === 'h2', s.alpnProtocol);
+
+  // Several WebSockets at once on the one session, every size, text and binary.
+  const streams = await Promise.all([0, 1, 2, 3].map(() => request(s, port, { headers: { 'sec-websocket-protocol': 'x, chat' } })));
+  check('node: 4 extended CONNECTs answered :status 200', streams.every((r) => r.status === 200), streams.map((r) => r.status));
+  check('node: subprotocol chat chosen from "x, chat"', streams.every((r) => r.headers['sec-websocket-protocol'] === 'chat'));
+  check('node: no extension agreed without an offer', streams.every((r) => r.headers['sec-websocket-extensions'] === undefined));
+  const results = await Promise.all(streams.map(async (r, i) => {
+    const bad = [];
+    for (const n of SIZES) for (const text of [false, true]) {
+      try { await echo(r, payload(n, text), { text, fragments: i === 3 && n > 200 ? 3 : 1 }); } catch (e) { bad.push(`${n}${text ? 't' : 'b'}: ${e.message}`); }
+    }
+    return bad;
+  }));
+  check(`node: echoes of ${SIZES.join(', ')} bytes, text and binary, on 4 concurrent streams (one fragmented)`,
+    results.every((b) => !b.length), results);
+  const ids = streams.map((r) => r.st.id);
+  const opens = ids.map((id) => srv.log.find((l) => new RegExp(`^h2-server: ws conn=\\d+ h2 stream=${id} open`).test(l)));
+  const conns = new Set(opens.map((l) => l && /conn=(\d+)/.exec(l)[1]));
+  check('node: server log: the 4 WebSockets ran over HTTP/2 on one connection', opens.every(Boolean) && conns.size === 1, opens);
+
+  // Ping.
+  {
+    const r = streams[0];
+    r.st.write(frame(9, Buffer.from('ping-1')));
+    const m = await r.ws.next();
+    check('node: ping answered by a pong with its payload', m.opcode === 10 && m.data.toString() === 'ping-1', m);
+  }
+
+  // RST_STREAM in the middle of a message: 1006 for that WebSocket only.
+  {
+    const r = streams[1];
+    const f = frame(2, crypto.randomBytes(1000));
+    r.st.write(f.subarray(0, 300));
+    await sleep(100);
+    r.st.close(http2.constants.NGHTTP2_CANCEL);
+    const l = await logWait(srv, new RegExp(`stream=${r.st.id} closed code=1006`));
+    check('node: RST_STREAM mid-message: the server logs 1006 for that stream', !!l, srv.log.slice(-5));
+    check('node: RST_STREAM mid-message: the other streams still echo', await echo(streams[2], payload(3000, false)).then(() => true, (e) => e.message));
+  }
+
+  // The close handshake ends the stream (RFC 8441 §5).
+  {
+    const c = await closeHandshake(streams[2]);
+    check('node: close 1000 "bye" echoed', c.close);
+    check('node: after the close frames the server ends the stream (END_STREAM)', c.end);
+    check('node: server log: closed code=1000', !!(await logWait(srv, new RegExp(`stream=${streams[2].st.id} closed code=1000`))));
+  }
+
+  // permessage-deflate, offered as Chromium does, with compressed and plain messages.
+  {
+    const r = await request(s, port, { headers: { 'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits' } });
+    const agreed = r.headers['sec-websocket-extensions'] || '';
+    check('node: permessage-deflate agreed', r.status === 200 && /^permessage-deflate/.test(agreed), agreed);
+    const bad = [];
+    let compressedBack = 0;
+    for (const n of SIZES) for (const text of [false, true]) for (const compress of [true, false]) {
+      try {
+        const m = await echo(r, text ? payload(n, true) : Buffer.alloc(n, n & 0xff), { text, compress });
+        compressedBack += m.compressed;
+      } catch (e) { bad.push(`${n}${text ? 't' : 'b'}${compress ? 'z' : ''}: ${e.message}`); }
+    }
+    check('node: permessage-deflate echoes of every size, compressed and not, both ways', !bad.length, bad);
+    check('node: the server compressed its echoes (RSV1)', compressedBack >= 16, compressedBack);
+    const c = await closeHandshake(r);
+    check('node: permessage-deflate stream closes with END_STREAM', c.close && c.end);
+  }
+
+  // Backpressure: a peer that sends without reading gets no window beyond
+  // what the server can echo into a bounded queue.
+  {
+    const r = await request(s, port);
+    r.st.pause(); // we do not read: the server's output queue fills, then its input stops
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.p.pid}/status`, 'utf8'))[1]);
+    const before = rss();
+    const msg = crypto.randomBytes(64 << 10);
+    let sent = 0;
+    for (let i = 0; i < 256; i++) { r.st.write(frame(2, msg)); sent += msg.length; } // 16 MiB
+    await sleep(1500);
+    const grew = rss() - before, stuck = r.st.writableLength;
+    check('node: backpressure: the server stops taking a stream whose echoes are not read',
+      stuck > 8 << 20, { stuckInClient: stuck });
+    check('node: backpressure: server memory bounded meanwhile (< 4 MiB growth)', grew < 4096, { grewKiB: grew });
+    r.st.resume();
+    let got = 0, ok = true;
+    for (let i = 0; i < 256; i++) { const m = await r.ws.next(20000); ok = ok && m.data.equals(msg); got += m.data.length; }
+    check('node: backpressure: all 16 MiB echoed in order once read', ok && got === sent, { got, sent });
+    await closeHandshake(r);
+  }
+
+  // Refusals, each with the status its RFC names.
+  const refusal = async (name, want, opts, hdr) => {
+    try {
+      const r = await request(s, port, opts);
+      r.st.close();
+      check(`node: ${name} -> ${want}`, String(r.status) === String(want) && (!hdr || r.headers[hdr[0]] === hdr[1]),
+        { status: r.status, headers: r.headers });
+    } catch (e) { check(`node: ${name} -> ${want}`, false, e.message); }
+  };
+  await refusal('unknown :protocol "foo" (RFC 9220 §3)', 501, { headers: { ':protocol': 'foo' } });
+  await refusal('no sec-websocket-version', 400, { omit: ['sec-websocket-version'] }, ['sec-websocket-version', '13']);
+  await refusal('sec-websocket-version 8', 400, { headers: { 'sec-websocket-version': '8' } }, ['sec-websocket-version', '13']);
+  await refusal('wrong :path', 404, { headers: { ':path': '/nope' } });
+  await refusal(':scheme http on TLS', 400, { headers: { ':scheme': 'http' } });
+  {
+    // A plain CONNECT (no :protocol): a tunnel request; this is not a proxy.
+    const st = s.request({ ':method': 'CONNECT', ':authority': 'example.com:443' }, { endStream: false });
+    const status = await new Promise((res) => { st.once('response', (h) => res(h[':status'])); st.once('error', (e) => res(e.message)); });
+    st.close();
+    check('node: CONNECT without :protocol -> 405', status === 405, status);
+  }
+  {
+    const get = (p) => new Promise((res) => {
+      const st = s.request({ ':path': p });
+      let body = '';
+      st.on('response', (h) => { st.on('data', (d) => { body += d; }); st.on('end', () => res({ status: h[':status'], body })); });
+      st.on('error', (e) => res({ status: e.message }));
+      st.end();
+    });
+    const a = await get('/'), b = await get('/nope');
+    check('node: GET / over h2 -> 200 with the page', a.status === 200 && /<title>/.test(a.body), a.status);
+    check('node: GET /nope -> 404', b.status === 404, b.status);
+  }
+  // The session survived everything above.
+  {
+    const r = await request(s, port);
+    check('node: the session still serves WebSockets after the refusals', await echo(r, payload(10, true), { text: true }).then(() => true, (e) => e.message));
+    await closeHandshake(r);
+  }
+  s.close();
+}
+
+// A server that did not send SETTINGS_ENABLE_CONNECT_PROTOCOL: RFC 8441 §3
+// says a client must not send :protocol then, and a server that receives it
+// treats the request as malformed (§4; RFC 9113 §8.1.1: a stream error of
+// type PROTOCOL_ERROR).
+async function noSettingTests() {
+  const srv = await startServer(['--no-connect-protocol']);
+  try {
+    const s = await connect(srv.port);
+    check('no-setting: the server did not advertise extended CONNECT', !s.remoteSettings.enableConnectProtocol, s.remoteSettings);
+    let outcome;
+    try {
+      const r = await request(s, srv.port);
+      outcome = `status ${r.status}`;
+    } catch (e) { outcome = e.rstCode !== undefined ? `RST_STREAM ${e.rstCode}` : e.code || e.message; }
+    // Node sends it anyway; nghttp2 in the server treats the request as
+    // malformed (RFC 9113 §8.1.1) and resets the stream with PROTOCOL_ERROR.
+    const l = await logWait(srv, /stream=1 reset before the request was complete: PROTOCOL_ERROR/);
+    check('no-setting: :protocol sent anyway -> RST_STREAM PROTOCOL_ERROR (1) from the server',
+      outcome === `RST_STREAM ${http2.constants.NGHTTP2_PROTOCOL_ERROR}` && !!l, { outcome, log: srv.log });
+    check('no-setting: no WebSocket opened', !srv.log.some((x) => / open path=/.test(x)));
+    s.close();
+  } finally { await stopServer(srv); }
+}
+
+// HTTP/1.1 on the same port: ALPN http/1.1 and the classic upgrade.
+async function h1Tests(srv) {
+  for (const deflate of [false, true]) {
+    const tag = deflate ? ' (permessage-deflate)' : '';
+    try {
+      const ws = new WebSocket(`wss://localhost:${srv.port}/echo`, ['chat'], { ca, ALPNProtocols: ['http/1.1'], perMessageDeflate: deflate, maxPayload: 64 << 20 });
+      const q = [];
+      let wake = null;
+      ws.on('message', (d, isBinary) => { q.push({ d, isBinary }); if (wake) wake(); });
+      await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+      check(`http/1.1${tag}: upgrade accepted, subprotocol chat`, ws.protocol === 'chat', ws.protocol);
+      check(`http/1.1${tag}: extension ${deflate ? 'agreed' : 'not agreed'}`, deflate ? /permessage-deflate/.test(String(ws.extensions)) : true);
+      const bad = [];
+      for (const n of SIZES) for (const text of [false, true]) {
+        const data = payload(n, text);
+        ws.send(text ? data.toString() : data, { binary: !text });
+        while (!q.length) await new Promise((r) => { wake = r; setTimeout(r, 10000); });
+        const m = q.shift();
+        if (m.isBinary === text || !Buffer.from(m.d).equals(data)) bad.push(`${n}${text ? 't' : 'b'}`);
+      }
+      check(`http/1.1${tag}: echoes of every size`, !bad.length, bad);
+      const closed = new Promise((res) => ws.once('close', (code) => res(code)));
+      ws.close(1000);
+      check(`http/1.1${tag}: close 1000 echoed`, (await closed) === 1000);
+    } catch (e) { check(`http/1.1${tag}: ran`, false, e.message); }
+  }
+  const opens = srv.log.filter((l) => /ws conn=\d+ http\/1\.1 open/.test(l));
+  check('http/1.1: server log: both WebSockets ran over http/1.1', opens.length === 2, opens);
+}
+
+function spki() {
+  const cert = new crypto.X509Certificate(fs.readFileSync(path.join(certs, 'server.pem')));
+  const der = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+// Chromium loads the page over h2, then opens WebSockets to the same origin.
+async function chromiumTests(srv, deflate) {
+  const tag = deflate ? ' (server agrees permessage-deflate)' : ' (server declines permessage-deflate)';
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'libws-h2-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: exe,
+    headless: true,
+    // The test CA is trusted through the server key's SPKI hash: the
+    // certificate then counts as valid (no interstitial, no error state).
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki()}`],
+    timeout: 20000,
+  });
+  try {
+    const page = await ctx.newPage();
+    const logStart = srv.log.length;
+    const resp = await page.goto(`https://localhost:${srv.port}/`);
+    const proto = await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol);
+    check(`chromium${tag}: page loaded over HTTPS, protocol ${proto}`, resp.status() === 200 && proto === 'h2', { status: resp.status(), proto });
+    const res = await page.evaluate(async (sizes) => {
+      const open = () => new Promise((resolve, reject) => {
+        const ws = new WebSocket(`wss://${location.host}/echo`, ['chat']);
+        ws.binaryType = 'arraybuffer';
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error('websocket error'));
+      });
+      const one = (ws, data) => new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data); ws.send(data); });
+      const socks = await Promise.all([open(), open(), open()]);
+      const out = { protocols: socks.map((w) => w.protocol), extensions: socks.map((w) => w.extensions), bad: [] };
+      await Promise.all(socks.map(async (ws, k) => {
+        for (const n of sizes) {
+          const text = 'x'.repeat(n - (n % 7)) + 'é✓🎉'.slice(0, 0) + 'abcdefg'.slice(0, n % 7);
+          const got = await one(ws, text);
+          if (got !== text) out.bad.push(`ws${k} text ${n}`);
+          const bin = new Uint8Array(n);
+          for (let i = 0; i < n; i++) bin[i] = (i * 31 + k) & 0xff;
+          const back = new Uint8Array(await one(ws, bin));
+          if (back.length !== n || back.some((v, i) => v !== bin[i])) out.bad.push(`ws${k} binary ${n}`);
+        }
+      }));
+      out.codes = await Promise.all(socks.map((ws) => new Promise((resolve) => { ws.onclose = (e) => resolve(e.code); ws.close(1000, 'done'); })));
+      return out;
+    }, SIZES);
+    check(`chromium${tag}: 3 WebSockets, subprotocol chat`, res.protocols.every((p) => p === 'chat'), res.protocols);
+    check(`chromium${tag}: extensions "${res.extensions[0]}"`, res.extensions.every((e) => deflate ? /^permessage-deflate/.test(e) : e === ''), res.extensions);
+    check(`chromium${tag}: echoes of ${SIZES.join(', ')} bytes, text and binary`, !res.bad.length, res.bad);
+    check(`chromium${tag}: close 1000 seen by the page`, res.codes.every((c) => c === 1000), res.codes);
+    await sleep(300);
+    const log = srv.log.slice(logStart);
+    const pageConn = (/conn=(\d+) alpn=h2/.exec(log.find((l) => /alpn=h2/.test(l)) || '') || [])[1];
+    const opens = log.filter((l) => / open path=/.test(l));
+    const overH2 = opens.filter((l) => l.startsWith(`h2-server: ws conn=${pageConn} h2 stream=`));
+    check(`chromium${tag}: server log: all 3 WebSockets were streams of the page's HTTP/2 connection (conn ${pageConn})`,
+      opens.length === 3 && overH2.length === 3, opens);
+    const closes = log.filter((l) => / h2 stream=\d+ closed code=1000/.test(l));
+    check(`chromium${tag}: server log: 3 close handshakes over h2`, closes.length === 3, closes);
+    if (!deflate) console.log(`     ${await page.evaluate(() => navigator.userAgent.replace(/.*(Chrome\/\S+).*/, '$1'))}: ` +
+      `${opens.length ? opens[0].replace(/^h2-server: /, '') : 'no WebSocket'}`);
+  } finally {
+    await ctx.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+const guard = setTimeout(() => {
+  console.log('FAIL h2 test timed out');
+  console.log(`h2: ${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, 160000);
+
+async function main() {
+  const plain = await startServer(), dfl = await startServer(['--deflate']);
+  try {
+    const run = async (name, f) => {
+      if (only && only !== name) return;
+      try { await f(); } catch (e) { check(`${name}: ran to the end`, false, String(e && e.stack || e).split('\n').slice(0, 3).join(' | ')); }
+    };
+    await run('node', () => nodeTests(dfl));
+    await run('no-setting', noSettingTests);
+    await run('h1', () => h1Tests(dfl));
+    await run('chromium', () => chromiumTests(plain, false));
+    await run('chromium-deflate', () => chromiumTests(dfl, true));
+    const bad = [...plain.log, ...dfl.log].filter((l) => /AddressSanitizer|runtime error/.test(l));
+    check('server logs hold no sanitizer report', !bad.length, bad);
+  } finally {
+    check('SIGTERM: both servers exit 0', (await stopServer(plain)) === 0 & (await stopServer(dfl)) === 0);
+  }
+}
+
+main().catch((e) => check('h2 test ran to the end', false, String(e && e.message || e)))
+  .finally(() => {
+    clearTimeout(guard);
+    console.log(`h2: ${passed} passed, ${failed} failed`);
+    process.exit(failed || !passed ? 1 : 0);
+  });
