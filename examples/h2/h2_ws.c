@@ -1,5 +1,6 @@
 /* h2_ws: see h2_ws.h. Log lines (stderr) name each WebSocket by its
- * connection and stream: "ws conn=N h2 stream=S open|closed ...". */
+ * connection and stream: "ws conn=N h2 stream=S open|closed ..."; other
+ * requests "conn=N h2 stream=S GET / 200", "... refused 404: /x". */
 #define _GNU_SOURCE
 #include "h2_ws.h"
 #include <nghttp2/nghttp2.h>
@@ -63,7 +64,7 @@ static int is(const char *s, const char *lit) { return !strcmp(s, lit); }
 
 static void logf_(const struct stream *st, const char *fmt, const char *a, const char *b)
 {
-	fprintf(stderr, "h2-server: ws conn=%d h2 stream=%d ", st->h->id, (int)st->id);
+	fprintf(stderr, "h2-server: %sconn=%d h2 stream=%d ", st->kind == S_WS ? "ws " : "", st->h->id, (int)st->id);
 	fprintf(stderr, fmt, a, b);
 	fputc('\n', stderr);
 }
@@ -195,7 +196,8 @@ static ssize_t ws_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t leng
 	size_t n = pending(st) < length ? pending(st) : length;
 
 	(void)s, (void)id, (void)user;
-	memcpy(buf, st->out + st->off, n);
+	if (n)
+		memcpy(buf, st->out + st->off, n);
 	st->off += n;
 	if (!pending(st) && st->cap > 4096) { /* drained: an idle stream holds no big buffer */
 		free(st->out);
@@ -273,6 +275,7 @@ static int answer(struct stream *st)
 		                      NV("cache-control", "no-store") };
 		if (!is(r->path, "/"))
 			return refuse(st, "404", r->path);
+		logf_(st, "%s %s 200", r->method, r->path);
 		st->kind = S_DONE;
 		dp.read_callback = page_read;
 		return nghttp2_submit_response(h->s, st->id, page, 3, is(r->method, "GET") ? &dp : NULL);

@@ -36,6 +36,8 @@ function check(name, ok, detail) {
 execFileSync('sh', ['test/interop/tls_certs.sh', certs]);
 const ca = fs.readFileSync(path.join(certs, 'ca.pem'));
 
+const servers = []; // killed if the test times out
+
 function startServer(extra = []) {
   return new Promise((resolve, reject) => {
     const p = spawn(path.join(bin, 'h2-server'), ['--port', '0', '--tls-cert', path.join(certs, 'server.pem'),
@@ -43,6 +45,7 @@ function startServer(extra = []) {
     const srv = { p, log: [], port: 0 };
     let err = '';
     p.on('error', reject);
+    servers.push(p);
     p.stderr.on('data', (d) => {
       err += d;
       const lines = err.split('\n');
@@ -134,6 +137,9 @@ async function nodeTests(srv) {
   const s = await connect(port);
   check('node: server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1', s.remoteSettings.enableConnectProtocol === true, s.remoteSettings);
   check('node: ALPN chose h2', s.alpnProtocol === 'h2', s.alpnProtocol);
+  const rs = s.remoteSettings;
+  check('node: bounded: 32 concurrent streams, 64 KiB stream window, 8 KiB header list',
+    rs.maxConcurrentStreams === 32 && rs.initialWindowSize === 65536 && rs.maxHeaderListSize === 8192, rs);
 
   // Several WebSockets at once on the one session, every size, text and binary.
   const streams = await Promise.all([0, 1, 2, 3].map(() => request(s, port, { headers: { 'sec-websocket-protocol': 'x, chat' } })));
@@ -237,6 +243,11 @@ async function nodeTests(srv) {
   await refusal('sec-websocket-version 8', 400, { headers: { 'sec-websocket-version': '8' } }, ['sec-websocket-version', '13']);
   await refusal('wrong :path', 404, { headers: { ':path': '/nope' } });
   await refusal(':scheme http on TLS', 400, { headers: { ':scheme': 'http' } });
+  await refusal('a 2000-byte sec-websocket-extensions (over what the server keeps)', 431,
+    { headers: { 'sec-websocket-extensions': 'permessage-deflate; x=' + 'a'.repeat(2000) } });
+  const many = {};
+  for (let i = 0; i < 70; i++) many[`x-h${i}`] = 'v';
+  await refusal('70 header fields', 431, { headers: many });
   {
     // A plain CONNECT (no :protocol): a tunnel request; this is not a proxy.
     const st = s.request({ ':method': 'CONNECT', ':authority': 'example.com:443' }, { endStream: false });
@@ -374,7 +385,7 @@ async function chromiumTests(srv, deflate) {
     check(`chromium${tag}: close 1000 seen by the page`, res.codes.every((c) => c === 1000), res.codes);
     await sleep(300);
     const log = srv.log.slice(logStart);
-    const pageConn = (/conn=(\d+) alpn=h2/.exec(log.find((l) => /alpn=h2/.test(l)) || '') || [])[1];
+    const pageConn = (/conn=(\d+) h2 stream=\d+ GET \/ 200/.exec(log.find((l) => /GET \/ 200/.test(l)) || '') || [])[1];
     const opens = log.filter((l) => / open path=/.test(l));
     const overH2 = opens.filter((l) => l.startsWith(`h2-server: ws conn=${pageConn} h2 stream=`));
     check(`chromium${tag}: server log: all 3 WebSockets were streams of the page's HTTP/2 connection (conn ${pageConn})`,
@@ -391,6 +402,7 @@ async function chromiumTests(srv, deflate) {
 
 const guard = setTimeout(() => {
   console.log('FAIL h2 test timed out');
+  servers.forEach((p) => p.kill('SIGKILL'));
   console.log(`h2: ${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 }, 160000);
