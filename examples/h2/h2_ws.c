@@ -40,6 +40,7 @@ struct stream {
 	unsigned char fin;         /* the WebSocket is done: END_STREAM once out is drained */
 	unsigned char peer_ended;  /* the peer's END_STREAM: its transport end (RFC 8441 §5) */
 	unsigned char eof_seen;    /* ws_conn_recv_eof() called */
+	unsigned char reset;       /* we sent RST_STREAM: input is dropped */
 };
 
 struct h2_conn {
@@ -138,7 +139,7 @@ static void run(struct stream *st)
 	ws_event ev;
 	int rc;
 
-	if (st->kind != S_WS)
+	if (st->kind != S_WS || st->reset)
 		return;
 	st->held = 0;
 	while (!ws_conn_should_close_transport(&st->ws)) {
@@ -157,8 +158,10 @@ static void run(struct stream *st)
 		}
 		if (ev.type == WS_EV_NONE)
 			break;
-		if (on_ws_event(st, &ev)) {
+		if (on_ws_event(st, &ev)) { /* out of memory: RFC 8441 §5, the abnormal end */
 			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+			st->reset = 1;
+			off = st->in_len;
 			break;
 		}
 	}
@@ -436,18 +439,17 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	uint8_t *p;
 
 	(void)flags, (void)user;
-	if (!st || st->kind != S_WS || ws_conn_should_close_transport(&st->ws)) {
+	if (!st || st->kind != S_WS || st->reset || ws_conn_should_close_transport(&st->ws)) {
 		nghttp2_session_consume(s, id, len); /* dropped, but the window is given back */
 		return 0;
 	}
-	/* Flow control keeps unconsumed input within the window: nghttp2 has
-	 * checked that (FLOW_CONTROL_ERROR), this is for our buffer. */
-	if (st->in_len + len > st->h->o->window) {
+	/* Flow control keeps unconsumed input within the window (nghttp2 has
+	 * checked it: FLOW_CONTROL_ERROR), so the buffer is the window's size. */
+	if (st->in_len + len > st->h->o->window || (!st->in && !(st->in = malloc(st->h->o->window)))) {
 		nghttp2_session_consume(s, id, len);
-		return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_FLOW_CONTROL_ERROR), 0;
+		st->reset = 1;
+		return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR), 0;
 	}
-	if (!st->in && !(st->in = malloc(st->h->o->window)))
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	p = st->in + st->in_len;
 	memcpy(p, data, len);
 	st->in_len += len;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 import { frame, deflateMessage, WsReader } from './wsframe.mjs';
+import { T, hpack, h2frame, rawConnect } from './raw.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -219,6 +220,7 @@ async function nodeTests(srv) {
     for (let i = 0; i < 256; i++) { r.st.write(frame(2, msg)); sent += msg.length; } // 16 MiB
     await sleep(1500);
     const grew = rss() - before, stuck = r.st.writableLength;
+    console.log(`     16 MiB unread on one stream: ${(stuck / 1048576).toFixed(1)} MiB held back in the client, server RSS +${grew} KiB`);
     check('node: backpressure: the server stops taking a stream whose echoes are not read',
       stuck > 8 << 20, { stuckInClient: stuck });
     check('node: backpressure: server memory bounded meanwhile (< 4 MiB growth)', grew < 4096, { grewKiB: grew });
@@ -330,6 +332,76 @@ async function h1Tests(srv) {
   check('http/1.1: server log: both WebSockets ran over http/1.1', opens.length === 2, opens);
 }
 
+// What a hostile peer can make the server hold is bounded.
+async function hostileTests(srv) {
+  const port = srv.port;
+  {
+    // 40 extended CONNECTs at once where SETTINGS_MAX_CONCURRENT_STREAMS is
+    // 32, after acking it. RFC 9113 §5.1.2 allows a stream error
+    // (REFUSED_STREAM) or a connection error (PROTOCOL_ERROR); nghttp2 1.52
+    // takes the second: GOAWAY, and every stream of the connection ends.
+    const c = await rawConnect(port, ca);
+    const hdr = hpack([[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/echo'],
+      [':authority', `localhost:${port}`], ['sec-websocket-version', '13']]);
+    await sleep(200); // our SETTINGS acked: the limit is in force
+    const logStart = srv.log.length;
+    const burst = [];
+    for (let i = 0; i < 40; i++) burst.push(h2frame(T.HEADERS, 4, 1 + 2 * i, hdr));
+    c.sock.write(Buffer.concat(burst));
+    await sleep(1000);
+    const goaway = c.frames.find((f) => f.type === T.GOAWAY);
+    const resets = c.frames.filter((f) => f.type === T.RST_STREAM).map((f) => f.payload.readUInt32BE(0));
+    const opened = srv.log.slice(logStart).filter((l) => / open path=/.test(l)).length;
+    const how = goaway ? `GOAWAY ${goaway.payload.readUInt32BE(4)} "${goaway.payload.subarray(8)}"` : `${resets.length} RST_STREAM`;
+    console.log(`     40 streams where 32 are allowed: ${opened} WebSockets opened, then ${how}`);
+    check('hostile: 40 streams at once: at most 32 WebSockets, the rest refused (REFUSED_STREAM, or GOAWAY PROTOCOL_ERROR)',
+      opened <= 32 && ((goaway && goaway.payload.readUInt32BE(4) === 1) || (resets.length >= 40 - opened && resets.every((x) => x === 7))),
+      { opened, how });
+    const l = await logWait(srv, /closed code=1006 \(transport ended: connection/);
+    check('hostile: the opened WebSockets end with 1006 when the connection ends', !!l);
+    c.sock.destroy();
+  }
+  {
+    // 32 streams that send 1 MiB each and read nothing: the windows close,
+    // the server holds at most window + high-water per stream.
+    const s = await connect(port);
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.p.pid}/status`, 'utf8'))[1]);
+    const rs = await Promise.all(Array.from({ length: 32 }, () => request(s, port)));
+    const before = rss();
+    const msg = crypto.randomBytes(32 << 10);
+    for (const r of rs) { r.st.pause(); for (let i = 0; i < 32; i++) r.st.write(frame(2, msg)); }
+    await sleep(2000);
+    const grew = rss() - before, stuck = rs.reduce((a, r) => a + r.st.writableLength, 0);
+    console.log(`     32 streams x 1 MiB unread: ${(stuck / 1048576).toFixed(1)} MiB held back in the client, server RSS +${grew} KiB`);
+    check('hostile: 32 streams x 1 MiB unread: the server stops taking input', stuck > 16 << 20, { stuckInClient: stuck });
+    // Per stream: 64 KiB of window in, 256 KiB of queue (+ an echoed chunk)
+    // out, so at most about 12 MiB; ASan's quarantine keeps freed memory.
+    const asan = fs.readFileSync(`/proc/${srv.p.pid}/maps`, 'utf8').includes('libasan');
+    check(`hostile: 32 streams x 1 MiB unread: server memory grows < ${asan ? '80 MiB (ASan)' : '24 MiB'}`,
+      grew < (asan ? 80 : 24) << 10, { grewKiB: grew });
+    s.destroy();
+  }
+}
+
+// SIGTERM with a WebSocket open over h2: close 1001 on the stream, GOAWAY,
+// END_STREAM, and the server exits 0.
+async function shutdownTest(srv) {
+  const s = await connect(srv.port);
+  const goaway = new Promise((res) => s.once('goaway', () => res(true)));
+  const r = await request(s, srv.port);
+  const ended = new Promise((res) => r.st.once('end', () => res(true)));
+  const exited = new Promise((res) => srv.p.on('exit', (code) => res(code)));
+  srv.p.kill('SIGTERM');
+  const m = await r.ws.next().catch((e) => ({ opcode: e.message }));
+  check('shutdown: close 1001 on the open WebSocket', m.opcode === 8 && m.data.readUInt16BE(0) === 1001, m.opcode);
+  r.st.write(frame(8, m.data ? m.data.subarray(0, 2) : Buffer.alloc(0)));
+  check('shutdown: the stream ends after the close frames', await Promise.race([ended, sleep(5000).then(() => false)]));
+  check('shutdown: GOAWAY', await Promise.race([goaway, sleep(5000).then(() => false)]));
+  r.st.end();
+  check('shutdown: the server exits 0', (await Promise.race([exited, sleep(8000).then(() => 'timeout')])) === 0);
+  s.destroy();
+}
+
 function spki() {
   const cert = new crypto.X509Certificate(fs.readFileSync(path.join(certs, 'server.pem')));
   const der = cert.publicKey.export({ type: 'spki', format: 'der' });
@@ -419,10 +491,12 @@ async function main() {
     await run('h1', () => h1Tests(dfl));
     await run('chromium', () => chromiumTests(plain, false));
     await run('chromium-deflate', () => chromiumTests(dfl, true));
-    const bad = [...plain.log, ...dfl.log].filter((l) => /AddressSanitizer|runtime error/.test(l));
-    check('server logs hold no sanitizer report', !bad.length, bad);
+    await run('hostile', () => hostileTests(plain));
+    await run('shutdown', () => shutdownTest(dfl));
   } finally {
-    check('SIGTERM: both servers exit 0', (await stopServer(plain)) === 0 & (await stopServer(dfl)) === 0);
+    check('SIGTERM: the servers exit 0', (await stopServer(plain)) === 0 && (only && only !== 'shutdown' ? (await stopServer(dfl)) === 0 : true));
+    const bad = [...plain.log, ...dfl.log].filter((l) => /Sanitizer|runtime error/.test(l));
+    check('server logs hold no sanitizer report', !bad.length, bad);
   }
 }
 
