@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 	h2_cfg = srv.cfg;
 	h2_cfg.flags |= WS_CFG_START_OPEN; /* the handshake is HTTP/2's (RFC 8441) */
 	h2o = (h2_opts){ &h2_cfg, "https", WS_PATH, protocols, page, 32, 65536, 256 * 1024,
-	                 srv.opts.idle_ms, srv.opts.write_ms, no_cp };
+	                 srv.opts.idle_ms, srv.opts.close_ms, srv.opts.ping_ms, srv.opts.write_ms, no_cp };
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);

@@ -41,6 +41,8 @@ struct stream {
 	unsigned char peer_ended;  /* the peer's END_STREAM: its transport end (RFC 8441 §5) */
 	unsigned char eof_seen;    /* ws_conn_recv_eof() called */
 	unsigned char reset;       /* we sent RST_STREAM: input is dropped */
+	int64_t msg_at;            /* the last complete message (or the open): the idle timeout */
+	int64_t close_at;          /* when the close began: the close timeout */
 };
 
 struct h2_conn {
@@ -51,7 +53,7 @@ struct h2_conn {
 	struct stream *streams;
 	uint8_t *w;                /* what nghttp2 produced and the transport did not take: w[woff..wlen) */
 	size_t woff, wlen;
-	int64_t rx_at, tx_at;
+	int64_t rx_at, tx_at, ping_at; /* ping_at: our PING awaits its ACK since then */
 	unsigned char eof, more, unheld, dead;
 	const char *why;
 };
@@ -101,6 +103,8 @@ static int on_ws_event(struct stream *st, ws_event *ev)
 	size_t n = 0;
 	int rc = WS_OK;
 
+	if ((ev->flags & WS_EVF_MSG_END) || ev->type >= WS_EV_CLOSE)
+		st->msg_at = ad_now(); /* only complete messages hold off the idle timeout */
 	if (ev->type == WS_EV_CLOSE) {
 		char code[16];
 		snprintf(code, sizeof code, "%u", ev->code);
@@ -307,6 +311,7 @@ static int answer(struct stream *st)
 	if (ws_conn_init(&st->ws, sizeof st->ws, h->o->ws) != WS_OK)
 		return refuse(st, "500", "ws_conn_init");
 	st->kind = S_WS;
+	st->msg_at = ad_now();
 	if ((proto = pick_protocol(h->o, r->subprotocols)))
 		nv[n++] = (nghttp2_nv)NV("sec-websocket-protocol", proto);
 	/* RFC 8441 §5: Sec-WebSocket-Extensions as in RFC 6455, here
@@ -570,8 +575,60 @@ static int done(struct h2_conn *h, const char *why)
 	return 1;
 }
 
+static void earliest(int64_t *d, int64_t t)
+{
+	if (t >= 0 && (*d < 0 || t < *d))
+		*d = t;
+}
+
+/* A WebSocket's next deadline: its close timeout once the close began
+ * (either side, or the stream ended), else its idle timeout. */
+static int64_t stream_deadline(const struct h2_conn *h, const struct stream *st)
+{
+	if (st->close_at)
+		return h->o->close_ms ? st->close_at + h->o->close_ms : -1;
+	return h->o->idle_ms ? st->msg_at + h->o->idle_ms : -1;
+}
+
+/* Runs the streams' timers: an idle WebSocket is closed with 1001; one whose
+ * close does not complete in close_ms is reset (RFC 8441 §5: RST_STREAM is
+ * the abnormal end; NO_ERROR when only the peer's END_STREAM is missing). */
+static void stream_timers(struct h2_conn *h, int64_t now)
+{
+	struct stream *st;
+
+	for (st = h->streams; st; st = st->next) {
+		int64_t d;
+		if (st->kind != S_WS || st->reset)
+			continue;
+		if (!st->close_at && (st->fin || ws_conn_state(&st->ws) != WS_STATE_OPEN))
+			st->close_at = now;
+		if ((d = stream_deadline(h, st)) < 0 || now < d)
+			continue;
+		if (st->close_at) {
+			int clean = ws_conn_state(&st->ws) == WS_STATE_CLOSED;
+			logf_(st, "close timed out%s%s", clean ? ": no END_STREAM" : "", "");
+			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+			st->reset = 1;
+			continue;
+		}
+		if (reserve(st, WS_CONTROL_FRAME_MAX)) {
+			size_t n;
+			if (ws_conn_close(&st->ws, WS_CLOSE_GOING_AWAY, "idle timeout", 12, st->out + st->len,
+			                  WS_CONTROL_FRAME_MAX, &n) == WS_OK)
+				st->len += n;
+		}
+		st->close_at = now;
+		if (st->deferred) {
+			st->deferred = 0;
+			nghttp2_session_resume_data(h->s, st->id);
+		}
+	}
+}
+
 int h2_io(h2_conn *h)
 {
+	int64_t now;
 	size_t budget = BUDGET;
 	struct stream *st, *next;
 
@@ -589,6 +646,7 @@ int h2_io(h2_conn *h)
 			break;
 		}
 		h->rx_at = ad_now();
+		h->ping_at = 0; /* any byte shows the peer alive */
 		budget -= (size_t)r < budget ? (size_t)r : budget;
 		if ((rv = nghttp2_session_mem_recv(h->s, rbuf, (size_t)r)) < 0)
 			return done(h, nghttp2_strerror((int)rv));
@@ -606,6 +664,16 @@ int h2_io(h2_conn *h)
 			return done(h, NULL);
 	}
 	h->more = !budget;
+	now = ad_now();
+	stream_timers(h, now);
+	if (h->o->ping_ms && h->ping_at && now >= h->ping_at + h->o->ping_ms)
+		return done(h, "no PING ACK: connection dead");
+	if (h->o->ping_ms && !h->ping_at && now >= h->rx_at + h->o->ping_ms) {
+		nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL); /* RFC 9113 §6.7: liveness */
+		h->ping_at = now;
+	}
+	if (flush(h))
+		return done(h, NULL);
 	if (h->woff == h->wlen && (h->eof || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s))))
 		return done(h, NULL);
 	if (h->woff < h->wlen && h->o->write_ms && ad_now() >= h->tx_at + h->o->write_ms)
@@ -631,13 +699,21 @@ unsigned h2_wants(const h2_conn *h)
 
 int64_t h2_deadline(const h2_conn *h)
 {
+	const struct stream *st;
+	int64_t d = -1;
+
 	if (h->more)
 		return 0;
 	if (h->woff < h->wlen && h->o->write_ms)
-		return h->tx_at + h->o->write_ms;
+		earliest(&d, h->tx_at + h->o->write_ms);
 	if (!h->streams && h->o->idle_ms)
-		return h->rx_at + h->o->idle_ms;
-	return -1;
+		earliest(&d, h->rx_at + h->o->idle_ms);
+	if (h->o->ping_ms)
+		earliest(&d, h->ping_at ? h->ping_at + h->o->ping_ms : h->rx_at + h->o->ping_ms);
+	for (st = h->streams; st; st = st->next)
+		if (st->kind == S_WS && !st->reset)
+			earliest(&d, stream_deadline(h, st));
+	return d;
 }
 
 void h2_shutdown(h2_conn *h)

@@ -4,7 +4,9 @@
 // (wsframe.mjs), Debian's Chromium (headless, through playwright-core), and
 // Node's ws over HTTP/1.1 on the same port. Which transport each WebSocket
 // ran over is read from the server's log ("ws conn=N h2 stream=S ..." or
-// "ws conn=N http/1.1 ..."). Prints "h2: N passed, M failed".
+// "ws conn=N http/1.1 ..."). Prints "h2: N passed, M failed" (--name sets
+// the "h2"; --only node|no-setting|h1|timers|chromium|chromium-deflate|
+// hostile|shutdown runs one part; H2_VERBOSE=1 shows the server's log).
 //   node test/h2/run.mjs --bin build/examples --chromium /usr/bin/chromium --certs build/h2-certs
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -24,6 +26,7 @@ const bin = arg('bin', 'build/examples');
 const exe = arg('chromium', '/usr/bin/chromium');
 const certs = arg('certs', 'build/h2-certs');
 const only = arg('only', '');
+const NAME = arg('name', 'h2');
 const SIZES = [0, 125, 126, 65535, 65536, 1 << 20];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let passed = 0, failed = 0;
@@ -302,6 +305,46 @@ async function noSettingTests() {
   } finally { await stopServer(srv); }
 }
 
+// Timers over h2 (--idle-timeout 1 --ping-interval 1): an idle WebSocket is
+// closed with 1001; one that does not answer is reset after close_ms (5 s);
+// the connection is PINGed when silent, and dropped when the PING is not
+// acknowledged.
+async function timerTests() {
+  const srv = await startServer(['--idle-timeout', '1', '--ping-interval', '1']);
+  try {
+    const s = await connect(srv.port);
+    const pinged = new Promise((res) => s.once('ping', () => res(true)));
+    const a = await request(s, srv.port), b = await request(s, srv.port);
+    const t0 = Date.now();
+    const [ma, mb] = await Promise.all([a.ws.next(5000), b.ws.next(5000)]);
+    const idle = (m) => m.opcode === 8 && m.data.readUInt16BE(0) === 1001 && m.data.subarray(2).toString() === 'idle timeout';
+    check('timers: idle WebSockets closed with 1001 "idle timeout" after about 1 s', idle(ma) && idle(mb) && Date.now() - t0 < 3000,
+      { ms: Date.now() - t0 });
+    const aEnded = new Promise((res) => a.st.once('end', () => res(true)));
+    const bClosed = new Promise((res) => b.st.once('close', () => res(b.st.rstCode)));
+    a.st.write(frame(8, ma.data.subarray(0, 2)));
+    check('timers: the answered close ends the stream', await Promise.race([aEnded, sleep(3000).then(() => false)]));
+    a.st.end();
+    const code = await Promise.race([bClosed, sleep(8000).then(() => 'none')]);
+    check('timers: the unanswered close: RST_STREAM CANCEL after close_ms', code === http2.constants.NGHTTP2_CANCEL, code);
+    check('timers: ... and the server logs 1006 for it', !!(await logWait(srv, new RegExp(`stream=${b.st.id} closed code=1006`))));
+    check('timers: the server PINGs a silent connection', await Promise.race([pinged, sleep(3000).then(() => false)]));
+    s.close();
+    // A peer that does not acknowledge PINGs (the raw client never does),
+    // with a WebSocket open so that the connection is not merely idle.
+    const c = await rawConnect(srv.port, ca);
+    c.sock.write(h2frame(T.HEADERS, 4, 1, hpack([[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'],
+      [':path', '/echo'], [':authority', `localhost:${srv.port}`], ['sec-websocket-version', '13']])));
+    const t1 = Date.now();
+    while (!c.closed && Date.now() - t1 < 6000) await sleep(50);
+    const ping = c.frames.some((f) => f.type === T.PING && !(f.flags & 1));
+    const why = await logWait(srv, /no PING ACK/);
+    check('timers: no PING ACK: the server drops the connection in about 2 s', ping && c.closed && !!why && Date.now() - t1 < 4000,
+      { ping, closed: c.closed, why, ms: Date.now() - t1 });
+    c.sock.destroy();
+  } finally { await stopServer(srv); }
+}
+
 // HTTP/1.1 on the same port: ALPN http/1.1 and the classic upgrade.
 async function h1Tests(srv) {
   for (const deflate of [false, true]) {
@@ -475,7 +518,7 @@ async function chromiumTests(srv, deflate) {
 const guard = setTimeout(() => {
   console.log('FAIL h2 test timed out');
   servers.forEach((p) => p.kill('SIGKILL'));
-  console.log(`h2: ${passed} passed, ${failed + 1} failed`);
+  console.log(`${NAME}: ${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 }, 160000);
 
@@ -489,6 +532,7 @@ async function main() {
     await run('node', () => nodeTests(dfl));
     await run('no-setting', noSettingTests);
     await run('h1', () => h1Tests(dfl));
+    await run('timers', timerTests);
     await run('chromium', () => chromiumTests(plain, false));
     await run('chromium-deflate', () => chromiumTests(dfl, true));
     await run('hostile', () => hostileTests(plain));
@@ -503,6 +547,6 @@ async function main() {
 main().catch((e) => check('h2 test ran to the end', false, String(e && e.message || e)))
   .finally(() => {
     clearTimeout(guard);
-    console.log(`h2: ${passed} passed, ${failed} failed`);
+    console.log(`${NAME}: ${passed} passed, ${failed} failed`);
     process.exit(failed || !passed ? 1 : 0);
   });
