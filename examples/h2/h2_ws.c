@@ -301,7 +301,7 @@ static int answer(struct stream *st)
 		return refuse(st, "400", ":scheme");
 	if (!is(r->path, h->o->ws_path))
 		return refuse(st, "404", r->path);
-	if (!r->has_authority)
+	if (!r->has_authority) /* nghttp2 resets such a request first (PROTOCOL_ERROR) */
 		return refuse(st, "400", ":authority missing");
 	/* RFC 8441 §5 keeps Sec-WebSocket-Version; a wrong one gets 400 with
 	 * ours (RFC 6455 §4.4): 426 would name Upgrade, which HTTP/2 forbids

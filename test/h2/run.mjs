@@ -12,6 +12,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -371,6 +372,12 @@ async function h1Tests(srv) {
       check(`http/1.1${tag}: close 1000 echoed`, (await closed) === 1000);
     } catch (e) { check(`http/1.1${tag}: ran`, false, e.message); }
   }
+  {
+    const r = await new Promise((res) => https.get({ host: 'localhost', port: srv.port, path: '/', ca, ALPNProtocols: ['http/1.1'] },
+      (rs) => { let body = ''; rs.on('data', (d) => { body += d; }); rs.on('end', () => res({ status: rs.statusCode, body })); })
+      .on('error', (e) => res({ status: e.message })));
+    check('http/1.1: GET / -> 200 with the page', r.status === 200 && /<title>/.test(r.body), r.status);
+  }
   const opens = srv.log.filter((l) => /ws conn=\d+ http\/1\.1 open/.test(l));
   check('http/1.1: server log: both WebSockets ran over http/1.1', opens.length === 2, opens);
 }
@@ -402,6 +409,24 @@ async function hostileTests(srv) {
       { opened, how });
     const l = await logWait(srv, /closed code=1006 \(transport ended: connection/);
     check('hostile: the opened WebSockets end with 1006 when the connection ends', !!l);
+    c.sock.destroy();
+  }
+  {
+    // Malformed requests (RFC 9113 §8.1.1, RFC 8441 §4) never reach our
+    // code: nghttp2 resets them with PROTOCOL_ERROR.
+    const c = await rawConnect(port, ca);
+    const base = [[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/echo'],
+      [':authority', `localhost:${port}`], ['sec-websocket-version', '13']];
+    const without = (k) => base.filter(([n]) => n !== k);
+    const cases = [['no :authority', without(':authority')], ['no :path', without(':path')], ['no :scheme', without(':scheme')],
+      [':protocol on a GET', [[':method', 'GET'], ...base.slice(1)]], ['a connection header', [...base, ['connection', 'upgrade']]]];
+    const logStart = srv.log.length;
+    cases.forEach(([, h], i) => c.sock.write(h2frame(T.HEADERS, 4, 1 + 2 * i, hpack(h))));
+    await sleep(500);
+    const rst = new Map(c.frames.filter((f) => f.type === T.RST_STREAM).map((f) => [f.id, f.payload.readUInt32BE(0)]));
+    cases.forEach(([name], i) => check(`hostile: extended CONNECT with ${name} -> RST_STREAM PROTOCOL_ERROR (nghttp2)`,
+      rst.get(1 + 2 * i) === 1, rst.get(1 + 2 * i)));
+    check('hostile: ... and no WebSocket opened', !srv.log.slice(logStart).some((l) => / open path=/.test(l)));
     c.sock.destroy();
   }
   {
