@@ -54,7 +54,7 @@ struct h2_conn {
 	uint8_t *w;                /* what nghttp2 produced and the transport did not take: w[woff..wlen) */
 	size_t woff, wlen;
 	int64_t rx_at, tx_at, ping_at; /* ping_at: our PING awaits its ACK since then */
-	unsigned char eof, more, unheld, dead;
+	unsigned char eof, more, unheld;
 	const char *why;
 };
 
