@@ -41,7 +41,9 @@ function check(name, ok, detail) {
 execFileSync('sh', ['test/interop/tls_certs.sh', certs]);
 const ca = fs.readFileSync(path.join(certs, 'ca.pem'));
 
-const servers = []; // killed if the test times out
+const servers = []; // killed whenever this process ends, so that none outlives it
+process.on('exit', () => servers.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill('SIGKILL')));
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => process.exit(1));
 
 function startServer(extra = []) {
   return new Promise((resolve, reject) => {
