@@ -106,3 +106,28 @@ chat-redis: $(CHAT_SERVER)
 		--page examples/chat/index.html --work $(BUILD)/chat-redis
 
 CHECK_STEPS += chat-redis
+
+# WebSocket over HTTP/2 (RFC 8441): examples/h2/, nghttp2 (Debian
+# libnghttp2-dev) beside libws, HTTP/1.1 on the same TLS port (ALPN).
+H2_SERVER := $(BUILD)/examples/h2-server
+examples: $(H2_SERVER)
+
+$(H2_SERVER): examples/h2/h2_server.c examples/h2/h2_ws.c examples/h2/h2_ws.h $(EXAMPLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/h2/h2_ws.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2
+
+# Chromium (headless, the test CA's certificate through its SPKI hash) and
+# Node's http2 client against it: WebSockets as streams of one HTTP/2
+# connection, echoes, permessage-deflate, close and reset, timers, refusals,
+# hostile peers, and the HTTP/1.1 upgrade on the same port; then the same
+# against the server built with ASan+UBSan (about 70 s in all). Ends with
+# "h2: N passed, M failed" and "h2-asan: ...".
+.PHONY: h2
+H2_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+h2: $(H2_SERVER) node_modules/.package-lock.json
+	@timeout 170 node test/h2/run.mjs --bin $(BUILD)/examples --chromium $(CHROMIUM) --certs $(BUILD)/h2-certs
+	@$(MAKE) --no-print-directory -s BUILD=$(BUILD)/san-h2 OPT=-O1 SAN="$(H2_SAN)" $(BUILD)/san-h2/examples/h2-server
+	@timeout 170 node test/h2/run.mjs --bin $(BUILD)/san-h2/examples --chromium $(CHROMIUM) --certs $(BUILD)/h2-certs \
+		--name h2-asan
+
+CHECK_STEPS += h2

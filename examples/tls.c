@@ -205,6 +205,15 @@ tls_server *tls_server_new(const char *cert_file, const char *key_file, const ch
 	return s;
 }
 
+int tls_server_alpn(tls_server *s, const char *const *protos)
+{
+	/* mbedTLS takes a non-const list it never writes. */
+	int r = mbedtls_ssl_conf_alpn_protocols(&s->conf, (const char **)(uintptr_t)protos);
+	if (r)
+		fprintf(stderr, "TLS: ALPN: %s\n", describe(r));
+	return r ? -1 : 0;
+}
+
 int tls_accept(tls_server *s, int fd, ad_transport *t)
 {
 	return wrap(&s->conf, fd, t, NULL);
@@ -241,6 +250,18 @@ int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_
 const char *tls_failure(const ad_transport *t)
 {
 	return t->read == tls_read ? ((struct tls_conn *)t->ctx)->failure : NULL;
+}
+
+int tls_handshake(ad_transport *t)
+{
+	return t->read == tls_read ? (int)handshake(t->ctx) : AD_ERROR;
+}
+
+const char *tls_alpn(const ad_transport *t)
+{
+	if (t->read != tls_read || !((struct tls_conn *)t->ctx)->done)
+		return NULL;
+	return mbedtls_ssl_get_alpn_protocol(&((struct tls_conn *)t->ctx)->ssl);
 }
 
 void tls_free(ad_transport *t)

@@ -19,6 +19,13 @@ typedef struct tls_server tls_server;
  * printed on stderr, prefixed with name). */
 tls_server *tls_server_new(const char *cert_file, const char *key_file, const char *name);
 
+/* Offers ALPN (RFC 7301) with protos, a NULL-terminated list in the server's
+ * order of preference ("h2", "http/1.1"), which must outlive s. A client that
+ * offers none of them fails the handshake (no_application_protocol); one that
+ * offers no ALPN at all is served as before. Call before tls_accept(). 0, or
+ * -1 (the reason printed on stderr). */
+int tls_server_alpn(tls_server *s, const char *const *protos);
+
 /* Turns *t (ad_socket(fd)) into a server-side TLS session over fd. 0, or -1
  * when out of memory. */
 int tls_accept(tls_server *s, int fd, ad_transport *t);
@@ -32,6 +39,16 @@ int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_
 /* Why the handshake failed ("certificate not trusted", "host name mismatch",
  * "certificate expired", or mbedTLS's description), or NULL. */
 const char *tls_failure(const ad_transport *t);
+
+/* Drives the handshake on its own, for a server that must know the ALPN
+ * protocol before it reads (tls_read() and tls_write() still do it
+ * implicitly). 1 once done, AD_AGAIN (ad_wants-style: see t->wants) or
+ * AD_ERROR (see tls_failure()). */
+int tls_handshake(ad_transport *t);
+
+/* The protocol ALPN agreed ("h2"), or NULL when none was (or before the
+ * handshake is done, or for a transport that is not TLS). */
+const char *tls_alpn(const ad_transport *t);
 
 /* Frees the session (not the socket). */
 void tls_free(ad_transport *t);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build, the tests and the demo need, when
 # missing. Without root, prints the command to run instead.
-pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils
+pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils libnghttp2-dev
       libwslay-dev python3 python3-websockets libuv1-dev openssl cmake libjansson-dev chromium
       libhiredis-dev redis-server nginx
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
