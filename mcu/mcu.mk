@@ -21,9 +21,7 @@ MCU_NM ?= arm-none-eabi-nm
 MCU_SIZE ?= arm-none-eabi-size
 MCU_LD ?= arm-none-eabi-ld
 MCU_QEMU ?= qemu-system-arm
-# -fno-tree-switch-conversion: the status table's switches as code, not as
-# lookup tables over the whole range of codes (about 1 KB less).
-MCU_OPT ?= -Os -fno-tree-switch-conversion
+MCU_OPT ?= -Os
 MCU_B := $(BUILD)/mcu
 MCU_ARCH := -mcpu=cortex-m3 -mthumb -mfloat-abi=soft
 MCU_CFLAGS := -std=c99 $(MCU_OPT) -g $(WARN) $(MCU_ARCH) -ffunction-sections -fdata-sections \
