@@ -40,7 +40,7 @@ MCU_HDRS := libws/ws_internal.h $(wildcard include/ws/*.h) mcu/mcu.mk
 
 mcu: $(MCU_B)/libws.a
 	@sh mcu/check_freestanding.sh "$(MCU_NM)" $(MCU_LIB_OBJ)
-	@sh mcu/size.sh "$(MCU_LD)" "$(MCU_SIZE)" $(MCU_B)/libws.a $(MCU_B)/size
+	@sh mcu/size.sh "$(MCU_LD)" "$(MCU_SIZE)" "$(MCU_NM)" $(MCU_B)/libws.a $(MCU_B)/size
 	@$(CC) -std=c99 -Iinclude $(WARN) -Wno-unused-local-typedefs -S -o $(MCU_B)/sizeof_host.s mcu/sizeof.c
 	@$(MCU_CC) $(MCU_ARCH) -std=c99 -Iinclude $(WARN) -Wno-unused-local-typedefs -S -o $(MCU_B)/sizeof.s mcu/sizeof.c
 	@echo "sizeof(ws_conn): $$(awk 'f {print $$NF; exit} /^ws_conn_size:/ {f=1}' $(MCU_B)/sizeof.s) bytes on Cortex-M3," \
