@@ -34,7 +34,7 @@ MCU_LIB_OBJ := $(LIB_SRC:libws/%.c=$(MCU_B)/obj/%.o)
 MCU_LDFLAGS := $(MCU_ARCH) -nostartfiles -Tmcu/mps2_an385.ld -Wl,--gc-sections --specs=rdimon.specs
 MCU_TESTS := test_frame test_conformance test_utf8 test_handshake
 MCU_PROGS := $(MCU_TESTS) baremetal_echo
-MCU_HDRS := libws/ws_internal.h $(wildcard include/ws/*.h) mcu/mcu.mk
+MCU_HDRS := $(wildcard libws/*.h) $(wildcard include/ws/*.h) mcu/mcu.mk
 
 .PHONY: mcu mcu-lib mcu-test
 
