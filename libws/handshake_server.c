@@ -161,7 +161,7 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 	static const ws_accept_opts none;
 	char key[25], accept[WS_ACCEPT_KEY_LEN + 1], ext[WS_DEFLATE_FORMAT_MAX];
 	ws_deflate_params p;
-	int rc;
+	int agreed, rc;
 
 	*out_len = 0;
 	if (!awaiting_answer(c))
@@ -177,14 +177,18 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 	if (rc)
 		return rc;
 	memcpy(&p, c->u_.h.deflate, sizeof p);
-	if (p.server_max_window_bits && !ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext))
-		p.server_max_window_bits = 0; /* cannot happen: ext is large enough */
-	rc = write_101(opts, accept, p.server_max_window_bits ? ext : NULL, out, cap, out_len);
+	/* ws__server_head agreed to nothing in a build without zlib, where
+	 * ws_deflate_available() is a constant 0: such a build then carries no
+	 * writer for the extension's answer. */
+	agreed = ws_deflate_available() && p.server_max_window_bits;
+	if (agreed && !ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext))
+		agreed = 0; /* cannot happen: ext is large enough */
+	rc = write_101(opts, accept, agreed ? ext : NULL, out, cap, out_len);
 	if (rc)
 		return rc; /* WS_E_BUFFER: nothing changed, *out_len is the size needed */
 	/* Without memory for it, decline the extension rather than fail: the
 	 * answer without it is shorter, so it fits. */
-	if (p.server_max_window_bits && ws__deflate_enable(c, &p) != WS_OK)
+	if (agreed && ws__deflate_enable(c, &p) != WS_OK)
 		write_101(opts, accept, NULL, out, cap, out_len);
 
 	c->state_ = WS__OPEN;

@@ -153,7 +153,12 @@ size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 #endif
 		}
 	}
-	/* Inline for the short payloads of small frames. */
+	/* Inline for the short payloads of small frames; in a build for size,
+	 * the scalar kernel (0.25 KiB less on a Cortex-M3). */
+#ifdef __OPTIMIZE_SIZE__
+	ws__mask_scalar(d, d, n, key);
+#else
 	ws__mask_small(d, d, n, key);
+#endif
 	return ws__utf8_dfa(state, d, n);
 }

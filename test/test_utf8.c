@@ -6,10 +6,35 @@
  * across the two calls) and one byte at a time. The returned offset must be
  * exactly the first byte that no valid continuation could follow (fail-fast),
  * and the final state must be 0 exactly when the input is complete. Inputs end
- * at the end of a heap block so that ASan reports any read past them. */
+ * at the end of a heap block so that ASan reports any read past them.
+ * The scalar DFA has two table forms (utf8.c): the library has one, and the
+ * other is compiled into this test under other names, so that both meet the
+ * reference in every build, on the host as on the microcontroller. */
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+
+/* The form of the DFA that the library was not built with (the choice is
+ * utf8.c's, by the same flags as this file's). */
+#ifdef __OPTIMIZE_SIZE__
+#define WS__UTF8_COMPACT 0
+#else
+#define WS__UTF8_COMPACT 1
+#endif
+#define ws__utf8_dfa other_utf8_dfa
+#define ws__unmask_utf8_scalar other_unmask_utf8_scalar
+#define ws__utf8_tables other_utf8_tables
+#define ws__utf8_carry other_utf8_carry
+#include "utf8.c"
+#undef ws__utf8_dfa
+
+static size_t other_form(uint32_t *state, const void *s, size_t len)
+{
+	return other_utf8_dfa(state, s, len);
+}
+
+/* The validator under test: the library's, or the other table form. */
+static size_t (*validate)(uint32_t *state, const void *s, size_t len) = ws_utf8_validate;
 
 /* ---- Reference ---------------------------------------------------------- */
 
@@ -92,7 +117,7 @@ static size_t lib_pieces(const uint8_t *s, size_t n, const size_t *cuts, size_t 
 	*st = 0;
 	for (size_t k = 0; k <= ncuts; k++) {
 		size_t end = k < ncuts ? cuts[k] : n;
-		size_t r = ws_utf8_validate(st, s + start, end - start);
+		size_t r = validate(st, s + start, end - start);
 		if (r > end - start)
 			return (size_t)-1; /* a contract violation; reported by the caller */
 		if (r < end - start)
@@ -151,7 +176,7 @@ static void check_range(const uint8_t *s, size_t n, size_t from, size_t to)
 	st = 0;
 	got = n;
 	for (size_t i = 0; i < n; i++)
-		if (ws_utf8_validate(&st, s + i, 1) != 1) {
+		if (validate(&st, s + i, 1) != 1) {
 			got = i;
 			break;
 		}
@@ -598,8 +623,8 @@ static void state_contract(void)
 	size_t n = sizeof k - 1;
 
 	for (size_t i = 0; i < n; i++) {
-		CHECK_INT(ws_utf8_validate(&st, k + i, 0), 0);
-		CHECK_INT(ws_utf8_validate(&st, k + i, 1), 1);
+		CHECK_INT(validate(&st, k + i, 0), 0);
+		CHECK_INT(validate(&st, k + i, 1), 1);
 		int complete;
 		ref_validate((const uint8_t *)k, i + 1, &complete);
 		CHECK_INT(st == 0, complete);
@@ -607,12 +632,34 @@ static void state_contract(void)
 	CHECK_INT(st, 0);
 	/* An error after a carried prefix is reported at offset 0 of the new call. */
 	st = 0;
-	CHECK_INT(ws_utf8_validate(&st, "\xed", 1), 1);
+	CHECK_INT(validate(&st, "\xed", 1), 1);
 	CHECK(st != 0);
-	CHECK_INT(ws_utf8_validate(&st, "\xa0\x80", 2), 0);
+	CHECK_INT(validate(&st, "\xa0\x80", 2), 0);
 	st = 0;
-	CHECK_INT(ws_utf8_validate(&st, "ab\xf0\x90", 4), 4);
-	CHECK_INT(ws_utf8_validate(&st, "\x80\x80" "cd" "\xff", 5), 4);
+	CHECK_INT(validate(&st, "ab\xf0\x90", 4), 4);
+	CHECK_INT(validate(&st, "\x80\x80" "cd" "\xff", 5), 4);
+}
+
+/* The DFA in its other table form, on the same inputs as the library. */
+static void other_form_exhaustive(void)
+{
+	validate = other_form;
+	state_contract();
+	exhaustive_1_and_2_bytes();
+	exhaustive_3_bytes();
+	dense_4_bytes();
+	every_code_point();
+	validate = ws_utf8_validate;
+}
+
+static void other_form_text(void)
+{
+	validate = other_form;
+	random_strings();
+	ascii_runs();
+	multibyte_runs();
+	alignments();
+	validate = ws_utf8_validate;
 }
 
 int main(int argc, char **argv)
@@ -628,5 +675,7 @@ int main(int argc, char **argv)
 	RUN(ascii_runs);
 	RUN(multibyte_runs);
 	RUN(alignments);
+	RUN(other_form_exhaustive);
+	RUN(other_form_text);
 	return t_done(argv[0]);
 }
