@@ -41,9 +41,16 @@
 #else
 #define WS_INLINE static inline
 #endif
+/* Keeps a rare path out of its caller, whose registers then stay free. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WS_NOINLINE __attribute__((noinline))
+#else
+#define WS_NOINLINE
+#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WS__HAVE_X86 1 /* SSE2 is the baseline; SSSE3, AVX2, AVX-512BW chosen at run time */
+#include <emmintrin.h>
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__) && defined(__BYTE_ORDER__) && \
 	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -59,6 +66,9 @@ enum {
 	WS__ISA_NEON = 0x10
 };
 
+#ifndef WS__UNMASK_INLINE
+#define WS__UNMASK_INLINE 128
+#endif
 /* Below this length the scalar kernels win: no call, no vector setup. */
 #define WS__VECTOR_MIN 64
 
@@ -135,6 +145,67 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 		if (n & 1)
 			dst[i] = src[i] ^ kb[n & 2];
 	}
+}
+
+/* ws__mask_small(d, d, n, key), returning 1 if the unmasked bytes are all
+ * ASCII: short text is checked in the same pass, while it is in registers. */
+WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
+{
+	uint64_t k = (uint64_t)key << 32 | key, acc = 0;
+	size_t i = 0;
+
+#if WS__HAVE_X86
+	/* In vector registers: compilers vectorize the word loop anyway, then
+	 * move every word back to test it, which costs more than the XOR. */
+	__m128i vk = _mm_set1_epi32((int)key), vacc = _mm_setzero_si128();
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + i)), vk);
+		_mm_storeu_si128((__m128i *)(d + i), v);
+		vacc = _mm_or_si128(vacc, v);
+	}
+	acc = _mm_movemask_epi8(vacc) ? 0x80 : 0;
+#else
+	for (; i + 16 <= n; i += 16) {
+		uint64_t a, b;
+		memcpy(&a, d + i, 8);
+		memcpy(&b, d + i + 8, 8);
+		a ^= k, b ^= k;
+		memcpy(d + i, &a, 8);
+		memcpy(d + i + 8, &b, 8);
+		acc |= a | b;
+	}
+#endif
+	if (n & 8) {
+		uint64_t w;
+		memcpy(&w, d + i, 8);
+		w ^= k;
+		memcpy(d + i, &w, 8);
+		acc |= w;
+		i += 8;
+	}
+	if (n & 4) {
+		uint32_t w;
+		memcpy(&w, d + i, 4);
+		w ^= key;
+		memcpy(d + i, &w, 4);
+		acc |= w;
+		i += 4;
+	}
+	if (n & 3) {
+		uint8_t kb[4];
+		memcpy(kb, &key, 4);
+		if (n & 2) {
+			d[i] ^= kb[0];
+			d[i + 1] ^= kb[1];
+			acc |= d[i] | d[i + 1];
+			i += 2;
+		}
+		if (n & 1) {
+			d[i] ^= kb[n & 2];
+			acc |= d[i];
+		}
+	}
+	return !(acc & 0x8080808080808080u);
 }
 
 /* 1 if p[0..n) is all ASCII; for short inputs, inline. */
@@ -271,7 +342,7 @@ void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 /* Unmasks d[0..n) in place: inline for short payloads, else ws__mask(). */
 WS_INLINE void ws__unmask(uint8_t *d, size_t n, uint32_t key)
 {
-	if (n <= 32)
+	if (n <= WS__UNMASK_INLINE)
 		ws__mask_small(d, d, n, key);
 	else
 		ws__mask(d, d, n, key);
