@@ -104,15 +104,49 @@ WS_INLINE uint32_t ws__key_rotate(uint32_t k, uint64_t n)
 #endif
 }
 
+/* The last n < 4 bytes of a run whose key phase is 0: a 2-byte step, then
+ * a byte, with the key's bytes taken in memory order, so no array is needed. */
+WS_INLINE void ws__mask_tail3(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+	if (n & 2) {
+		uint16_t w, k;
+		memcpy(&w, src, 2);
+		memcpy(&k, &key, 2);
+		w ^= k;
+		memcpy(dst, &w, 2);
+		key = ws__key_rotate(key, 2);
+		dst += 2, src += 2;
+	}
+	if (n & 1) {
+		uint8_t k;
+		memcpy(&k, &key, 1);
+		*dst = *src ^ k;
+	}
+}
+
 /* dst[i] = src[i] ^ key for small n, inline: 16 bytes per iteration, then
  * one step per set bit of the remainder (8, 4, 2, 1), each keeping the key
  * phase. dst == src or no overlap. */
 WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
 {
 	uint64_t k = (uint64_t)key << 32 | key; /* the same bytes in either byte order */
-	uint8_t kb[4];
 	size_t i = 0;
 
+#if WS__HAVE_X86
+	if (n >= 16) {
+		/* The last 16 bytes as one vector, unmasked from the input before the
+		 * loop writes any of them: storing it after the loop rewrites the
+		 * bytes both cover with the same values, and no tail is left. */
+		__m128i vk = _mm_set1_epi32((int)key);
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + n - 16)),
+		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
+		for (; i + 16 <= n; i += 16)
+			_mm_storeu_si128((__m128i *)(dst + i),
+			                 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), vk));
+		_mm_storeu_si128((__m128i *)(dst + n - 16), t);
+		return;
+	}
+#endif
 	for (; i + 16 <= n; i += 16) {
 		uint64_t a, b;
 		memcpy(&a, src + i, 8);
@@ -135,16 +169,7 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 		memcpy(dst + i, &w, 4);
 		i += 4;
 	}
-	if (n & 3) {
-		memcpy(kb, &key, 4);
-		if (n & 2) {
-			dst[i] = src[i] ^ kb[0];
-			dst[i + 1] = src[i + 1] ^ kb[1];
-			i += 2;
-		}
-		if (n & 1)
-			dst[i] = src[i] ^ kb[n & 2];
-	}
+	ws__mask_tail3(dst + i, src + i, n & 3, key);
 }
 
 /* ws__mask_small(d, d, n, key), returning 1 if the unmasked bytes are all
@@ -157,13 +182,20 @@ WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
 #if WS__HAVE_X86
 	/* In vector registers: compilers vectorize the word loop anyway, then
 	 * move every word back to test it, which costs more than the XOR. */
-	__m128i vk = _mm_set1_epi32((int)key), vacc = _mm_setzero_si128();
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + i)), vk);
-		_mm_storeu_si128((__m128i *)(d + i), v);
-		vacc = _mm_or_si128(vacc, v);
+	if (n >= 16) {
+		/* The tail as in ws__mask_small(). */
+		__m128i vk = _mm_set1_epi32((int)key);
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + n - 16)),
+		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
+		__m128i vacc = t;
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + i)), vk);
+			_mm_storeu_si128((__m128i *)(d + i), v);
+			vacc = _mm_or_si128(vacc, v);
+		}
+		_mm_storeu_si128((__m128i *)(d + n - 16), t);
+		return !_mm_movemask_epi8(vacc);
 	}
-	acc = _mm_movemask_epi8(vacc) ? 0x80 : 0;
 #else
 	for (; i + 16 <= n; i += 16) {
 		uint64_t a, b;
@@ -191,20 +223,9 @@ WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
 		acc |= w;
 		i += 4;
 	}
-	if (n & 3) {
-		uint8_t kb[4];
-		memcpy(kb, &key, 4);
-		if (n & 2) {
-			d[i] ^= kb[0];
-			d[i + 1] ^= kb[1];
-			acc |= d[i] | d[i + 1];
-			i += 2;
-		}
-		if (n & 1) {
-			d[i] ^= kb[n & 2];
-			acc |= d[i];
-		}
-	}
+	ws__mask_tail3(d + i, d + i, n & 3, key);
+	for (; i < n; i++)
+		acc |= d[i];
 	return !(acc & 0x8080808080808080u);
 }
 
