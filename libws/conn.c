@@ -212,25 +212,46 @@ WS_INLINE void frame_begin(ws_conn *c, const uint8_t *p, size_t n, uint64_t plen
 		memcpy(c->u_.f.mask, p + n - 4, 4);
 }
 
-/* The common case in a few dozen instructions: a whole single-frame data
- * message of at most 125 bytes, FIN and no RSV bits, masked as the role
- * requires, no message in progress, all of it in p[0..avail). Everything the
- * general path would check holds for it, and deliver() does the rest.
- * Returns the bytes used (*rc the status), or 0 to take the general path. */
-WS_INLINE size_t recv_small(ws_conn *c, uint8_t *p, size_t avail, ws_event *ev, int *rc)
+/* The common case: a whole single-frame text or binary message, all of it in
+ * p[0..avail): FIN, no RSV bits, masked as the role requires, a minimal
+ * length (any size), no message in progress, within max_frame and
+ * max_message. Everything the general path would check holds for it, and it
+ * needs no state of its own: deliver() does the rest. Returns the header's
+ * length (the payload's in *plen), or 0 to take the general path. Frames of
+ * 126 bytes and up come here too (JSON of a few hundred bytes to a few KiB is
+ * most traffic), so that they pay a header decode and an unmask, not the
+ * frame machinery. */
+WS_INLINE size_t whole_header(const ws_conn *c, const uint8_t *p, size_t avail, size_t *plen)
 {
 	const ws_config *cfg = c->cfg_;
-	unsigned b0 = p[0], b1 = p[1], len = b1 & 0x7f, server = cfg->role == WS_ROLE_SERVER;
-	size_t hl = 2 + 4 * server;
-	uint32_t key;
+	unsigned b0 = p[0], server = cfg->role == WS_ROLE_SERVER;
+	unsigned l7 = p[1] ^ server << 7; /* the length, or >= 128 if the mask bit is wrong */
+	uint64_t len = l7;
+	size_t hl = 2;
 
-	if (!((b0 - (WS_FIN | WS_OP_TEXT) < 2) & !c->u_.f.msg & ((b1 >> 7) == server) & (len < 126)) ||
-	    avail < hl + len || len > cfg->max_frame || len > cfg->max_message)
+	if ((b0 - (WS_FIN | WS_OP_TEXT) >= 2) | (l7 > 127) | c->u_.f.msg)
 		return 0;
-	if (server)
-		key = ws__key32(p + 2);
-	*rc = deliver(c, ev, p + hl, len, server ? &key : NULL, 1, 0, 1, b0 & 0x0f);
-	return hl + len;
+	if (WS_UNLIKELY(l7 >= 126)) {
+		if (l7 == 126) {
+			if (avail < 4 || (len = (unsigned)p[2] << 8 | p[3]) < 126)
+				return 0;
+			hl = 4;
+		} else {
+			if (avail < 10)
+				return 0; /* a length with the top bit set is never all here */
+			len = 0;
+			for (int i = 2; i < 10; i++)
+				len = len << 8 | p[i];
+			if (len < 65536)
+				return 0;
+			hl = 10;
+		}
+	}
+	hl += 4 * server;
+	if (avail < hl || avail - hl < len || len > cfg->max_frame || len > cfg->max_message)
+		return 0;
+	*plen = (size_t)len;
+	return hl;
 }
 
 /* The payload of a plain data frame at d[0..avail). */
@@ -306,13 +327,17 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 
 		if (c->u_.f.rx == WS__RX_HEADER) {
 			uint64_t plen;
+			size_t len1;
 			int n;
 
 			if (avail < 2)
 				break;
-			used = recv_small(c, p, avail, ev, &rc);
+			used = whole_header(c, p, avail, &len1);
 			if (used) {
-				pos += used;
+				int server = c->cfg_->role == WS_ROLE_SERVER;
+				uint32_t key = server ? ws__key32(p + used - 4) : 0;
+				rc = deliver(c, ev, p + used, len1, server ? &key : NULL, 1, 0, 1, p[0] & 0x0f);
+				pos += used + len1;
 				break;
 			}
 			n = parse_header(c, p, avail, &plen);
@@ -346,7 +371,8 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 	return rc;
 }
 
-int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
+/* Everything but the common case, and the event cleared first. */
+WS_NOINLINE static int recv_general(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
 	ev->type = WS_EV_NONE;
 	ev->flags = 0;
@@ -365,6 +391,50 @@ int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *
 		return WS_OK;
 	}
 	return recv_frames(c, buf, len, consumed, ev);
+}
+
+/* A whole text message found by ws_conn_recv(), masked with key if masked. */
+WS_NOINLINE static int recv_whole_text(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, uint32_t key,
+                                       int masked)
+{
+	return deliver(c, ev, d, n, masked ? &key : NULL, 1, 0, 1, WS_OP_TEXT);
+}
+
+/* The common case first, with nothing else in the way: an open connection
+ * between messages, and a whole message in the buffer (whole_header()).
+ * Everything that needs a call is a call away, so that this path keeps its
+ * values in scratch registers and saves none. */
+int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
+{
+	uint8_t *p = buf, *d;
+	size_t hl, n;
+	uint32_t key;
+	int server;
+
+	if (WS_UNLIKELY(len < 2 || (c->error_ | (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) | c->u_.f.rx) ||
+	                !ws__handshake_done(c) || !(hl = whole_header(c, p, len, &n))))
+		return recv_general(c, buf, len, consumed, ev);
+	d = p + hl;
+	server = c->cfg_->role == WS_ROLE_SERVER;
+	key = server ? ws__key32(d - 4) : 0;
+	*consumed = hl + n;
+	ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
+	ev->data = d;
+	ev->len = n;
+	ev->code = 0;
+	if (p[0] & 1 && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) { /* text */
+		/* Short ASCII, the usual short text, is judged in the unmasking pass. */
+		if (n > WS__UNMASK_INLINE)
+			return recv_whole_text(c, ev, d, n, key, server);
+		if (!(server ? ws__unmask_ascii(d, n, key) : ws__ascii_small(d, n)))
+			return recv_whole_text(c, ev, d, n, key, 0);
+		ev->type = WS_EV_TEXT;
+		return WS_OK;
+	}
+	ev->type = p[0] & 1 ? WS_EV_TEXT : WS_EV_BINARY;
+	if (server)
+		ws__unmask(d, n, key); /* last: nothing is kept across the call */
+	return WS_OK;
 }
 
 int ws_conn_recv_eof(ws_conn *c, ws_event *ev)

@@ -125,8 +125,9 @@ static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const vo
 }
 #endif
 
-int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
-                 void *out, size_t cap, size_t *out_len)
+/* Everything but the common case. */
+WS_NOINLINE static int send_general(ws_conn *c, unsigned opcode, unsigned flags, const void *data,
+                                    size_t len, void *out, size_t cap, size_t *out_len)
 {
 	int rc = send_allowed(c, opcode, flags, len);
 
@@ -242,4 +243,46 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 	if (rc == WS_OK)
 		c->bits_ |= WS__DONE;
 	return written(rc, out_len);
+}
+
+/* A client's whole message, for ws_conn_send(): the key, then the masking copy. */
+WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data, size_t len,
+                                   uint8_t *out, size_t *out_len)
+{
+	uint8_t key[4];
+	size_t hl;
+
+	if (ws__random(c, key, 4)) {
+		*out_len = 0;
+		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
+	}
+	hl = ws__header_write(out, WS_FIN | opcode, len, key);
+	*out_len = hl + len;
+	ws__mask(out + hl, data, len, ws__key32(key));
+	return WS_OK;
+}
+
+/* The common case first: a whole text or binary message, sent plain (no
+ * extension agreed), on a connection that may send and has no fragmented
+ * message open, into a buffer it fits. For a server it is the header and one
+ * copy, the copy last so that nothing is kept across it; the rest of the
+ * rules are send_allowed()'s, a call away. */
+int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
+                 void *out, size_t cap, size_t *out_len)
+{
+	uint8_t *o = out;
+	int client = c->cfg_->role == WS_ROLE_CLIENT;
+	size_t hl = ws__header_size(len, client);
+
+	if (WS_UNLIKELY((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
+	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE)) | ((uint64_t)len >> 63) ||
+	                c->ext_ || !ws__handshake_done(c) || cap < hl || cap - hl < len))
+		return send_general(c, opcode, flags, data, len, out, cap, out_len);
+	if (client)
+		return send_masked(c, opcode, data, len, o, out_len);
+	*out_len = hl + len;
+	ws__header_write(o, WS_FIN | opcode, len, NULL);
+	if (len)
+		memcpy(o + hl, data, len);
+	return WS_OK;
 }

@@ -41,9 +41,16 @@
 #else
 #define WS_INLINE static inline
 #endif
+/* Keeps a rare path out of its caller, whose registers then stay free. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WS_NOINLINE __attribute__((noinline))
+#else
+#define WS_NOINLINE
+#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WS__HAVE_X86 1 /* SSE2 is the baseline; SSSE3, AVX2, AVX-512BW chosen at run time */
+#include <emmintrin.h>
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__) && defined(__BYTE_ORDER__) && \
 	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -59,6 +66,9 @@ enum {
 	WS__ISA_NEON = 0x10
 };
 
+#ifndef WS__UNMASK_INLINE
+#define WS__UNMASK_INLINE 128
+#endif
 /* Below this length the scalar kernels win: no call, no vector setup. */
 #define WS__VECTOR_MIN 64
 
@@ -94,15 +104,49 @@ WS_INLINE uint32_t ws__key_rotate(uint32_t k, uint64_t n)
 #endif
 }
 
+/* The last n < 4 bytes of a run whose key phase is 0: a 2-byte step, then
+ * a byte, with the key's bytes taken in memory order, so no array is needed. */
+WS_INLINE void ws__mask_tail3(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+	if (n & 2) {
+		uint16_t w, k;
+		memcpy(&w, src, 2);
+		memcpy(&k, &key, 2);
+		w ^= k;
+		memcpy(dst, &w, 2);
+		key = ws__key_rotate(key, 2);
+		dst += 2, src += 2;
+	}
+	if (n & 1) {
+		uint8_t k;
+		memcpy(&k, &key, 1);
+		*dst = *src ^ k;
+	}
+}
+
 /* dst[i] = src[i] ^ key for small n, inline: 16 bytes per iteration, then
  * one step per set bit of the remainder (8, 4, 2, 1), each keeping the key
  * phase. dst == src or no overlap. */
 WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
 {
 	uint64_t k = (uint64_t)key << 32 | key; /* the same bytes in either byte order */
-	uint8_t kb[4];
 	size_t i = 0;
 
+#if WS__HAVE_X86
+	if (n >= 16) {
+		/* The last 16 bytes as one vector, unmasked from the input before the
+		 * loop writes any of them: storing it after the loop rewrites the
+		 * bytes both cover with the same values, and no tail is left. */
+		__m128i vk = _mm_set1_epi32((int)key);
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + n - 16)),
+		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
+		for (; i + 16 <= n; i += 16)
+			_mm_storeu_si128((__m128i *)(dst + i),
+			                 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), vk));
+		_mm_storeu_si128((__m128i *)(dst + n - 16), t);
+		return;
+	}
+#endif
 	for (; i + 16 <= n; i += 16) {
 		uint64_t a, b;
 		memcpy(&a, src + i, 8);
@@ -125,16 +169,64 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 		memcpy(dst + i, &w, 4);
 		i += 4;
 	}
-	if (n & 3) {
-		memcpy(kb, &key, 4);
-		if (n & 2) {
-			dst[i] = src[i] ^ kb[0];
-			dst[i + 1] = src[i + 1] ^ kb[1];
-			i += 2;
+	ws__mask_tail3(dst + i, src + i, n & 3, key);
+}
+
+/* ws__mask_small(d, d, n, key), returning 1 if the unmasked bytes are all
+ * ASCII: short text is checked in the same pass, while it is in registers. */
+WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
+{
+	uint64_t k = (uint64_t)key << 32 | key, acc = 0;
+	size_t i = 0;
+
+#if WS__HAVE_X86
+	/* In vector registers: compilers vectorize the word loop anyway, then
+	 * move every word back to test it, which costs more than the XOR. */
+	if (n >= 16) {
+		/* The tail as in ws__mask_small(). */
+		__m128i vk = _mm_set1_epi32((int)key);
+		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + n - 16)),
+		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
+		__m128i vacc = t;
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + i)), vk);
+			_mm_storeu_si128((__m128i *)(d + i), v);
+			vacc = _mm_or_si128(vacc, v);
 		}
-		if (n & 1)
-			dst[i] = src[i] ^ kb[n & 2];
+		_mm_storeu_si128((__m128i *)(d + n - 16), t);
+		return !_mm_movemask_epi8(vacc);
 	}
+#else
+	for (; i + 16 <= n; i += 16) {
+		uint64_t a, b;
+		memcpy(&a, d + i, 8);
+		memcpy(&b, d + i + 8, 8);
+		a ^= k, b ^= k;
+		memcpy(d + i, &a, 8);
+		memcpy(d + i + 8, &b, 8);
+		acc |= a | b;
+	}
+#endif
+	if (n & 8) {
+		uint64_t w;
+		memcpy(&w, d + i, 8);
+		w ^= k;
+		memcpy(d + i, &w, 8);
+		acc |= w;
+		i += 8;
+	}
+	if (n & 4) {
+		uint32_t w;
+		memcpy(&w, d + i, 4);
+		w ^= key;
+		memcpy(d + i, &w, 4);
+		acc |= w;
+		i += 4;
+	}
+	ws__mask_tail3(d + i, d + i, n & 3, key);
+	for (; i < n; i++)
+		acc |= d[i];
+	return !(acc & 0x8080808080808080u);
 }
 
 /* 1 if p[0..n) is all ASCII; for short inputs, inline. */
@@ -274,7 +366,7 @@ void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 WS_INLINE void ws__unmask(uint8_t *d, size_t n, uint32_t key)
 {
 #ifndef __OPTIMIZE_SIZE__
-	if (n <= 32)
+	if (n <= WS__UNMASK_INLINE)
 		ws__mask_small(d, d, n, key);
 	else
 #endif

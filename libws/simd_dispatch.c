@@ -76,14 +76,21 @@ void ws__isa_use(unsigned best)
 }
 #endif
 
+#ifndef WS__AVX512_MIN
+#define WS__AVX512_MIN 1024
+#endif
 void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
 {
 	if (len >= WS__VECTOR_MIN) {
 		switch (isa_best()) {
 #if WS__HAVE_X86
 		case WS__ISA_AVX512:
-			ws__mask_avx512(dst, src, len, key);
-			return;
+			/* Its masked head and tail cost more than they save on short input. */
+			if (len >= WS__AVX512_MIN) {
+				ws__mask_avx512(dst, src, len, key);
+				return;
+			}
+			/* fall through */
 		case WS__ISA_AVX2:
 			ws__mask_avx2(dst, src, len, key);
 			return;

@@ -874,6 +874,174 @@ static void stickiness_as_documented(void)
 	CHECK_INT(ws_conn_error(&c), WS_E_OPCODE);
 }
 
+/* A frame: header with a length field of width lw (0: 7-bit, 2: 16-bit, 8:
+ * 64-bit, whatever len is, so that non-minimal forms can be made), masked
+ * with key when key is not NULL, then the payload. Returns the size. */
+static size_t make_frame(uint8_t *out, unsigned b0, unsigned lw, uint64_t len, const uint8_t *key,
+                         const uint8_t *pay)
+{
+	size_t n = 2;
+
+	out[0] = (uint8_t)b0;
+	out[1] = key ? 0x80 : 0;
+	if (lw == 0) {
+		out[1] |= (uint8_t)len;
+	} else {
+		out[1] |= lw == 2 ? 126 : 127;
+		for (unsigned i = 0; i < lw; i++)
+			out[n++] = (uint8_t)(len >> 8 * (lw - 1 - i));
+	}
+	if (key) {
+		memcpy(out + n, key, 4);
+		n += 4;
+	}
+	for (uint64_t i = 0; i < len; i++)
+		out[n + i] = (uint8_t)(pay[i] ^ (key ? key[i % 4] : 0));
+	return n + (size_t)len;
+}
+
+/* What the feeder logs for a whole message, built here from the payload. */
+static char *want_message(int text, const uint8_t *pay, size_t n)
+{
+	t_log l = {0};
+	t_log_add(&l, "%s ", text ? "text" : "binary");
+	t_log_payload(&l, pay, n, text);
+	t_log_add(&l, "\n");
+	return l.s;
+}
+
+/* ws_conn_recv() takes a whole single-frame message of any length by a short
+ * path when all of it is in the buffer, and the general path otherwise
+ * (t_feed_all splits it everywhere, so the general path is the reference).
+ * Each case's outcome is also stated here from RFC 6455 alone: the lengths
+ * at the edges of each length form, non-minimal forms, the top bit, the
+ * limits at len - 1 and len, the mask bit, a message in progress, text that
+ * is short or long, ASCII or not, valid or not, and the no-check flag. */
+static void whole_message_path_boundaries(void)
+{
+	static const size_t lens[] = {0, 1, 15, 16, 33, 125, 126, 127, 128, 129, 200, 1000};
+	static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+	uint8_t *pay = malloc(70000), *in = malloc(70100);
+	ws_config cfg;
+	char *log, *want;
+
+	for (size_t i = 0; i < 70000; i++)
+		pay[i] = (uint8_t)(0x20 + i % 90);
+	for (int role = 0; role < 2; role++) {
+		const uint8_t *k = role == WS_ROLE_SERVER ? key : NULL;
+		for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+			size_t len = lens[li], n;
+			unsigned lw = len < 126 ? 0 : 2;
+			for (int text = 0; text < 2; text++) {
+				/* At the limits and one under them. */
+				for (int lim = 0; lim < 3; lim++) {
+					config(&cfg, role);
+					if (lim == 1)
+						cfg.max_frame = len ? len - 1 : 0;
+					if (lim == 2)
+						cfg.max_message = len ? len - 1 : 0;
+					n = make_frame(in, 0x81 + !text, lw, len, k, pay);
+					log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+					if (lim == 0 || len == 0) {
+						want = want_message(text, pay, len);
+						CHECK_STR(log, want);
+						free(want);
+					} else {
+						CHECK(strstr(log, lim == 1 ? "error E_FRAME_TOO_BIG\n"
+						                           : "error E_MESSAGE_TOO_BIG\n") == log);
+					}
+					free(log);
+				}
+				/* The same length in a longer form than needed: a protocol
+				 * error (RFC 6455 §5.2), accepted only when lenient. */
+				config(&cfg, role);
+				n = make_frame(in, 0x81 + !text, len < 126 ? 2 : 8, len, k, pay);
+				log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+				CHECK(strstr(log, "error E_LENGTH_NOT_MINIMAL\n") == log);
+				free(log);
+				cfg.flags |= WS_CFG_LENIENT_LENGTH;
+				log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+				want = want_message(text, pay, len);
+				CHECK_STR(log, want);
+				free(want);
+				free(log);
+			}
+			/* The mask bit the other role would send. */
+			config(&cfg, role);
+			n = make_frame(in, 0x82, lw, len, role == WS_ROLE_SERVER ? NULL : key, pay);
+			log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+			CHECK(strstr(log, role == WS_ROLE_SERVER ? "error E_MASK_REQUIRED\n"
+			                                         : "error E_MASK_UNEXPECTED\n") == log);
+			free(log);
+			/* A whole-looking frame while a message is in progress. */
+			n = make_frame(in, 0x01, 0, 3, k, pay);
+			n += make_frame(in + n, 0x82, lw, len, k, pay);
+			log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+			CHECK(strstr(log, "partial text ") == log);
+			CHECK(strstr(log, "\nerror E_EXPECTED_CONTINUATION\n") != NULL);
+			free(log);
+		}
+		/* 64-bit lengths: the smallest, with the top bit, and a 16-bit one in 8 bytes. */
+		config(&cfg, role);
+		size_t n = make_frame(in, 0x82, 8, 65536, k, pay);
+		size_t splits[] = {1, 2, 9, 10, n - 1};
+		want = want_message(0, pay, 65536);
+		log = t_feed(&cfg, NULL, in, n, NULL, 0);
+		CHECK_STR(log, want);
+		free(log);
+		for (size_t s = 0; s < sizeof splits / sizeof splits[0]; s++) {
+			log = t_feed(&cfg, NULL, in, n, &splits[s], 1);
+			CHECK_STR(log, want);
+			free(log);
+		}
+		free(want);
+		n = make_frame(in, 0x82, 2, 65535, k, pay);
+		want = want_message(0, pay, 65535);
+		log = t_feed(&cfg, NULL, in, n, NULL, 0);
+		CHECK_STR(log, want);
+		free(log);
+		free(want);
+		n = make_frame(in, 0x82, 8, 65535, k, pay);
+		log = t_feed(&cfg, NULL, in, n, NULL, 0);
+		CHECK(strstr(log, "error E_LENGTH_NOT_MINIMAL\n") == log);
+		free(log);
+		n = make_frame(in, 0x82, 8, 0, k, pay);
+		in[2] = 0x80;
+		log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+		CHECK(strstr(log, "error E_LENGTH_TOP_BIT\n") == log);
+		free(log);
+		/* Text that is not ASCII, short and long; invalid UTF-8 after a
+		 * valid prefix, short and long: the prefix comes first. */
+		for (size_t len = 20; len <= 300; len += 280) {
+			memcpy(pay + 7, "\xc3\xa9", 2);
+			n = make_frame(in, 0x81, len < 126 ? 0 : 2, len, k, pay);
+			log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+			want = want_message(1, pay, len);
+			CHECK_STR(log, want);
+			free(want);
+			free(log);
+			pay[len - 5] = 0xff;
+			n = make_frame(in, 0x81, len < 126 ? 0 : 2, len, k, pay);
+			log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+			CHECK(strstr(log, "partial text ") == log);
+			CHECK(strstr(log, "\nerror E_UTF8\n") != NULL);
+			free(log);
+			/* Unchecked when the application asked for that. */
+			cfg.flags |= WS_CFG_NO_UTF8_CHECK;
+			log = t_feed_all(&cfg, NULL, in, n, NULL, 0);
+			CHECK(strstr(log, "text ") == log);
+			CHECK(strstr(log, "error") == NULL);
+			free(log);
+			cfg.flags &= ~WS_CFG_NO_UTF8_CHECK;
+			pay[len - 5] = (uint8_t)(0x20 + (len - 5) % 90);
+			pay[7] = (uint8_t)(0x20 + 7 % 90);
+			pay[8] = (uint8_t)(0x20 + 8 % 90);
+		}
+	}
+	free(pay);
+	free(in);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -896,5 +1064,6 @@ int main(int argc, char **argv)
 	RUN(send_header_length_2e63_refused);
 	RUN(assembler_refuses_rest_of_too_big_message);
 	RUN(stickiness_as_documented);
+	RUN(whole_message_path_boundaries);
 	return t_done(argv[0]);
 }

@@ -27,6 +27,19 @@ static uint32_t rnd(void)
 
 typedef void (*mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 
+/* The inline paths of the receive path (short payloads), as functions. */
+static void mask_inline(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	ws__mask_small(dst, src, len, key);
+}
+
+static void unmask_inline(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
+{
+	if (dst != src)
+		memmove(dst, src, len);
+	ws__unmask(dst, len, key);
+}
+
 static const struct {
 	const char *name;
 	mask_fn fn;
@@ -34,6 +47,8 @@ static const struct {
 } masks[] = {
 	{"scalar", ws__mask_scalar, 0},
 	{"dispatch", ws__mask, 0},
+	{"inline", mask_inline, 0},
+	{"unmask", unmask_inline, 0},
 #if WS__HAVE_X86
 	{"sse2", ws__mask_sse2, WS__ISA_SSE2},
 	{"avx2", ws__mask_avx2, WS__ISA_AVX2},
@@ -102,6 +117,34 @@ static void mask_all_impls(void)
 						}
 				}
 	}
+}
+
+/* ws__unmask_ascii(): the bytes of the masking loop, and 1 exactly when
+ * they are all ASCII, at every length, alignment and key phase, with one
+ * high bit anywhere or none. */
+static void unmask_ascii(void)
+{
+	static uint8_t buf[MAXLEN + 64], want[MAXLEN];
+	static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+	int bad = 0;
+
+	for (size_t len = 0; len <= 200 && !bad; len++)
+		for (unsigned align = 0; align < 16 && !bad; align++)
+			for (unsigned phase = 0; phase < 4; phase++)
+				for (size_t hi = 0; hi <= len; hi++) { /* hi == len: all ASCII */
+					uint8_t *d = buf + align;
+					uint32_t k = ws__key_rotate(ws__key32(key), phase);
+					for (size_t i = 0; i < len; i++) {
+						want[i] = (uint8_t)(rnd() & 0x7f) | (i == hi ? 0x80 : 0);
+						d[i] = want[i] ^ key[(i + phase) & 3];
+					}
+					if (ws__unmask_ascii(d, len, k) != (hi == len) || memcmp(d, want, len)) {
+						t_fail(__FILE__, __LINE__, "len %zu align %u phase %u high byte %zu", len,
+						       align, phase, hi);
+						bad = 1;
+						break;
+					}
+				}
 }
 
 /* The public functions, with an offset instead of a rotated key, and
@@ -573,6 +616,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "\n");
 	RUN(mask_all_impls);
 	RUN(mask_public);
+	RUN(unmask_ascii);
 	RUN(dfa_vs_reference);
 	RUN(sequences_at_boundaries);
 	RUN(random_text);
