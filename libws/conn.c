@@ -411,6 +411,11 @@ int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *
 	uint32_t key;
 	int server;
 
+#ifdef __OPTIMIZE_SIZE__
+	/* A build for size keeps one way: the general path takes whole
+	 * messages too (1.1 KiB less on a Cortex-M3). */
+	return recv_general(c, buf, len, consumed, ev);
+#endif
 	if (WS_UNLIKELY(len < 2 || (c->error_ | (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) | c->u_.f.rx) ||
 	                !ws__handshake_done(c) || !(hl = whole_header(c, p, len, &n))))
 		return recv_general(c, buf, len, consumed, ev);

@@ -274,6 +274,9 @@ int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, 
 	int client = c->cfg_->role == WS_ROLE_CLIENT;
 	size_t hl = ws__header_size(len, client);
 
+#ifdef __OPTIMIZE_SIZE__
+	return send_general(c, opcode, flags, data, len, out, cap, out_len); /* one way, as recv */
+#endif
 	if (WS_UNLIKELY((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
 	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE)) | ((uint64_t)len >> 63) ||
 	                c->ext_ || !ws__handshake_done(c) || cap < hl || cap - hl < len))
