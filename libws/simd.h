@@ -126,25 +126,32 @@ WS_INLINE void ws__mask_tail3(uint8_t *dst, const uint8_t *src, size_t n, uint32
 
 /* dst[i] = src[i] ^ key for small n, inline: 16 bytes per iteration, then
  * one step per set bit of the remainder (8, 4, 2, 1), each keeping the key
- * phase. dst == src or no overlap. */
-WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+ * phase. dst == src or no overlap. Returns nonzero if a byte written has its
+ * high bit set: a free ASCII test for short text, dead code for callers that
+ * ignore it. */
+WS_INLINE int ws__mask_small_hi(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
 {
-	uint64_t k = (uint64_t)key << 32 | key; /* the same bytes in either byte order */
+	uint64_t k = (uint64_t)key << 32 | key, acc = 0; /* k: the same bytes in either byte order */
 	size_t i = 0;
 
 #if WS__HAVE_X86
 	if (n >= 16) {
 		/* The last 16 bytes as one vector, unmasked from the input before the
 		 * loop writes any of them: storing it after the loop rewrites the
-		 * bytes both cover with the same values, and no tail is left. */
+		 * bytes both cover with the same values, and no tail is left. The
+		 * test stays in vector registers: compilers vectorize a word loop
+		 * anyway, then move every word back to test it. */
 		__m128i vk = _mm_set1_epi32((int)key);
 		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + n - 16)),
 		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
-		for (; i + 16 <= n; i += 16)
-			_mm_storeu_si128((__m128i *)(dst + i),
-			                 _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), vk));
+		__m128i hi = t;
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + i)), vk);
+			_mm_storeu_si128((__m128i *)(dst + i), v);
+			hi = _mm_or_si128(hi, v);
+		}
 		_mm_storeu_si128((__m128i *)(dst + n - 16), t);
-		return;
+		return _mm_movemask_epi8(hi);
 	}
 #endif
 	for (; i + 16 <= n; i += 16) {
@@ -154,12 +161,14 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 		a ^= k, b ^= k;
 		memcpy(dst + i, &a, 8);
 		memcpy(dst + i + 8, &b, 8);
+		acc |= a | b;
 	}
 	if (n & 8) {
 		uint64_t w;
 		memcpy(&w, src + i, 8);
 		w ^= k;
 		memcpy(dst + i, &w, 8);
+		acc |= w;
 		i += 8;
 	}
 	if (n & 4) {
@@ -167,66 +176,25 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 		memcpy(&w, src + i, 4);
 		w ^= key;
 		memcpy(dst + i, &w, 4);
+		acc |= w;
 		i += 4;
 	}
 	ws__mask_tail3(dst + i, src + i, n & 3, key);
+	for (; i < n; i++)
+		acc |= dst[i];
+	return (acc & 0x8080808080808080u) != 0;
+}
+
+WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32_t key)
+{
+	(void)ws__mask_small_hi(dst, src, n, key);
 }
 
 /* ws__mask_small(d, d, n, key), returning 1 if the unmasked bytes are all
  * ASCII: short text is checked in the same pass, while it is in registers. */
 WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
 {
-	uint64_t k = (uint64_t)key << 32 | key, acc = 0;
-	size_t i = 0;
-
-#if WS__HAVE_X86
-	/* In vector registers: compilers vectorize the word loop anyway, then
-	 * move every word back to test it, which costs more than the XOR. */
-	if (n >= 16) {
-		/* The tail as in ws__mask_small(). */
-		__m128i vk = _mm_set1_epi32((int)key);
-		__m128i t = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + n - 16)),
-		                          _mm_set1_epi32((int)ws__key_rotate(key, n)));
-		__m128i vacc = t;
-		for (; i + 16 <= n; i += 16) {
-			__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(d + i)), vk);
-			_mm_storeu_si128((__m128i *)(d + i), v);
-			vacc = _mm_or_si128(vacc, v);
-		}
-		_mm_storeu_si128((__m128i *)(d + n - 16), t);
-		return !_mm_movemask_epi8(vacc);
-	}
-#else
-	for (; i + 16 <= n; i += 16) {
-		uint64_t a, b;
-		memcpy(&a, d + i, 8);
-		memcpy(&b, d + i + 8, 8);
-		a ^= k, b ^= k;
-		memcpy(d + i, &a, 8);
-		memcpy(d + i + 8, &b, 8);
-		acc |= a | b;
-	}
-#endif
-	if (n & 8) {
-		uint64_t w;
-		memcpy(&w, d + i, 8);
-		w ^= k;
-		memcpy(d + i, &w, 8);
-		acc |= w;
-		i += 8;
-	}
-	if (n & 4) {
-		uint32_t w;
-		memcpy(&w, d + i, 4);
-		w ^= key;
-		memcpy(d + i, &w, 4);
-		acc |= w;
-		i += 4;
-	}
-	ws__mask_tail3(d + i, d + i, n & 3, key);
-	for (; i < n; i++)
-		acc |= d[i];
-	return !(acc & 0x8080808080808080u);
+	return !ws__mask_small_hi(d, d, n, key);
 }
 
 /* 1 if p[0..n) is all ASCII; for short inputs, inline. */
