@@ -29,7 +29,6 @@ typedef struct ws__deflate {
 	uint8_t owed;       /* the last call filled the output: zlib may owe more */
 	uint8_t shared;     /* the message being sent uses cfg->shared */
 	uint8_t midmsg;     /* a message is being sent in fragments */
-	uint8_t inf_mid;    /* a message is being received */
 } ws__deflate;
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
@@ -56,15 +55,15 @@ static void z_setup(z_stream *z, const ws_deflate_config *cfg)
 	z->opaque = (void *)(uintptr_t)cfg;
 }
 
-/* A connection's own compressor (and its inflater) keeps a note of the
- * memory zlib asked for (its opaque pointer, allocated beside it). With
- * context takeover that is some 260 KiB per connection, and a server sending
- * round-robin over 100 connections finds it cold at every message: zlib's
- * match search then walks hash chains through the window with a cache miss
- * per step, and waiting takes three quarters of the time (45 MB/s with one
- * connection, 12 with 100, make bench-deflate). Asking for all of it at
- * once first (prefetch()) streams it in at memory bandwidth instead; the
- * output is the same. */
+/* A connection's own compressor keeps a note of the memory zlib asked for
+ * (its opaque pointer, allocated beside it). With context takeover that is
+ * some 260 KiB per connection, and a server sending round-robin over 100
+ * connections finds it cold at every message: zlib's match search then
+ * walks hash chains through the window with a cache miss per step, and
+ * waiting takes three quarters of the time (45 MB/s with one connection, 12
+ * with 100, make bench-deflate). Asking for all of it at once first
+ * (prefetch()) streams it in at memory bandwidth instead; the output is the
+ * same. (The inflater, 39 KiB, gains nothing from the same: measured.) */
 #define ZREGIONS 6 /* zlib 1.2 and 1.3 make five allocations for a compressor */
 
 typedef struct zrec {
@@ -109,6 +108,9 @@ static void prefetch(const z_stream *z)
 	for (i = 0; r && i < ZREGIONS; i++)
 		for (o = 0; r->at[i] && o < r->len[i]; o += 64)
 			__builtin_prefetch((const char *)r->at[i] + o);
+	/* Else gcc takes a function of prefetches alone for one without
+	 * effects, and drops its calls wherever it does not inline it. */
+	__asm__ __volatile__("");
 #else
 	(void)z;
 #endif
@@ -137,15 +139,6 @@ static int deflate_init(z_stream *z, const ws_deflate_config *cfg, int bits, int
 	if (r)
 		cfg->alloc.free(cfg->alloc.ctx, r);
 	return 0;
-}
-
-/* inflateEnd(), and the note (every inflater has one). */
-static void inflate_end(z_stream *z)
-{
-	zrec *r = z->opaque;
-
-	inflateEnd(z);
-	r->cfg->alloc.free(r->cfg->alloc.ctx, r);
 }
 
 /* deflateEnd(), and the note of a connection's own compressor. */
@@ -230,7 +223,7 @@ void ws_conn_release(ws_conn *c)
 	if (!d)
 		return;
 	if (d->inf_on)
-		inflate_end(&d->inf);
+		inflateEnd(&d->inf);
 	if (d->def_on)
 		deflate_end(&d->def);
 	c->ext_ = NULL;
@@ -318,19 +311,9 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 		 * would be accepted or refused depending on how its bytes were
 		 * split. With 32 KiB, the largest distance deflate has, a distance
 		 * is good exactly when that much was inflated, however it came. */
-		zrec *r = d->cfg->alloc.alloc(d->cfg->alloc.ctx, sizeof *r);
-		if (!r)
-			return WS_E_ALLOC;
-		memset(r, 0, sizeof *r);
-		r->cfg = d->cfg;
 		z_setup(z, d->cfg);
-		z->zalloc = zrec_alloc;
-		z->zfree = zrec_free;
-		z->opaque = r;
-		if (inflateInit2(z, -15) != Z_OK) {
-			d->cfg->alloc.free(d->cfg->alloc.ctx, r);
+		if (inflateInit2(z, -15) != Z_OK)
 			return WS_E_ALLOC;
-		}
 		d->inf_on = 1;
 	}
 	if (room > d->cfg->inflate_cap)
@@ -339,9 +322,6 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 		room = 1u << 30; /* zlib counts in 32 bits */
 	z->next_out = *out;
 	z->avail_out = (uInt)room;
-	if (!d->inf_mid)
-		prefetch(z); /* a message's first bytes: its state is cold as the compressor's */
-	d->inf_mid = 1;
 	zr = inflate_input(d, z, in, n, key, used);
 	*made = room - z->avail_out;
 	if (zr == Z_OK && last && *used == n && z->avail_out && !d->ended) {
@@ -384,14 +364,13 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
 	/* Without context takeover the inflater is freed between messages, so
 	 * idle connections hold no inflate state. */
 	if (d->peer_reset) {
-		inflate_end(z);
+		inflateEnd(z);
 		d->inf_on = 0;
 	} else if (final) {
 		inflateResetKeep(z); /* the next message starts a stream, on the same history */
 	}
 	d->ended = 0;
 	d->tail = 0;
-	d->inf_mid = 0;
 	return 1;
 }
 

@@ -15,9 +15,8 @@
  *     whatever window the peer agreed to: zlib takes a distance beyond a
  *     smaller window when the bytes happen to be at hand, so a peer that broke
  *     its promise would pass or fail depending on how its bytes were split),
- *     while a compressed message is being received, and 104 bytes (x86-64)
- *     noting where it is, so that it is prefetched as each message begins
- *     (see sending). With context takeover it stays allocated; when the peer compresses
+ *     while a compressed message is being received.
+ *     With context takeover it stays allocated; when the peer compresses
  *     without context takeover it is freed at the end of every message, so an
  *     idle connection holds none;
  *   - sending: zlib's deflate state, about 6 KiB + 2^(window_bits+2) +
