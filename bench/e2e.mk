@@ -1,10 +1,15 @@
 # End-to-end benchmark over loopback: bench/loadgen (an epoll client written
 # against libws) drives our echo server (examples/echo_server.c) and Node's
 # `ws` (bench/echo_node.mjs) in turn, server on CPU 0, load generator on
-# CPU 1, 16 B / 1 KiB / 64 KiB messages over 1 and 64 connections; then the
-# same over wss:// (mbedTLS in ours and in loadgen, OpenSSL in Node), with a
-# test CA made by test/interop/tls_certs.sh.
-#   make bench-e2e        table on stdout, $(BUILD)/bench-e2e.json (~2 min)
+# CPU 1, 16 B / 1 KiB / 64 KiB messages over 1 and 64 connections (64 x 1 KiB
+# at depth 1, 8 and 16); then the same over wss:// (mbedTLS in ours and in
+# loadgen, OpenSSL in Node), with a test CA made by test/interop/tls_certs.sh.
+# Reports msgs/s, server CPU and system calls per message, round trips, and
+# the issue-13 targets (64 x 1 KiB, depth 1 and 8).
+#   make bench-e2e        table on stdout, $(BUILD)/bench-e2e.json (~3 min)
+#   make bench-e2e E2E_FLAGS='--no-tls --only 64x1024 --repeat 5 --base OLD/build'
+#                         medians of 5 turns, and a before/after table against
+#                         the echo-server of another build (OLD/build)
 #   make bench-e2e-check  2 connections, a few hundred messages of 0..200000
 #                         bytes against our echo server, every echo compared
 #                         byte for byte (~1 s); part of make check

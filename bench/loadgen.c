@@ -11,8 +11,15 @@
  * W seconds of warm-up (JIT, caches, TCP windows) it measures for D seconds:
  * messages echoed per second, payload MB/s (one direction, 10^6 bytes),
  * p50/p99 round trip, and the server's CPU time (utime+stime from
- * /proc/PID/stat, before and after) per message. With --messages M it sends M
- * messages in all (no warm-up unless asked) and measures until the last echo.
+ * /proc/PID/stat, before and after) per message. The server's system calls
+ * per message are counted in the second half of the warm-up, under the same
+ * load: the raw_syscalls:sys_enter tracepoint through perf_event_open on each
+ * of its threads, closed again before the measured window because a live
+ * tracepoint costs the server some 4 % per call. "?" where the kernel does
+ * not allow it (it needs tracefs and ptrace rights over PID, and
+ * perf_event_paranoid <= -1 for a non-root user). With --messages M it sends
+ * M messages in all (no warm-up unless asked) and measures until the last
+ * echo.
  *
  * Payload of message n is tmpl[n % 251 ..][0..S), so a mixed-up or corrupted
  * echo does not match; the first 64 bytes of every echo are compared, all of
@@ -34,13 +41,17 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/perf_event.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <ws/ws.h>
@@ -117,6 +128,78 @@ static int xrand(void *ctx, void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+/* The server's system calls: one counter per thread of --server-pid (the
+ * threads there when counting starts: Node's are all up by then). */
+#define SC_MAX 256
+static int sc_fd[SC_MAX], sc_n;
+
+static void sc_close(void)
+{
+	while (sc_n)
+		close(sc_fd[--sc_n]);
+}
+
+/* Starts counting; nothing is counted unless every thread could be. */
+static void sc_start(int pid)
+{
+	static const char *const ids[] = { "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		                           "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id" };
+	struct perf_event_attr a;
+	unsigned long long id = 0;
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof ids / sizeof ids[0] && !id; i++) {
+		FILE *f = fopen(ids[i], "r");
+		if (f && fscanf(f, "%llu", &id) != 1)
+			id = 0;
+		if (f)
+			fclose(f);
+	}
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	if (!id || pid <= 0 || !(dir = opendir(path)))
+		return;
+	memset(&a, 0, sizeof a);
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof a;
+	a.config = id;
+	a.disabled = 1;
+	while ((d = readdir(dir))) {
+		int tid = atoi(d->d_name), fd = -1;
+		if (tid <= 0)
+			continue;
+		if (sc_n == SC_MAX ||
+		    (fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC)) < 0) {
+			sc_close(); /* a partial count would mislead */
+			break;
+		}
+		sc_fd[sc_n++] = fd;
+	}
+	closedir(dir);
+	for (k = 0; k < sc_n; k++)
+		ioctl(sc_fd[k], PERF_EVENT_IOC_ENABLE, 0);
+}
+
+/* System calls since sc_start(), -1 if not counted; closes the counters. */
+static double sc_stop(void)
+{
+	uint64_t v, sum = 0;
+	int i, ok = sc_n > 0;
+
+	for (i = 0; i < sc_n; i++)
+		ioctl(sc_fd[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (i = 0; i < sc_n && ok; i++)
+		if (read(sc_fd[i], &v, sizeof v) != (ssize_t)sizeof v)
+			ok = 0;
+		else
+			sum += v;
+	sc_close();
+	return ok ? (double)sum : -1;
 }
 
 static uint64_t now_ns(void)
@@ -546,10 +629,12 @@ int main(int argc, char **argv)
 {
 	struct epoll_event evs[64];
 	uint64_t t_start, t0 = 0, t1 = 0, t_phase_end = 0, deadline;
-	double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, secs, srv, util;
+	double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, secs, srv, util, sc = -1;
+	uint64_t sc_msgs = 0;
+	int sc_on = 0;
 	size_t maxsize = 0, i;
 	int k, errors;
-	char line[512], srvbuf[64];
+	char line[512], srvbuf[64], scbuf[32];
 
 	for (k = 1; k < argc; k++) {
 		const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -638,7 +723,18 @@ int main(int argc, char **argv)
 		 * every connection is open. */
 		if (phase == P_WARMUP && !t_phase_end && opened == opt.conns)
 			t_phase_end = now + (uint64_t)(opt.warmup * 1e9);
+		/* The second half of the warm-up counts the server's system calls. */
+		if (phase == P_WARMUP && t_phase_end && !sc_on && opt.warmup > 0 &&
+		    now >= t_phase_end - (uint64_t)(opt.warmup / 2 * 1e9)) {
+			sc_on = 1;
+			sc_msgs = m_ok;
+			sc_start(opt.server_pid);
+		}
 		if (phase == P_WARMUP && t_phase_end && now >= t_phase_end) {
+			if (sc_on) {
+				sc = sc_stop();
+				sc_msgs = m_ok - sc_msgs;
+			}
 			cpu0 = proc_cpu_s(opt.server_pid);
 			self0 = self_cpu_s();
 			t0 = now_ns();
@@ -729,11 +825,15 @@ int main(int argc, char **argv)
 		         secs > 0 ? srv / secs * 100 : 0);
 	else
 		snprintf(srvbuf, sizeof srvbuf, "? (no --server-pid)");
+	if (sc >= 0 && sc_msgs)
+		snprintf(scbuf, sizeof scbuf, "%.3f", sc / (double)sc_msgs);
+	else
+		snprintf(scbuf, sizeof scbuf, "?");
 	snprintf(line, sizeof line,
 	         "%-10s %3dx%-6zu k%-3u %9.0f msg/s %8.1f MB/s  p50 %8.1f us  p99 %8.1f us  "
-	         "server %s  client %.0f%% cpu%s",
+	         "server %s %s syscalls/msg  client %.0f%% cpu%s",
 	         opt.label, opt.conns, opt.size, opt.inflight, secs > 0 ? (double)m_msgs / secs : 0,
-	         secs > 0 ? (double)m_bytes / secs / 1e6 : 0, pct_us(0.50), pct_us(0.99), srvbuf,
+	         secs > 0 ? (double)m_bytes / secs / 1e6 : 0, pct_us(0.50), pct_us(0.99), srvbuf, scbuf,
 	         util * 100, errors ? "  ERRORS" : "");
 	printf("%s\n", line);
 	fflush(stdout);
@@ -747,11 +847,12 @@ int main(int argc, char **argv)
 		        "{\"label\": \"%s\", \"conns\": %d, \"inflight\": %u, \"size\": %zu, \"seconds\": %.3f, "
 		        "\"messages\": %llu, \"msgs_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.1f, "
 		        "\"p99_us\": %.1f, \"server_cpu_s\": %.3f, \"server_cpu_us_per_msg\": %.4f, "
-		        "\"server_cpu_util\": %.3f, \"client_cpu_util\": %.3f, \"errors\": %d}\n",
+		        "\"server_cpu_util\": %.3f, \"server_syscalls_per_msg\": %s, \"client_cpu_util\": %.3f, "
+		        "\"errors\": %d}\n",
 		        opt.label, opt.conns, opt.inflight, opt.size, secs, (unsigned long long)m_msgs,
 		        secs > 0 ? (double)m_msgs / secs : 0, secs > 0 ? (double)m_bytes / secs / 1e6 : 0,
 		        pct_us(0.50), pct_us(0.99), srv, srv >= 0 && m_msgs ? srv * 1e6 / (double)m_msgs : -1,
-		        srv >= 0 && secs > 0 ? srv / secs : -1, util, errors);
+		        srv >= 0 && secs > 0 ? srv / secs : -1, sc >= 0 && sc_msgs ? scbuf : "null", util, errors);
 		fclose(f);
 	}
 	return errors ? 1 : 0;

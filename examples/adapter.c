@@ -17,11 +17,29 @@ static uint8_t rbuf[AD_RBUF];
  * starve the rest. */
 #define BUDGET (64u << 10)
 
+static long sock_read(void *ctx, void *buf, size_t len);
+static long sock_write(void *ctx, const void *buf, size_t len);
+
 int64_t ad_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One clock reading serves a stretch of ad_io() (timestamps of what it read
+ * and wrote are the same millisecond anyway); outside ad_io() (the program
+ * calling ad_send() from a timer) every call reads the clock. */
+static int64_t clock_ms;
+static unsigned char in_io, clock_valid;
+
+static int64_t now_ms(void)
+{
+	if (!in_io)
+		return ad_now();
+	if (!clock_valid)
+		clock_ms = ad_now(), clock_valid = 1;
+	return clock_ms;
 }
 
 int ad_timeout(int64_t deadline, int64_t now)
@@ -37,7 +55,7 @@ int ad_init(ad_conn *c, const ws_config *cfg, const ad_opts *o, ad_transport t, 
 	c->t = t;
 	c->o = o;
 	c->user = user;
-	c->start_at = c->rx_at = c->msg_at = ad_now();
+	c->start_at = c->rx_at = c->msg_at = now_ms();
 	return ws_conn_init(&c->ws, sizeof c->ws, cfg);
 }
 
@@ -69,7 +87,7 @@ uint8_t *ad_reserve(ad_conn *c, size_t n)
 void ad_commit(ad_conn *c, size_t n)
 {
 	if (!ad_pending(c))
-		c->tx_at = ad_now(); /* the write deadline counts from here */
+		c->tx_at = now_ms(); /* the write deadline counts from here */
 	c->len += n;
 	c->budget -= n < c->budget ? n : c->budget;
 }
@@ -94,20 +112,27 @@ int ad_close(ad_conn *c, unsigned code, const void *reason, size_t reason_len)
 	if (rc == WS_OK)
 		ad_commit(c, n);
 	if (!c->close_at)
-		c->close_at = ad_now(); /* the closing handshake has close_ms */
+		c->close_at = now_ms(); /* the closing handshake has close_ms */
 	return rc;
 }
 
+/* Everything queued goes out in one write: a wake-up's answers (pongs,
+ * echoes, several messages' worth) are one span of out[]. */
 static int flush(ad_conn *c)
 {
 	while (c->off < c->len) {
-		long n = c->t.write(c->t.ctx, c->out + c->off, c->len - c->off);
+		size_t want = c->len - c->off;
+		long n = c->t.write(c->t.ctx, c->out + c->off, want);
 		if (n == AD_AGAIN)
 			break;
 		if (n < 0)
 			return -1;
 		c->off += (size_t)n;
-		c->tx_at = ad_now();
+		c->tx_at = now_ms();
+		/* A socket that took less is full: asking again would only
+		 * say EAGAIN. (TLS writes a record at a time, so it is asked.) */
+		if ((size_t)n < want && c->t.write == sock_write)
+			break;
 	}
 	if (c->off == c->len) { /* drained: give the memory back (an idle connection holds none) */
 		free(c->out);
@@ -126,7 +151,7 @@ static int deliver(ad_conn *c, ws_event *ev)
 	int rc;
 
 	if ((ev->flags & WS_EVF_MSG_END) || ev->type >= WS_EV_CLOSE)
-		c->msg_at = ad_now(); /* only complete messages hold off the idle timeout */
+		c->msg_at = now_ms(); /* only complete messages hold off the idle timeout */
 	if (c->o->on_event(c, ev))
 		return c->why = "local error", -1;
 	if (!(ev->flags & WS_EVF_REPLY))
@@ -166,14 +191,14 @@ static long input(ad_conn *c, uint8_t *buf, size_t len)
 				/* Answered by the application: the error response is
 				 * written only to mark the connection done. */
 				ws_conn_fail(&c->ws, scratch, sizeof scratch, &n);
-				c->close_at = c->close_at ? c->close_at : ad_now();
+				c->close_at = c->close_at ? c->close_at : now_ms();
 				return (long)len;
 			}
 			p = ad_reserve(c, 256);
 			c->err = rc;
 			if (p && ws_conn_fail(&c->ws, p, 256, &n) == WS_OK)
 				ad_commit(c, n);
-			c->close_at = c->close_at ? c->close_at : ad_now();
+			c->close_at = c->close_at ? c->close_at : now_ms();
 			return (long)len;
 		}
 		if (ev.type == WS_EV_NONE)
@@ -202,6 +227,7 @@ static int keep(ad_conn *c, uint8_t *buf, size_t len, size_t used)
 static int pump(ad_conn *c)
 {
 	long r, u;
+	size_t want;
 
 	c->budget = BUDGET;
 	if (c->held) { /* events held back by backpressure or the budget come first */
@@ -213,23 +239,30 @@ static int pump(ad_conn *c)
 		uint8_t *buf = c->in ? c->in : rbuf;
 		if (c->in_len == AD_RBUF)
 			return c->why = "input stuck", -1; /* heads are capped far below */
-		if ((r = c->t.read(c->t.ctx, buf + c->in_len, AD_RBUF - c->in_len)) == AD_AGAIN)
+		want = AD_RBUF - c->in_len;
+		if ((r = c->t.read(c->t.ctx, buf + c->in_len, want)) == AD_AGAIN)
 			break;
 		if (r < 0)
 			return c->why = "connection reset", -1;
 		if (r == 0) {
 			ws_event ev;
 			c->eof = 1;
-			c->close_at = c->close_at ? c->close_at : ad_now(); /* queued output gets close_ms */
+			c->close_at = c->close_at ? c->close_at : now_ms(); /* queued output gets close_ms */
 			ws_conn_recv_eof(&c->ws, &ev);
 			return ev.type == WS_EV_CLOSE && c->o->on_event(c, &ev) ? -1 : 0;
 		}
-		c->rx_at = ad_now();
+		c->rx_at = now_ms();
 		c->ping_at = 0; /* any byte shows the peer alive */
 		c->budget -= (size_t)r < c->budget ? (size_t)r : c->budget;
-		r += (long)c->in_len;
-		if ((u = input(c, buf, (size_t)r)) < 0 || keep(c, buf, (size_t)r, (size_t)u))
+		if ((u = input(c, buf, c->in_len + (size_t)r)) < 0 || keep(c, buf, c->in_len + (size_t)r, (size_t)u))
 			return -1;
+		/* A plain socket that gave less than asked is drained: the read
+		 * after it would only say EAGAIN, a third of the syscalls of a
+		 * small echo. Level-triggered readiness brings us back for what
+		 * comes later, and for the FIN. (TLS hands out a record at a time
+		 * and may hold more: it is read until it says AD_AGAIN.) */
+		if ((size_t)r < want && c->t.read == sock_read)
+			break;
 	}
 	c->more = !c->budget;
 	return 0;
@@ -241,7 +274,7 @@ static int done(ad_conn *c, const char *why)
 	return 1;
 }
 
-int ad_io(ad_conn *c)
+static int io(ad_conn *c)
 {
 	const ad_opts *o = c->o;
 	int64_t now;
@@ -250,7 +283,8 @@ int ad_io(ad_conn *c)
 		return done(c, "connection reset");
 	/* Deadlines after reading: a process that stalled must not take a peer
 	 * whose answer waits in the socket for a dead one. */
-	now = ad_now();
+	clock_valid = 0;
+	now = now_ms();
 	if (ws_conn_state(&c->ws) == WS_STATE_HANDSHAKE && o->handshake_ms && now >= c->start_at + o->handshake_ms)
 		return done(c, "opening handshake timed out");
 	if (c->close_at && o->close_ms && now >= c->close_at + o->close_ms)
@@ -278,6 +312,19 @@ int ad_io(ad_conn *c)
 		c->close_at = c->close_at ? c->close_at : now;
 	}
 	return 0;
+}
+
+int ad_io(ad_conn *c)
+{
+	unsigned char outer = in_io; /* an on_event may run another connection */
+	int rc;
+
+	in_io = 1;
+	clock_valid = 0;
+	rc = io(c);
+	in_io = outer;
+	clock_valid = 0;
+	return rc;
 }
 
 unsigned ad_wants(const ad_conn *c)
