@@ -393,12 +393,14 @@ WS_NOINLINE static int recv_general(ws_conn *c, void *buf, size_t len, size_t *c
 	return recv_frames(c, buf, len, consumed, ev);
 }
 
+#ifndef __OPTIMIZE_SIZE__
 /* A whole text message found by ws_conn_recv(), masked with key if masked. */
 WS_NOINLINE static int recv_whole_text(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, uint32_t key,
                                        int masked)
 {
 	return deliver(c, ev, d, n, masked ? &key : NULL, 1, 0, 1, WS_OP_TEXT);
 }
+#endif
 
 /* The common case first, with nothing else in the way: an open connection
  * between messages, and a whole message in the buffer (whole_header()).
@@ -406,40 +408,40 @@ WS_NOINLINE static int recv_whole_text(ws_conn *c, ws_event *ev, uint8_t *d, siz
  * values in scratch registers and saves none. */
 int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
+	/* A build for size keeps one way: the general path takes whole messages
+	 * too (1.1 KiB less on a Cortex-M3). */
+#ifndef __OPTIMIZE_SIZE__
 	uint8_t *p = buf, *d;
 	size_t hl, n;
 	uint32_t key;
 	int server;
 
-#ifdef __OPTIMIZE_SIZE__
-	/* A build for size keeps one way: the general path takes whole
-	 * messages too (1.1 KiB less on a Cortex-M3). */
-	return recv_general(c, buf, len, consumed, ev);
-#endif
-	if (WS_UNLIKELY(len < 2 || (c->error_ | (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) | c->u_.f.rx) ||
-	                !ws__handshake_done(c) || !(hl = whole_header(c, p, len, &n))))
-		return recv_general(c, buf, len, consumed, ev);
-	d = p + hl;
-	server = c->cfg_->role == WS_ROLE_SERVER;
-	key = server ? ws__key32(d - 4) : 0;
-	*consumed = hl + n;
-	ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
-	ev->data = d;
-	ev->len = n;
-	ev->code = 0;
-	if (p[0] & 1 && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) { /* text */
-		/* Short ASCII, the usual short text, is judged in the unmasking pass. */
-		if (n > WS__UNMASK_INLINE)
-			return recv_whole_text(c, ev, d, n, key, server);
-		if (!(server ? ws__unmask_ascii(d, n, key) : ws__ascii_small(d, n)))
-			return recv_whole_text(c, ev, d, n, key, 0);
-		ev->type = WS_EV_TEXT;
+	if (WS_LIKELY(len >= 2 && !(c->error_ | (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) | c->u_.f.rx) &&
+	              ws__handshake_done(c) && (hl = whole_header(c, p, len, &n)))) {
+		d = p + hl;
+		server = c->cfg_->role == WS_ROLE_SERVER;
+		key = server ? ws__key32(d - 4) : 0;
+		*consumed = hl + n;
+		ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
+		ev->data = d;
+		ev->len = n;
+		ev->code = 0;
+		if (p[0] & 1 && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) { /* text */
+			/* Short ASCII, the usual short text, is judged in the unmasking pass. */
+			if (n > WS__UNMASK_INLINE)
+				return recv_whole_text(c, ev, d, n, key, server);
+			if (!(server ? ws__unmask_ascii(d, n, key) : ws__ascii_small(d, n)))
+				return recv_whole_text(c, ev, d, n, key, 0);
+			ev->type = WS_EV_TEXT;
+			return WS_OK;
+		}
+		ev->type = p[0] & 1 ? WS_EV_TEXT : WS_EV_BINARY;
+		if (server)
+			ws__unmask(d, n, key); /* last: nothing is kept across the call */
 		return WS_OK;
 	}
-	ev->type = p[0] & 1 ? WS_EV_TEXT : WS_EV_BINARY;
-	if (server)
-		ws__unmask(d, n, key); /* last: nothing is kept across the call */
-	return WS_OK;
+#endif
+	return recv_general(c, buf, len, consumed, ev);
 }
 
 int ws_conn_recv_eof(ws_conn *c, ws_event *ev)

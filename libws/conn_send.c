@@ -66,7 +66,7 @@ static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, ui
 		return rc;
 	}
 	if (c->cfg_->role == WS_ROLE_CLIENT)
-		ws_mask_copy(out + hl, data, len, key, 0);
+		ws__mask(out + hl, data, len, ws__key32(key));
 	else if (len)
 		memcpy(out + hl, data, len);
 	*out_len = hl + len;
@@ -245,7 +245,10 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 	return written(rc, out_len);
 }
 
-/* A client's whole message, for ws_conn_send(): the key, then the masking copy. */
+#ifndef __OPTIMIZE_SIZE__
+/* A client's whole message, for ws_conn_send(): the key, then the masking
+ * copy. write_frame() does the same after checks ws_conn_send() has made;
+ * through it, encode-masked-1KiB measured 0.69x of xorcopy, here 0.74x. */
 WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data, size_t len,
                                    uint8_t *out, size_t *out_len)
 {
@@ -261,6 +264,7 @@ WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data
 	ws__mask(out + hl, data, len, ws__key32(key));
 	return WS_OK;
 }
+#endif
 
 /* The common case first: a whole text or binary message, sent plain (no
  * extension agreed), on a connection that may send and has no fragmented
@@ -270,22 +274,23 @@ WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data
 int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                  void *out, size_t cap, size_t *out_len)
 {
+	/* A build for size keeps one way, as ws_conn_recv(). */
+#ifndef __OPTIMIZE_SIZE__
 	uint8_t *o = out;
 	int client = c->cfg_->role == WS_ROLE_CLIENT;
 	size_t hl = ws__header_size(len, client);
 
-#ifdef __OPTIMIZE_SIZE__
-	return send_general(c, opcode, flags, data, len, out, cap, out_len); /* one way, as recv */
+	if (WS_LIKELY(!((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
+	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE)) | ((uint64_t)len >> 63)) &&
+	              !c->ext_ && ws__handshake_done(c) && cap >= hl && cap - hl >= len)) {
+		if (client)
+			return send_masked(c, opcode, data, len, o, out_len);
+		*out_len = hl + len;
+		ws__header_write(o, WS_FIN | opcode, len, NULL);
+		if (len)
+			memcpy(o + hl, data, len);
+		return WS_OK;
+	}
 #endif
-	if (WS_UNLIKELY((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
-	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE)) | ((uint64_t)len >> 63) ||
-	                c->ext_ || !ws__handshake_done(c) || cap < hl || cap - hl < len))
-		return send_general(c, opcode, flags, data, len, out, cap, out_len);
-	if (client)
-		return send_masked(c, opcode, data, len, o, out_len);
-	*out_len = hl + len;
-	ws__header_write(o, WS_FIN | opcode, len, NULL);
-	if (len)
-		memcpy(o + hl, data, len);
-	return WS_OK;
+	return send_general(c, opcode, flags, data, len, out, cap, out_len);
 }
