@@ -513,8 +513,9 @@ def client_cases(bindir):
           f"line {line!r}, rc {rc}, stderr {err[-200:]!r}")
 
     # A local error (stdin line over the limit) exits 1 and does not reconnect.
-    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
+    # Counted before the client starts: on a loaded machine it can connect before this thread runs again.
     conns0 = srv.conns
+    p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
 
     def feed():
         try:
