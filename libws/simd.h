@@ -62,8 +62,9 @@ enum {
 	WS__ISA_SSE2 = 0x1,
 	WS__ISA_SSSE3 = 0x2,
 	WS__ISA_AVX2 = 0x4,
-	WS__ISA_AVX512 = 0x8, /* AVX-512F + BW */
-	WS__ISA_NEON = 0x10
+	WS__ISA_AVX512 = 0x8,      /* AVX-512F + BW */
+	WS__ISA_AVX512VBMI = 0x10, /* and VBMI */
+	WS__ISA_NEON = 0x20
 };
 
 #ifndef WS__UNMASK_INLINE
@@ -275,6 +276,7 @@ size_t ws__unmask_utf8_scalar(uint8_t *d, size_t n, uint32_t key, uint32_t *stat
 size_t ws__unmask_utf8_ssse3(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
 size_t ws__unmask_utf8_avx2(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
+size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_t *state);
 #endif
 #if WS__HAVE_NEON
 size_t ws__unmask_utf8_neon(uint8_t *d, size_t n, uint32_t key, uint32_t *state);

@@ -23,6 +23,8 @@ __attribute__((cold, noinline)) static unsigned isa_detect(void)
 		isa |= WS__ISA_AVX2, best = WS__ISA_AVX2;
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
 		isa |= WS__ISA_AVX512, best = WS__ISA_AVX512;
+	if (best == WS__ISA_AVX512 && __builtin_cpu_supports("avx512vbmi"))
+		isa |= WS__ISA_AVX512VBMI, best = WS__ISA_AVX512VBMI;
 	isa |= best << 8;
 	__atomic_store_n(&isa_cache, isa, __ATOMIC_RELAXED);
 	return isa;
@@ -76,6 +78,9 @@ void ws__isa_use(unsigned best)
 }
 #endif
 
+#ifndef WS__VBMI_MIN
+#define WS__VBMI_MIN 2048
+#endif
 #ifndef WS__AVX512_MIN
 #define WS__AVX512_MIN 1024
 #endif
@@ -84,6 +89,7 @@ void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key)
 	if (len >= WS__VECTOR_MIN) {
 		switch (isa_best()) {
 #if WS__HAVE_X86
+		case WS__ISA_AVX512VBMI:
 		case WS__ISA_AVX512:
 			/* Its masked head and tail cost more than they save on short input. */
 			if (len >= WS__AVX512_MIN) {
@@ -123,6 +129,7 @@ size_t ws_utf8_validate(uint32_t *state, const void *s, size_t len)
 	if (len >= WS__VECTOR_MIN) {
 		switch (isa_best()) {
 #if WS__HAVE_X86
+		case WS__ISA_AVX512VBMI: /* no gain without unmasking to fuse with */
 		case WS__ISA_AVX512:
 			return ws__utf8_avx512(state, s, len);
 		case WS__ISA_AVX2:
@@ -144,6 +151,12 @@ size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 	if (n >= WS__VECTOR_MIN) {
 		switch (isa_best()) {
 #if WS__HAVE_X86
+		case WS__ISA_AVX512VBMI:
+			/* Below this, ASCII text of 1 KiB parsed 14 % slower with it
+			 * and mixed text 3 % faster (make bench). */
+			if (n >= WS__VBMI_MIN)
+				return ws__unmask_utf8_vbmi(d, n, key, state);
+			/* fall through */
 		case WS__ISA_AVX512:
 			return ws__unmask_utf8_avx512(d, n, key, state);
 		case WS__ISA_AVX2:

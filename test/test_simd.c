@@ -245,6 +245,7 @@ static const struct {
 	{"ssse3", ws__utf8_ssse3, ws__unmask_utf8_ssse3, WS__ISA_SSSE3},
 	{"avx2", ws__utf8_avx2, ws__unmask_utf8_avx2, WS__ISA_AVX2},
 	{"avx512", ws__utf8_avx512, ws__unmask_utf8_avx512, WS__ISA_AVX512},
+	{"vbmi", ws__utf8_avx512, ws__unmask_utf8_vbmi, WS__ISA_AVX512VBMI},
 #endif
 #if WS__HAVE_NEON
 	{"neon", ws__utf8_neon, ws__unmask_utf8_neon, WS__ISA_NEON},
@@ -565,6 +566,51 @@ static void cut_before_ascii(void)
 			}
 }
 
+/* The fused kernels step through memory in aligned blocks (the AVX-512
+ * ones in 64-byte steps, grouped by four): at every alignment of the
+ * payload, a sequence cut short or complete right before a block edge, with
+ * ASCII after it for more than a group, against the DFA. */
+static void fused_every_alignment(void)
+{
+	static const char *const seqs[] = {"\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xe2", "\xf0",
+	                                   "\xf0\x9f", "\xc3\xa9", "\xe2\x82\xac",
+	                                   "\xf0\x9f\x98\x80", "\xed\xa0", "\xc0", "\x80"};
+	static const size_t edges[] = {64, 128, 256, 320, 512, 576};
+	static uint8_t text[900], buf[900 + 192] __attribute__((aligned(64)));
+	const size_t len = sizeof text;
+
+	for (size_t q = 0; q < sizeof seqs / sizeof seqs[0]; q++)
+		for (size_t off = 0; off < 64; off++)
+			for (size_t g = 0; g < sizeof edges / sizeof edges[0]; g++) {
+				size_t n = strlen(seqs[q]), at = edges[g] - off - n;
+				uint32_t want_st = 0, key = rnd();
+				size_t want;
+				uint8_t kb[4];
+				if (edges[g] < off + n)
+					continue;
+				memset(text, 'a', len);
+				memcpy(text + at, seqs[q], n);
+				want = ws__utf8_dfa(&want_st, text, len);
+				memcpy(kb, &key, 4);
+				for (size_t m = 0; m < NUTF8; m++) {
+					uint8_t *d = buf + off;
+					uint32_t st = 0;
+					size_t got;
+					if ((utf8s[m].need && !(isa & utf8s[m].need)) ||
+					    (dispatch_only && utf8s[m].unmask != ws__unmask_utf8))
+						continue;
+					for (size_t i = 0; i < len; i++)
+						d[i] = text[i] ^ kb[i & 3];
+					got = utf8s[m].unmask(d, len, key, &st);
+					if (got != want || (want == len && st != want_st) || memcmp(d, text, len)) {
+						t_fail(__FILE__, __LINE__, "%s unmask seq %zu offset %zu edge %zu: got %zu, want %zu",
+						       utf8s[m].name, q, off, edges[g], got, want);
+						return;
+					}
+				}
+			}
+}
+
 /* Through a server connection: a masked text frame with an error, delivered
  * in every split; the valid prefix comes out, then the error. */
 static void through_conn(void)
@@ -600,7 +646,7 @@ static void through_conn(void)
 static const char *isa_name(unsigned b)
 {
 	return b == WS__ISA_SSE2 ? "sse2" : b == WS__ISA_SSSE3 ? "ssse3" : b == WS__ISA_AVX2 ? "avx2"
-	     : b == WS__ISA_AVX512 ? "avx512" : b == WS__ISA_NEON ? "neon" : "?";
+	     : b == WS__ISA_AVX512 ? "avx512" : b == WS__ISA_AVX512VBMI ? "avx512vbmi" : b == WS__ISA_NEON ? "neon" : "?";
 }
 
 int main(int argc, char **argv)
@@ -623,6 +669,7 @@ int main(int argc, char **argv)
 	RUN(every_split);
 	RUN(long_inputs);
 	RUN(cut_before_ascii);
+	RUN(fused_every_alignment);
 	RUN(through_conn);
 	/* The dispatchers again with each lower kernel set this CPU runs, so
 	 * that every branch of their switches is taken somewhere. */
@@ -638,6 +685,7 @@ int main(int argc, char **argv)
 		RUN(every_split);
 		RUN(long_inputs);
 		RUN(cut_before_ascii);
+		RUN(fused_every_alignment);
 		RUN(through_conn);
 	}
 	ws__isa_use(0);
