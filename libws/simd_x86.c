@@ -624,12 +624,13 @@ TGT_VBMI ALWAYS uint64_t gpr(__mmask64 k)
 	return r;
 }
 
-/* Validates the 64 unmasked bytes cur after the step in c: returns acc with
- * the error bits of the lookup tables for them ORed in (but TWO_CONTS, which
- * t3 has cleared), and adds to c->bad the lanes where a second or third
+/* Validates the 64 unmasked bytes cur after the step in c: returns the
+ * error bits of the lookup tables for them (but TWO_CONTS, which t3 has
+ * cleared), and adds to c->bad the lanes where a second or third
  * continuation is, or is not, due. */
-TGT_VBMI ALWAYS __m512i step_vbmi(vbmi_carry *c, __m512i cur, __m512i acc)
+TGT_VBMI ALWAYS __m512i step_vbmi(vbmi_carry *c, __m512i cur)
 {
+	__m512i e;
 	__m512i hi, ab;
 	uint64_t k3, k4, kc, two, must;
 
@@ -647,20 +648,35 @@ TGT_VBMI ALWAYS __m512i step_vbmi(vbmi_carry *c, __m512i cur, __m512i acc)
 
 	c->bad |= two ^ must;
 	c->k3 = k3, c->k4 = k4, c->kc = kc;
-	/* acc | (lookups by the byte before & by this byte's high nibble) */
-	acc = _mm512_ternarylogic_epi32(acc, _mm512_permutex2var_epi8(c->ab, c->up, ab),
-	                                _mm512_permutexvar_epi8(hi, c->t3), 0xf8);
+	/* The lookups by the byte before, and by this byte's high nibble. */
+	e = _mm512_and_si512(_mm512_permutex2var_epi8(c->ab, c->up, ab), _mm512_permutexvar_epi8(hi, c->t3));
 	c->ab = ab;
-	return acc;
+	return e;
+}
+
+/* Unmasks the lanes m of the aligned 64 bytes at p: returns them, the other
+ * lanes zero, which are neither read nor written. */
+TGT_VBMI ALWAYS __m512i unmask_part(uint8_t *p, __mmask64 m, __m512i k)
+{
+	__m512i v = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p), k));
+
+	_mm512_mask_storeu_epi8(p, m, v);
+	return v;
+}
+
+/* 1 if the step last ends inside a sequence (a lead in lane 61, 62 or 63
+ * that needs the bytes after it): then ASCII next is an error. */
+TGT_VBMI ALWAYS int ends_unfinished(__m512i last)
+{
+	return _mm512_mask_cmpge_epu8_mask((__mmask64)7 << 61, last,
+	                                   _mm512_set_epi64((long long)0xc0e0f0ffffffffffull, -1, -1, -1,
+	                                                    -1, -1, -1, -1)) != 0;
 }
 
 TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 {
-	const __m512i unfinished_at = _mm512_set_epi64((long long)0xc0e0f0ffffffffffull, -1, -1, -1, -1,
-	                                               -1, -1, -1);
-	const __m512i zero = _mm512_setzero_si512();
 	vbmi_carry c;
-	__m512i k, last = zero;
+	__m512i k, last = _mm512_setzero_si512();
 	size_t lo = 0, i, done, mis;
 
 	if (*state) {
@@ -680,11 +696,10 @@ TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_
 	if (mis) {
 		__mmask64 m = ~(__mmask64)0 << mis & first_bytes(mis + (n - lo));
 		__m512i e;
-		last = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, d + lo - mis), k));
-		_mm512_mask_storeu_epi8(d + lo - mis, m, last);
+		last = unmask_part(d + lo - mis, m, k);
 		done = n - lo > 64 - mis ? lo + 64 - mis : n;
 		if (_mm512_movepi8_mask(last)) {
-			e = step_vbmi(&c, last, zero);
+			e = step_vbmi(&c, last);
 			if (WS_UNLIKELY(_mm512_mask_test_epi8_mask(m, e, e) | (c.bad & m)))
 				goto fail;
 		}
@@ -710,12 +725,12 @@ TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_
 				 * to the next: no lead bits where the shifts reach, and a
 				 * lane 63 whose lookups flag only a continuation after it,
 				 * an error after ASCII too. */
-				if (WS_UNLIKELY(_mm512_mask_cmpge_epu8_mask((__mmask64)7 << 61, last, unfinished_at)))
+				if (WS_UNLIKELY(ends_unfinished(last)))
 					goto fail;
 			} else {
 				/* In order: each step carries into the next. */
-				__m512i e0 = step_vbmi(&c, a0, zero), e1 = step_vbmi(&c, a1, zero);
-				__m512i e2 = step_vbmi(&c, a2, zero), e3 = step_vbmi(&c, a3, zero);
+				__m512i e0 = step_vbmi(&c, a0), e1 = step_vbmi(&c, a1);
+				__m512i e2 = step_vbmi(&c, a2), e3 = step_vbmi(&c, a3);
 				e = _mm512_or_si512(_mm512_ternarylogic_epi32(e0, e1, e2, 0xfe), e3);
 				if (WS_UNLIKELY(_mm512_test_epi8_mask(e, e) | c.bad))
 					goto fail;
@@ -724,7 +739,7 @@ TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_
 		} else {
 			/* The last 1 to 255 bytes: up to four steps, the last one
 			 * partial, tested for ASCII together. */
-			__m512i v[4], any = zero;
+			__m512i v[4], any = _mm512_setzero_si512();
 			__mmask64 m[4];
 			size_t j, q;
 			for (j = 0; j * 64 < n - i; j++) {
@@ -733,19 +748,17 @@ TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_
 					v[j] = _mm512_xor_si512(_mm512_load_si512((const void *)(p + j * 64)), k);
 					_mm512_store_si512((void *)(p + j * 64), v[j]);
 				} else {
-					v[j] = _mm512_maskz_mov_epi8(
-						m[j], _mm512_xor_si512(_mm512_maskz_loadu_epi8(m[j], p + j * 64), k));
-					_mm512_mask_storeu_epi8(p + j * 64, m[j], v[j]);
+					v[j] = unmask_part(p + j * 64, m[j], k);
 				}
 				any = _mm512_or_si512(any, v[j]);
 			}
 			done = n;
 			if (!_mm512_movepi8_mask(any)) {
-				if (WS_UNLIKELY(_mm512_mask_cmpge_epu8_mask((__mmask64)7 << 61, last, unfinished_at)))
+				if (WS_UNLIKELY(ends_unfinished(last)))
 					goto fail;
 			} else {
 				for (q = 0; q < j; q++) {
-					e = step_vbmi(&c, v[q], zero);
+					e = step_vbmi(&c, v[q]);
 					if (WS_UNLIKELY(_mm512_mask_test_epi8_mask(m[q], e, e) | (c.bad & m[q]))) {
 						i += q * 64;
 						goto fail;
