@@ -260,7 +260,8 @@ static int pump(ad_conn *c)
 		 * after it would only say EAGAIN, a third of the syscalls of a
 		 * small echo. Level-triggered readiness brings us back for what
 		 * comes later, and for the FIN. (TLS hands out a record at a time
-		 * and may hold more: it is read until it says AD_AGAIN.) */
+		 * and may hold more: it is read until it says AD_AGAIN, which
+		 * tls.c answers without a syscall when the socket was empty.) */
 		if ((size_t)r < want && c->t.read == sock_read)
 			break;
 	}

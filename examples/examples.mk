@@ -61,10 +61,15 @@ interop: examples node_modules/.package-lock.json
 # What a public server and a long-running client must survive (issue 10 §3):
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
 # about 60 s, ends with "adapters: N passed, M failed".
-adapters: examples
+adapters: examples $(BUILD)/test/count_recv.so
 	@$(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
 	@$(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
 		--server echo-server-poll --server echo-server-uv
+
+# An LD_PRELOAD shim that counts the server's recv() calls (wss:// reads).
+$(BUILD)/test/count_recv.so: test/adapters/count_recv.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
 
 # The adapters built from an installed copy through pkg-config, and the
 # CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).

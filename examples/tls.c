@@ -35,12 +35,21 @@ struct tls_server {
 	mbedtls_pk_context key;
 };
 
+/* mbedTLS asks its socket for exactly what it needs: a record's 5-byte header,
+ * then its body. Read that way, a small message took two recv() calls, and a
+ * third that said EAGAIN. Records are read ahead instead, up to the largest
+ * one, into a buffer that lives only while it holds bytes. */
+#define READ_AHEAD (16384 + 1024) /* a record's plaintext, header and expansion */
+
 struct tls_conn {
 	mbedtls_ssl_context ssl;
 	int fd;
 	unsigned want;       /* what mbedTLS waits for: AD_READ, AD_WRITE or 0 */
 	int done;            /* handshake complete */
+	int drained;         /* the last recv() returned less than asked: the socket was empty */
 	size_t wlen;         /* a write that returned WANT_WRITE must be repeated as it was */
+	uint8_t *ra;         /* read ahead: ra[ra_off, ra_len) not yet taken by mbedTLS */
+	size_t ra_off, ra_len;
 	const char *failure; /* why the handshake failed */
 };
 
@@ -70,20 +79,64 @@ static const char *describe(int r)
 /* The socket under mbedTLS: non-blocking, no SIGPIPE. */
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
+	ssize_t n = send(((struct tls_conn *)ctx)->fd, buf, len, MSG_NOSIGNAL);
 	if (n >= 0)
 		return (int)n;
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE
 	       : errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+static int recv_error(void)
 {
-	ssize_t n = recv(*(int *)ctx, buf, len, 0);
-	if (n >= 0)
-		return (int)n;
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ
 	       : errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* Serves what was read ahead, then reads ahead again. After a recv() that
+ * left the socket empty, the next need is answered WANT_READ without asking
+ * the kernel (once: the flag is cleared). That is safe with any readiness:
+ * bytes that arrived since make the socket readable again (level-triggered)
+ * or raise a new edge (edge-triggered). */
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls_conn *tc = ctx;
+	ssize_t n;
+
+	if (tc->ra_off < tc->ra_len) {
+		n = (ssize_t)(len < tc->ra_len - tc->ra_off ? len : tc->ra_len - tc->ra_off);
+		memcpy(buf, tc->ra + tc->ra_off, (size_t)n);
+		tc->ra_off += (size_t)n;
+		return (int)n;
+	}
+	if (tc->drained) {
+		tc->drained = 0;
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	}
+	if (len >= READ_AHEAD || (!tc->ra && !(tc->ra = malloc(READ_AHEAD)))) {
+		/* A large body goes straight into mbedTLS's buffer (and so does
+		 * everything when memory is short). */
+		if ((n = recv(tc->fd, buf, len, 0)) < 0)
+			return recv_error();
+		tc->drained = (size_t)n < len;
+		return (int)n;
+	}
+	if ((n = recv(tc->fd, tc->ra, READ_AHEAD, 0)) <= 0)
+		return n < 0 ? recv_error() : 0;
+	tc->drained = n < READ_AHEAD;
+	tc->ra_off = 0;
+	tc->ra_len = (size_t)n;
+	return bio_recv(ctx, buf, len);
+}
+
+/* The read-ahead buffer goes once empty: an idle session keeps none. */
+static long settle(struct tls_conn *tc, long r)
+{
+	if (tc->ra && tc->ra_off == tc->ra_len) {
+		free(tc->ra);
+		tc->ra = NULL;
+		tc->ra_off = tc->ra_len = 0;
+	}
+	return r;
 }
 
 /* An mbedTLS result as a transport result: bytes, 0 (end), AD_AGAIN, AD_ERROR. */
@@ -133,7 +186,7 @@ static long tls_read(void *ctx, void *buf, size_t len)
 {
 	struct tls_conn *tc = ctx;
 	long r = handshake(tc);
-	return r != 1 ? r : result(tc, mbedtls_ssl_read(&tc->ssl, buf, len));
+	return settle(tc, r != 1 ? r : result(tc, mbedtls_ssl_read(&tc->ssl, buf, len)));
 }
 
 static long tls_write(void *ctx, const void *buf, size_t len)
@@ -142,7 +195,7 @@ static long tls_write(void *ctx, const void *buf, size_t len)
 	long r = handshake(tc);
 
 	if (r != 1)
-		return r;
+		return settle(tc, r);
 	len = tc->wlen ? tc->wlen : len; /* mbedTLS: "called later with the same arguments" */
 	r = result(tc, mbedtls_ssl_write(&tc->ssl, buf, len));
 	tc->wlen = r == AD_AGAIN ? len : 0;
@@ -172,7 +225,7 @@ static int wrap(mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *h
 		free(tc);
 		return -1;
 	}
-	mbedtls_ssl_set_bio(&tc->ssl, &tc->fd, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
 	t->read = tls_read;
 	t->write = tls_write;
 	t->wants = tls_wants;
@@ -254,7 +307,7 @@ const char *tls_failure(const ad_transport *t)
 
 int tls_handshake(ad_transport *t)
 {
-	return t->read == tls_read ? (int)handshake(t->ctx) : AD_ERROR;
+	return t->read == tls_read ? (int)settle(t->ctx, handshake(t->ctx)) : AD_ERROR;
 }
 
 const char *tls_alpn(const ad_transport *t)
@@ -269,6 +322,7 @@ void tls_free(ad_transport *t)
 	if (t->read != tls_read)
 		return;
 	mbedtls_ssl_free(&((struct tls_conn *)t->ctx)->ssl);
+	free(((struct tls_conn *)t->ctx)->ra);
 	free(t->ctx);
 	t->ctx = NULL;
 }

@@ -7,7 +7,9 @@
  *
  * Memory: mbedTLS allocates its record buffers per connection, about 2 x
  * 16.5 KiB, for as long as the session lives (see README: measured per idle
- * connection). */
+ * connection). Reads take whatever the socket holds, up to 17 KiB, so that a
+ * small message costs one recv(); that buffer is freed as soon as mbedTLS has
+ * taken its bytes, so an idle session holds none. */
 #ifndef TLS_H
 #define TLS_H
 

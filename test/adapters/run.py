@@ -15,10 +15,13 @@ import pty
 import resource
 import select
 import signal
+import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -61,12 +64,12 @@ def rss_kib(pid):
     return 0
 
 
-def start_server(bindir, name, *flags, limit=None):
+def start_server(bindir, name, *flags, limit=None, env=None):
     def pre():
         if limit:
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
     p = spawn([os.path.join(bindir, name), "--port", "0", *flags], stdout=subprocess.PIPE,
-              stderr=subprocess.PIPE, preexec_fn=pre)
+              stderr=subprocess.PIPE, preexec_fn=pre, env=env)
     line = p.stdout.readline().decode()
     port = int(line.rsplit(":", 1)[1].strip("/\n"))
     err = bytearray()
@@ -76,9 +79,12 @@ def start_server(bindir, name, *flags, limit=None):
     return p, port
 
 
-def upgrade(port, extra=""):
-    """A raw upgraded connection; returns (socket, bytes after the 101 head)."""
+def upgrade(port, extra="", wrap=None):
+    """A raw upgraded connection; returns (socket, bytes after the 101 head).
+    wrap: a function that turns the TCP socket into another (TLS)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if wrap:
+        s = wrap(s)
     k = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                f"Sec-WebSocket-Key: {k}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
@@ -142,6 +148,48 @@ def eof_within(s, timeout):
 
 
 # --- server cases ------------------------------------------------------------
+
+def tls_reads_case(bindir):
+    """wss:// with one message in flight takes one recv() per message.
+    mbedTLS asks its socket for a record's 5-byte header, then its body: read
+    that way, each echo took two recv() calls and a third that said EAGAIN.
+    The server runs under an LD_PRELOAD shim that counts them."""
+    shim = os.path.join(os.path.dirname(bindir), "test", "count_recv.so")
+    d = tempfile.mkdtemp(prefix="libws-adapters-tls-")
+    try:
+        subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop",
+                                           "tls_certs.sh"), d],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        counts_file = os.path.join(d, "recv-counts")
+        srv, port = start_server(bindir, "echo-server", "--tls-cert", os.path.join(d, "server.pem"),
+                                 "--tls-key", os.path.join(d, "server.key"),
+                                 env=dict(os.environ, LD_PRELOAD=shim, COUNT_RECV_FILE=counts_file))
+        ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+        s, _ = upgrade(port, wrap=lambda t: ctx.wrap_socket(t, server_hostname="localhost"))
+
+        def counted():
+            with open(counts_file) as f:
+                return tuple(int(x) for x in f.read().split())
+
+        n, payload, echoed = 200, os.urandom(1024), 0
+        c0, e0 = counted()
+        for _ in range(n):
+            s.sendall(frame(2, payload))
+            frames, eof, _ = read_frames(s, 5, want=(2, payload))
+            if not frames or frames[-1] != (2, payload):
+                break
+            echoed += 1
+        c1, e1 = counted()
+        s.close()
+        stop(srv)
+        check(echoed == n, f"echo-server --tls-cert: {n} binary echoes of 1 KiB, one in flight", f"{echoed} echoed")
+        check(c1 - c0 <= n + n // 20 and e1 - e0 <= n // 20,
+              f"echo-server --tls-cert: one recv() per message, none that says EAGAIN "
+              f"({c1 - c0} calls, {e1 - e0} EAGAIN for {n} messages)",
+              f"{c1 - c0} recv() calls, {e1 - e0} EAGAIN for {n} messages")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
 
 def idle_cases(bindir, name):
     srv, port = start_server(bindir, name, "--idle-timeout", "1", "--ping-interval", "0")
@@ -637,6 +685,10 @@ def main():
                 case(bindir, name)
             except Exception as e:  # noqa: BLE001
                 check(False, f"{name}: {case.__name__}", f"{type(e).__name__}: {e}")
+    try:
+        tls_reads_case(bindir)
+    except Exception as e:  # noqa: BLE001
+        check(False, "echo-server: tls_reads_case", f"{type(e).__name__}: {e}")
     try:
         client_cases(bindir)
     except Exception as e:  # noqa: BLE001
