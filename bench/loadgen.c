@@ -216,8 +216,9 @@ static double self_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of a process (all its threads), in seconds; -1 if unknown. */
-static double proc_cpu_s(int pid)
+/* utime + stime of a process (all its threads), in seconds, and stime in
+ * *sys; -1 if unknown. */
+static double proc_cpu_s(int pid, double *sys)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st;
@@ -244,6 +245,7 @@ static double proc_cpu_s(int pid)
 	}
 	if (sscanf(p, " %llu %llu", &ut, &st) != 2)
 		return -1;
+	*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -629,7 +631,7 @@ int main(int argc, char **argv)
 {
 	struct epoll_event evs[64];
 	uint64_t t_start, t0 = 0, t1 = 0, t_phase_end = 0, deadline;
-	double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, secs, srv, util, sc = -1;
+	double cpu0 = -1, cpu1 = -1, sys0 = 0, sys1 = 0, self0 = 0, self1 = 0, secs, srv, util, sc = -1;
 	uint64_t sc_msgs = 0;
 	int sc_on = 0;
 	size_t maxsize = 0, i;
@@ -735,7 +737,7 @@ int main(int argc, char **argv)
 				sc = sc_stop();
 				sc_msgs = m_ok - sc_msgs;
 			}
-			cpu0 = proc_cpu_s(opt.server_pid);
+			cpu0 = proc_cpu_s(opt.server_pid, &sys0);
 			self0 = self_cpu_s();
 			t0 = now_ns();
 			m_msgs = m_bytes = 0;
@@ -750,7 +752,7 @@ int main(int argc, char **argv)
 					done = conns[k].state == C_DONE ||
 					       (!conns[k].quota && !conns[k].inflight);
 			if (done) {
-				cpu1 = proc_cpu_s(opt.server_pid);
+				cpu1 = proc_cpu_s(opt.server_pid, &sys1);
 				self1 = self_cpu_s();
 				t1 = now_ns();
 				phase = P_DRAIN;
@@ -847,12 +849,13 @@ int main(int argc, char **argv)
 		        "{\"label\": \"%s\", \"conns\": %d, \"inflight\": %u, \"size\": %zu, \"seconds\": %.3f, "
 		        "\"messages\": %llu, \"msgs_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.1f, "
 		        "\"p99_us\": %.1f, \"server_cpu_s\": %.3f, \"server_cpu_us_per_msg\": %.4f, "
-		        "\"server_cpu_util\": %.3f, \"server_syscalls_per_msg\": %s, \"client_cpu_util\": %.3f, "
-		        "\"errors\": %d}\n",
+		        "\"server_cpu_util\": %.3f, \"server_sys_share\": %.3f, \"server_syscalls_per_msg\": %s, "
+		        "\"client_cpu_util\": %.3f, \"errors\": %d}\n",
 		        opt.label, opt.conns, opt.inflight, opt.size, secs, (unsigned long long)m_msgs,
 		        secs > 0 ? (double)m_msgs / secs : 0, secs > 0 ? (double)m_bytes / secs / 1e6 : 0,
 		        pct_us(0.50), pct_us(0.99), srv, srv >= 0 && m_msgs ? srv * 1e6 / (double)m_msgs : -1,
-		        srv >= 0 && secs > 0 ? srv / secs : -1, sc >= 0 && sc_msgs ? scbuf : "null", util, errors);
+		        srv >= 0 && secs > 0 ? srv / secs : -1, srv > 0 ? (sys1 - sys0) / srv : -1,
+		        sc >= 0 && sc_msgs ? scbuf : "null", util, errors);
 		fclose(f);
 	}
 	return errors ? 1 : 0;
