@@ -266,29 +266,37 @@ WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data
 }
 #endif
 
-/* The common case first: a whole text or binary message, sent plain (no
- * extension agreed), on a connection that may send and has no fragmented
- * message open, into a buffer it fits. For a server it is the header and one
- * copy, the copy last so that nothing is kept across it; the rest of the
- * rules are send_allowed()'s, a call away. */
+/* The common case first: a whole text or binary message under 64 KiB, sent
+ * plain (no extension agreed), on a connection that may send and has no
+ * fragmented message open, into a buffer with room for the largest header
+ * it could need. For a server it is the header and one copy, the copy last
+ * so that nothing is kept across it; the rest of the rules are
+ * send_allowed()'s, a call away. Larger messages are the copy's time. */
 int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                  void *out, size_t cap, size_t *out_len)
 {
 	/* A build for size keeps one way, as ws_conn_recv(). */
 #ifndef __OPTIMIZE_SIZE__
 	uint8_t *o = out;
-	int client = c->cfg_->role == WS_ROLE_CLIENT;
-	size_t hl = ws__header_size(len, client);
 
-	if (WS_LIKELY(!((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
-	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE)) | ((uint64_t)len >> 63)) &&
-	              !c->ext_ && ws__handshake_done(c) && cap >= hl && cap - hl >= len)) {
-		if (client)
+	if (WS_LIKELY(len < 65536 && cap >= len + 8 &&
+	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
+	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE))) &&
+	              !c->ext_ && ws__handshake_done(c))) {
+		size_t hl = 2;
+		if (c->cfg_->role == WS_ROLE_CLIENT)
 			return send_masked(c, opcode, data, len, o, out_len);
+		o[0] = (uint8_t)(WS_FIN | opcode);
+		if (len < 126) {
+			o[1] = (uint8_t)len;
+		} else {
+			o[1] = 126;
+			o[2] = (uint8_t)(len >> 8);
+			o[3] = (uint8_t)len;
+			hl = 4;
+		}
 		*out_len = hl + len;
-		ws__header_write(o, WS_FIN | opcode, len, NULL);
-		if (len)
-			memcpy(o + hl, data, len);
+		memcpy(o + hl, data, len);
 		return WS_OK;
 	}
 #endif

@@ -1042,6 +1042,54 @@ static void whole_message_path_boundaries(void)
 	free(in);
 }
 
+/* ws_conn_send() of whole messages at the header-size boundaries, into a
+ * buffer one short of, exactly, and more than what the frame needs (the
+ * needed size from RFC 6455 §5.2's table, worked out here), and around the
+ * short path's own bound (64 KiB and 8 bytes of header room). */
+static void send_path_boundaries(void)
+{
+	static const size_t lens[] = {0, 1, 125, 126, 127, 1024, 65535, 65536, 70000};
+	uint8_t *pay = malloc(70000), *out = malloc(70100);
+
+	for (size_t i = 0; i < 70000; i++)
+		pay[i] = (uint8_t)(i * 7 + (i >> 8));
+	for (int role = 0; role < 2; role++) {
+		int client = role == WS_ROLE_CLIENT;
+		for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+			size_t len = lens[li];
+			size_t need = (len < 126 ? 2 : len < 65536 ? 4 : 10) + (client ? 4 : 0) + len;
+			size_t caps[] = {need - 1, need, need + 1, len + 7, len + 8, len + 9};
+			for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+				ws_config cfg;
+				ws_conn c;
+				ws_frame_header h;
+				size_t n = 12345;
+				unsigned op = ci & 1 ? WS_OP_BINARY : WS_OP_TEXT;
+				int rc;
+				config(&cfg, role);
+				ws_conn_init(&c, sizeof c, &cfg);
+				rc = ws_conn_send(&c, op, 0, pay, len, out, caps[ci], &n);
+				if (caps[ci] < need) {
+					CHECK_INT(rc, WS_E_BUFFER);
+					CHECK_INT(n, need);
+					continue;
+				}
+				CHECK_INT(rc, WS_OK);
+				CHECK_INT(n, need);
+				CHECK_INT(ws_frame_header_decode(&h, out, n, 0), (int)(need - len));
+				CHECK(h.fin == 1 && h.rsv == 0 && h.opcode == op && h.len == len && h.masked == client);
+				if (client)
+					ws_mask(out + n - len, len, h.mask, 0);
+				CHECK(!memcmp(out + n - len, pay, len));
+				/* Nothing left open: the next message goes out too. */
+				CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, pay, 3, out, 100, &n), WS_OK);
+			}
+		}
+	}
+	free(pay);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1065,5 +1113,6 @@ int main(int argc, char **argv)
 	RUN(assembler_refuses_rest_of_too_big_message);
 	RUN(stickiness_as_documented);
 	RUN(whole_message_path_boundaries);
+	RUN(send_path_boundaries);
 	return t_done(argv[0]);
 }
