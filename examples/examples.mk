@@ -61,7 +61,7 @@ interop: examples node_modules/.package-lock.json
 # What a public server and a long-running client must survive (issue 10 §3):
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
 # about 60 s, ends with "adapters: N passed, M failed".
-adapters: examples $(BUILD)/test/count_recv.so
+adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert
 	@$(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
 	@$(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
 		--server echo-server-poll --server echo-server-uv
@@ -70,6 +70,11 @@ adapters: examples $(BUILD)/test/count_recv.so
 $(BUILD)/test/count_recv.so: test/adapters/count_recv.c
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
+
+# A wss:// client that sends a warning alert and a frame in one segment.
+$(BUILD)/test/tls-alert: test/adapters/tls_alert.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
 
 # The adapters built from an installed copy through pkg-config, and the
 # CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).

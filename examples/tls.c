@@ -50,6 +50,7 @@ struct tls_conn {
 	size_t wlen;         /* a write that returned WANT_WRITE must be repeated as it was */
 	uint8_t *ra;         /* read ahead: ra[ra_off, ra_len) not yet taken by mbedTLS */
 	size_t ra_off, ra_len;
+	size_t taken;        /* bytes mbedTLS has taken from ra, ever (to see progress) */
 	const char *failure; /* why the handshake failed */
 };
 
@@ -94,9 +95,9 @@ static int recv_error(void)
 
 /* Serves what was read ahead, then reads ahead again. After a recv() that
  * left the socket empty, the next need is answered WANT_READ without asking
- * the kernel (once: the flag is cleared). That is safe with any readiness:
- * bytes that arrived since make the socket readable again (level-triggered)
- * or raise a new edge (edge-triggered). */
+ * the kernel (once: the flag is cleared). Bytes that arrived since keep the
+ * socket readable: level-triggered readiness, as the adapter assumes, brings
+ * the caller back for them. */
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	struct tls_conn *tc = ctx;
@@ -106,6 +107,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 		n = (ssize_t)(len < tc->ra_len - tc->ra_off ? len : tc->ra_len - tc->ra_off);
 		memcpy(buf, tc->ra + tc->ra_off, (size_t)n);
 		tc->ra_off += (size_t)n;
+		tc->taken += (size_t)n;
 		return (int)n;
 	}
 	if (tc->drained) {
@@ -113,8 +115,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 		return MBEDTLS_ERR_SSL_WANT_READ;
 	}
 	if (len >= READ_AHEAD || (!tc->ra && !(tc->ra = malloc(READ_AHEAD)))) {
-		/* A large body goes straight into mbedTLS's buffer (and so does
-		 * everything when memory is short). */
+		/* No buffer (out of memory, or a request larger than any
+		 * record): straight into mbedTLS's, as it asked. */
 		if ((n = recv(tc->fd, buf, len, 0)) < 0)
 			return recv_error();
 		tc->drained = (size_t)n < len;
@@ -168,13 +170,26 @@ static long result(struct tls_conn *tc, int r)
 }
 
 /* The handshake runs inside the first reads and writes: 1 once done. */
+/* mbedTLS may say WANT_READ without asking its socket, after a record it
+ * takes in silence (a warning alert): the next record may already be read
+ * ahead, where no readiness will report it. Such a result is retried while
+ * the call took bytes (taken was `from` before it) and more are there. */
+static int pending(const struct tls_conn *tc, int r, size_t from)
+{
+	return r == MBEDTLS_ERR_SSL_WANT_READ && tc->ra_off < tc->ra_len && tc->taken != from;
+}
+
 static long handshake(struct tls_conn *tc)
 {
+	size_t from;
 	int h;
 
 	if (tc->done)
 		return 1;
-	if (!(h = mbedtls_ssl_handshake(&tc->ssl)))
+	do
+		from = tc->taken;
+	while (pending(tc, h = mbedtls_ssl_handshake(&tc->ssl), from));
+	if (!h)
 		return tc->done = 1;
 	if (result(tc, h) != 0)
 		return tc->want ? AD_AGAIN : AD_ERROR;
@@ -186,7 +201,15 @@ static long tls_read(void *ctx, void *buf, size_t len)
 {
 	struct tls_conn *tc = ctx;
 	long r = handshake(tc);
-	return settle(tc, r != 1 ? r : result(tc, mbedtls_ssl_read(&tc->ssl, buf, len)));
+	size_t from;
+	int n;
+
+	if (r != 1)
+		return settle(tc, r);
+	do
+		from = tc->taken;
+	while (pending(tc, n = mbedtls_ssl_read(&tc->ssl, buf, len), from));
+	return settle(tc, result(tc, n));
 }
 
 static long tls_write(void *ctx, const void *buf, size_t len)
@@ -199,7 +222,7 @@ static long tls_write(void *ctx, const void *buf, size_t len)
 	len = tc->wlen ? tc->wlen : len; /* mbedTLS: "called later with the same arguments" */
 	r = result(tc, mbedtls_ssl_write(&tc->ssl, buf, len));
 	tc->wlen = r == AD_AGAIN ? len : 0;
-	return r == 0 ? AD_ERROR : r;
+	return settle(tc, r == 0 ? AD_ERROR : r); /* the handshake may have ended here */
 }
 
 static unsigned tls_wants(void *ctx) { return ((struct tls_conn *)ctx)->want; }
