@@ -65,7 +65,8 @@ static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, ui
 		*out_len = hl;
 		return rc;
 	}
-	if (c->cfg_->role == WS_ROLE_CLIENT)
+	/* data may be NULL when len is 0: neither copy may see it. */
+	if (len && c->cfg_->role == WS_ROLE_CLIENT)
 		ws__mask(out + hl, data, len, ws__key32(key));
 	else if (len)
 		memcpy(out + hl, data, len);
@@ -261,7 +262,8 @@ WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data
 	}
 	hl = ws__header_write(out, WS_FIN | opcode, len, key);
 	*out_len = hl + len;
-	ws__mask(out + hl, data, len, ws__key32(key));
+	if (len) /* data may be NULL */
+		ws__mask(out + hl, data, len, ws__key32(key));
 	return WS_OK;
 }
 #endif
@@ -296,7 +298,8 @@ int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, 
 			hl = 4;
 		}
 		*out_len = hl + len;
-		memcpy(o + hl, data, len);
+		if (len) /* data may be NULL */
+			memcpy(o + hl, data, len);
 		return WS_OK;
 	}
 #endif

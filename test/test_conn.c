@@ -1085,6 +1085,19 @@ static void send_path_boundaries(void)
 				CHECK_INT(ws_conn_send(&c, WS_OP_BINARY, 0, pay, 3, out, 100, &n), WS_OK);
 			}
 		}
+		/* No data at all, as a NULL pointer with length 0, on both paths
+		 * (UBSan faults a NULL given to memcpy or offset). */
+		for (size_t cap = 6; cap <= 100; cap += 94) {
+			ws_config cfg;
+			ws_conn c;
+			size_t n = 0;
+			config(&cfg, role);
+			ws_conn_init(&c, sizeof c, &cfg);
+			CHECK_INT(ws_conn_send(&c, WS_OP_TEXT, 0, NULL, 0, out, cap, &n), WS_OK);
+			CHECK_INT(n, client ? 6 : 2);
+			CHECK_INT(ws_conn_send(&c, WS_OP_PING, 0, NULL, 0, out, cap, &n), WS_OK);
+			CHECK_INT(n, client ? 6 : 2);
+		}
 	}
 	free(pay);
 	free(out);
