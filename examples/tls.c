@@ -169,7 +169,6 @@ static long result(struct tls_conn *tc, int r)
 	return AD_ERROR;
 }
 
-/* The handshake runs inside the first reads and writes: 1 once done. */
 /* mbedTLS may say WANT_READ without asking its socket, after a record it
  * takes in silence (a warning alert): the next record may already be read
  * ahead, where no readiness will report it. Such a result is retried while
@@ -179,6 +178,7 @@ static int pending(const struct tls_conn *tc, int r, size_t from)
 	return r == MBEDTLS_ERR_SSL_WANT_READ && tc->ra_off < tc->ra_len && tc->taken != from;
 }
 
+/* The handshake runs inside the first reads and writes: 1 once done. */
 static long handshake(struct tls_conn *tc)
 {
 	size_t from;

@@ -65,10 +65,11 @@ static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, ui
 		*out_len = hl;
 		return rc;
 	}
-	/* data may be NULL when len is 0: neither copy may see it. */
-	if (len && c->cfg_->role == WS_ROLE_CLIENT)
+	if (!len)
+		; /* data may be NULL: neither copy may see it */
+	else if (c->cfg_->role == WS_ROLE_CLIENT)
 		ws__mask(out + hl, data, len, ws__key32(key));
-	else if (len)
+	else
 		memcpy(out + hl, data, len);
 	*out_len = hl + len;
 	return WS_OK;
@@ -285,18 +286,10 @@ int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, 
 	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
 	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE))) &&
 	              !c->ext_ && ws__handshake_done(c))) {
-		size_t hl = 2;
+		size_t hl;
 		if (c->cfg_->role == WS_ROLE_CLIENT)
 			return send_masked(c, opcode, data, len, o, out_len);
-		o[0] = (uint8_t)(WS_FIN | opcode);
-		if (len < 126) {
-			o[1] = (uint8_t)len;
-		} else {
-			o[1] = 126;
-			o[2] = (uint8_t)(len >> 8);
-			o[3] = (uint8_t)len;
-			hl = 4;
-		}
+		hl = ws__header_write(o, WS_FIN | opcode, len, NULL); /* 2 or 4 bytes here */
 		*out_len = hl + len;
 		if (len) /* data may be NULL */
 			memcpy(o + hl, data, len);
