@@ -27,9 +27,9 @@ struct conn {
 };
 
 static struct conn **byfd; /* connections by descriptor */
-static int ep, lfd, maxfd, nconns, shutting_down;
+static int ep, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
-static char tag_listen, tag_signal; /* epoll data of the two other descriptors */
+static char tag_signal; /* epoll data of the signal descriptor; listeners: &srv.lfd[i] */
 
 static void destroy(struct conn *c)
 {
@@ -66,7 +66,7 @@ static void step(struct conn *c)
 		next_wake = d;
 }
 
-static void on_accept(void)
+static void on_accept(int lfd)
 {
 	int fd;
 
@@ -96,8 +96,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sfd, i, n, signals = 0;
 
-	if ((lfd = srv_setup(argc, argv, "echo-server")) < 0)
-		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
+	if ((i = srv_setup(argc, argv, "echo-server")) < 0)
+		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
 	/* Signals arrive as data on a descriptor, so shutdown happens in the loop. */
 	sigemptyset(&sigs);
@@ -109,8 +109,10 @@ int main(int argc, char **argv)
 		perror("echo-server");
 		return 1;
 	}
-	ev.data.ptr = &tag_listen;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (i = 0; i < srv.nlisten; i++) {
+		ev.data.ptr = &srv.lfd[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
+	}
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	while (!shutting_down || nconns > 0) {
@@ -120,8 +122,9 @@ int main(int argc, char **argv)
 		n = epoll_wait(ep, evs, 64, ad_timeout(next_wake, now));
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
-			if (evs[i].data.ptr == &tag_listen)
-				on_accept();
+			int lfd = srv_listener(evs[i].data.ptr);
+			if (lfd >= 0)
+				on_accept(lfd);
 			else if (evs[i].data.ptr == &tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
 			else
@@ -132,8 +135,7 @@ int main(int argc, char **argv)
 		if (got_signal) { /* stop accepting; close 1001 to everyone, bounded by close_ms */
 			fprintf(stderr, "echo-server: shutting down (%d connections)\n", nconns);
 			shutting_down = 1;
-			close(lfd);
-			lfd = -1;
+			srv_close_listeners();
 			for (i = 0; i <= maxfd; i++)
 				if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_HANDSHAKE)
 					byfd[i]->a.why = "shutdown", destroy(byfd[i]);

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static ad_conn **conns;      /* conns[i] is polled in pfd[i + 2] */
-static struct pollfd *pfd;   /* [0] the listener, [1] the signal pipe */
-static int n, sigpipe[2];
+static ad_conn **conns;      /* conns[i] is polled in pfd[base + i] */
+static struct pollfd *pfd;   /* [0] the signal pipe, [1, base) the listeners */
+static int n, base, sigpipe[2];
 
 static void on_signal(int sig)
 {
@@ -31,26 +31,27 @@ static void destroy(int i)
 	ad_conn *a = conns[i];
 
 	if (a->err)
-		fprintf(stderr, "echo-server: fd %d: %s\n", pfd[i + 2].fd, ws_status_str(a->err));
+		fprintf(stderr, "echo-server: fd %d: %s\n", pfd[base + i].fd, ws_status_str(a->err));
 	else if (a->why && strcmp(a->why, "connection reset"))
-		fprintf(stderr, "echo-server: dropped connection %d: %s\n", pfd[i + 2].fd, a->why);
+		fprintf(stderr, "echo-server: dropped connection %d: %s\n", pfd[base + i].fd, a->why);
 	srv_transport_free(&a->t);
-	close(pfd[i + 2].fd);
+	close(pfd[base + i].fd);
 	ad_free(a);
 	free(a);
 	conns[i] = conns[--n]; /* the last one takes its place */
-	pfd[i + 2] = pfd[n + 2];
+	pfd[base + i] = pfd[base + n];
 }
 
 int main(int argc, char **argv)
 {
-	int lfd, fd, i, stopping = 0;
+	int fd, i, l, stopping = 0;
 	struct sigaction sa;
 
-	if ((lfd = srv_setup(argc, argv, "echo-server")) < 0)
-		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
+	if ((i = srv_setup(argc, argv, "echo-server")) < 0)
+		return i == -3 ? 0 : i == -2 ? 2 : 1;
+	base = 1 + srv.nlisten;
 	conns = calloc((size_t)srv.max_conns + 1, sizeof *conns);
-	pfd = calloc((size_t)srv.max_conns + 3, sizeof *pfd);
+	pfd = calloc((size_t)srv.max_conns + 1 + (size_t)base, sizeof *pfd);
 	if (!conns || !pfd || pipe(sigpipe))
 		return perror("echo-server"), 1;
 	fcntl(sigpipe[1], F_SETFL, O_NONBLOCK);
@@ -58,41 +59,44 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
-	pfd[1] = (struct pollfd){ sigpipe[0], POLLIN, 0 };
+	pfd[0] = (struct pollfd){ sigpipe[0], POLLIN, 0 };
+	for (l = 1; l < base; l++)
+		pfd[l] = (struct pollfd){ srv.lfd[l - 1], POLLIN, 0 };
 	while (!stopping || n > 0) {
 		int64_t wake = -1, now = ad_now();
 
 		for (i = 0; i < n; i++) { /* interest and the earliest deadline */
 			unsigned w = ad_wants(conns[i]);
 			int64_t d = ad_deadline(conns[i]);
-			pfd[i + 2].events = (short)((w & AD_READ ? POLLIN : 0) | (w & AD_WRITE ? POLLOUT : 0));
+			pfd[base + i].events = (short)((w & AD_READ ? POLLIN : 0) | (w & AD_WRITE ? POLLOUT : 0));
 			if (d >= 0 && (wake < 0 || d < wake))
 				wake = d;
 		}
-		pfd[0].fd = stopping ? -1 : lfd;
-		if (poll(pfd, (nfds_t)n + 2, ad_timeout(wake, now)) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)(base + n), ad_timeout(wake, now)) < 0 && errno != EINTR)
 			return perror("echo-server: poll"), 1;
 		now = ad_now();
 		for (i = n - 1; i >= 0; i--) /* backwards: destroy() moves the last one here */
-			if ((pfd[i + 2].revents || (ad_deadline(conns[i]) >= 0 && ad_deadline(conns[i]) <= now)) &&
+			if ((pfd[base + i].revents || (ad_deadline(conns[i]) >= 0 && ad_deadline(conns[i]) <= now)) &&
 			    ad_io(conns[i]))
 				destroy(i);
-		while (!stopping && (pfd[0].revents & POLLIN) && (fd = srv_accept(lfd, n)) >= 0) {
-			if (!(conns[n] = calloc(1, sizeof **conns)) || srv_conn_init(conns[n], fd) != WS_OK) {
-				free(conns[n]);
-				close(fd);
-				continue;
+		for (l = 1; l < base; l++)
+			while ((pfd[l].revents & POLLIN) && (fd = srv_accept(pfd[l].fd, n)) >= 0) {
+				if (!(conns[n] = calloc(1, sizeof **conns)) || srv_conn_init(conns[n], fd) != WS_OK) {
+					free(conns[n]);
+					close(fd);
+					continue;
+				}
+				pfd[base + n] = (struct pollfd){ fd, POLLIN, 0 };
+				n++;
 			}
-			pfd[n + 2] = (struct pollfd){ fd, POLLIN, 0 };
-			n++;
-		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[0].revents & POLLIN) {
 			char c;
 			if (stopping++ || read(sigpipe[0], &c, 1) < 0)
 				break; /* a second signal: exit now */
 			fprintf(stderr, "echo-server: shutting down (%d connections)\n", n);
-			close(lfd);
+			srv_close_listeners();
+			for (l = 1; l < base; l++) /* poll() passes over negative descriptors */
+				pfd[l].fd = -1;
 			for (i = n - 1; i >= 0; i--) /* close 1001 to everyone, bounded by close_ms */
 				if (ws_conn_state(&conns[i]->ws) == WS_STATE_HANDSHAKE)
 					conns[i]->why = "shutdown", destroy(i);

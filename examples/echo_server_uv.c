@@ -29,7 +29,7 @@ struct uconn {
 };
 
 static uv_loop_t *loop;
-static uv_tcp_t listener;
+static uv_tcp_t listeners[SRV_MAX_LISTEN]; /* one per srv.lfd[i] */
 static uv_signal_t sigint, sigterm;
 static struct uconn *conns;
 static int nconns, stopping;
@@ -203,12 +203,14 @@ static void on_connection(uv_stream_t *l, int status)
 static void on_signal(uv_signal_t *s, int sig)
 {
 	struct uconn *u, *next;
+	int i;
 
 	(void)s, (void)sig;
 	if (stopping++) /* a second signal: exit now */
 		exit(0);
 	fprintf(stderr, "echo-server: shutting down (%d connections)\n", nconns);
-	uv_close((uv_handle_t *)&listener, NULL);
+	for (i = 0; i < srv.nlisten; i++)
+		uv_close((uv_handle_t *)&listeners[i], NULL); /* and the descriptor with it */
 	if (!nconns)
 		uv_close((uv_handle_t *)&sigint, NULL), uv_close((uv_handle_t *)&sigterm, NULL);
 	for (u = conns; u; u = next) { /* close 1001 to everyone, bounded by close_ms */
@@ -222,16 +224,18 @@ static void on_signal(uv_signal_t *s, int sig)
 
 int main(int argc, char **argv)
 {
-	int lfd = srv_setup(argc, argv, "echo-server");
+	int i = srv_setup(argc, argv, "echo-server");
 
-	if (lfd < 0)
-		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
+	if (i < 0)
+		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	loop = uv_default_loop();
-	uv_tcp_init(loop, &listener);
+	for (i = 0; i < srv.nlisten; i++)
+		if (uv_tcp_init(loop, &listeners[i]) || uv_tcp_open(&listeners[i], srv.lfd[i]) ||
+		    uv_listen((uv_stream_t *)&listeners[i], SOMAXCONN, on_connection))
+			return fprintf(stderr, "echo-server: libuv setup failed\n"), 1;
 	uv_signal_init(loop, &sigint);
 	uv_signal_init(loop, &sigterm);
-	if (uv_tcp_open(&listener, lfd) || uv_listen((uv_stream_t *)&listener, SOMAXCONN, on_connection) ||
-	    uv_signal_start(&sigint, on_signal, SIGINT) || uv_signal_start(&sigterm, on_signal, SIGTERM))
+	if (uv_signal_start(&sigint, on_signal, SIGINT) || uv_signal_start(&sigterm, on_signal, SIGTERM))
 		return fprintf(stderr, "echo-server: libuv setup failed\n"), 1;
 	return uv_run(loop, UV_RUN_DEFAULT);
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -23,12 +24,14 @@
 #endif
 
 #define MAX_MESSAGE (64u << 20) /* 16 MiB messages must pass, with room to spare */
+#define SRV_MAX_LISTEN 16       /* listening sockets: one per address of --host */
 
 static struct {
 	ws_config cfg;
 	ws_deflate_config dcfg;
 	ad_opts opts;
 	int max_conns, fd_limit, spare, refusing;
+	int lfd[SRV_MAX_LISTEN], nlisten; /* one per address, all on one port */
 #ifdef WITH_TLS
 	tls_server *tls;
 #endif
@@ -125,12 +128,143 @@ static inline int srv_accept(int lfd, int nconns)
 	}
 }
 
+/* Where a socket address keeps its port. */
+static in_port_t *srv_port_of(struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 ? &((struct sockaddr_in6 *)(void *)sa)->sin6_port
+	                                 : &((struct sockaddr_in *)(void *)sa)->sin_port;
+}
+
+/* A listening socket on AI's address. An IPv6 socket takes IPv6 only, but
+ * for "::" when DUAL: that one takes IPv4 too (dual stack). Returns the
+ * descriptor, or -1 with errno set. */
+static int srv_bind(const struct addrinfo *ai, int dual)
+{
+	int one = 1, v6only, e, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* restart without waiting */
+	v6only = !(dual && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr));
+	if (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only))
+		goto fail;
+	if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, SOMAXCONN))
+		return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+static void srv_close_listeners(void)
+{
+	while (srv.nlisten > 0)
+		close(srv.lfd[--srv.nlisten]);
+}
+
+/* The listening socket behind an epoll tag (&srv.lfd[i]), or -1. */
+static inline int srv_listener(const void *tag)
+{
+	const int *p = tag;
+	return p >= srv.lfd && p < srv.lfd + srv.nlisten ? *p : -1;
+}
+
+/* Listens on every address HOST resolves to, all on one port; HOST NULL
+ * means the loopback of both families (127.0.0.1 and ::1), so that a client
+ * finds us whichever of them "localhost" gives it first. With port 0 the
+ * first address picks the port and the others take the same one (tried
+ * again if it is taken there). An address this machine cannot have (no
+ * IPv6, say) is skipped with a note; any other failure fails. IPv4 comes
+ * first, then one "listening on SCHEME://ADDR:PORT/" line per socket.
+ * Returns 0, or -1 with the reason on stderr. */
+static int srv_listen(const char *host, const char *port, const char *scheme, const char *name)
+{
+	struct addrinfo hints, *res, *ai, *b;
+	char h[NI_MAXHOST], p[NI_MAXSERV];
+	int i, rc, fd, pass, tries, any4 = 0, skipped = 0;
+	in_port_t want;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (host ? AI_PASSIVE : 0); /* NULL without AI_PASSIVE: loopback */
+	if ((rc = getaddrinfo(host, port, &hints, &res)))
+		return fprintf(stderr, "%s: %s:%s: %s\n", name, host ? host : "loopback", port, gai_strerror(rc)), -1;
+	for (ai = res; ai; ai = ai->ai_next) {
+		for (b = res; b != ai; b = b->ai_next) /* a name may list an address twice */
+			if (b->ai_addrlen == ai->ai_addrlen && !memcmp(b->ai_addr, ai->ai_addr, ai->ai_addrlen))
+				ai->ai_family = AF_UNSPEC; /* skipped below */
+		any4 |= ai->ai_family == AF_INET &&
+		        ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	want = *srv_port_of(res->ai_addr); /* 0: the first bind picks the port */
+	for (tries = 0; tries < 8; tries++) {
+		in_port_t chosen = want;
+		int retry = 0;
+
+		for (pass = 0; pass < 2 && !retry; pass++)
+			for (ai = res; ai && !retry; ai = ai->ai_next) {
+				if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+				    (ai->ai_family == AF_INET) != !pass)
+					continue;
+				*srv_port_of(ai->ai_addr) = chosen;
+				if (srv.nlisten == SRV_MAX_LISTEN) {
+					skipped = 1;
+					continue;
+				}
+				if ((fd = srv_bind(ai, !any4)) >= 0) {
+					struct sockaddr_storage sa;
+					socklen_t sl = sizeof sa;
+					srv.lfd[srv.nlisten++] = fd;
+					if (!chosen && !getsockname(fd, (struct sockaddr *)&sa, &sl))
+						chosen = *srv_port_of((struct sockaddr *)&sa);
+					continue;
+				}
+				rc = errno;
+				getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV);
+				if (rc == EAFNOSUPPORT || rc == EADDRNOTAVAIL) { /* not on this machine */
+					fprintf(stderr, "%s: not listening on %s: %s\n", name, h, strerror(rc));
+					continue;
+				}
+				if (rc == EADDRINUSE && srv.nlisten && !want)
+					retry = 1; /* the port we picked is taken on this address */
+				else {
+					fprintf(stderr, "%s: %s port %s: %s\n", name, h, p, strerror(rc));
+					srv_close_listeners();
+					freeaddrinfo(res);
+					return -1;
+				}
+			}
+		if (!retry)
+			break;
+		srv_close_listeners();
+	}
+	freeaddrinfo(res);
+	if (skipped)
+		fprintf(stderr, "%s: listening on the first %d addresses only\n", name, SRV_MAX_LISTEN);
+	if (!srv.nlisten)
+		return fprintf(stderr, "%s: no address to listen on\n", name), -1;
+	for (i = 0; i < srv.nlisten; i++) { /* the addresses bound, so that --port 0 tells its port */
+		struct sockaddr_storage sa;
+		socklen_t sl = sizeof sa;
+		if (!getsockname(srv.lfd[i], (struct sockaddr *)&sa, &sl) &&
+		    !getnameinfo((struct sockaddr *)&sa, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV))
+			printf(sa.ss_family == AF_INET6 ? "listening on %s://[%s]:%s/\n" : "listening on %s://%s:%s/\n",
+			       scheme, h, p);
+	}
+	fflush(stdout);
+	return 0;
+}
+
 static int srv_usage(const char *name, int status)
 {
 	fprintf(status ? stderr : stdout,
 	        "usage: %s --port PORT [options]\n"
 	        "  --port PORT           TCP port (0 picks a free one, printed on stdout)\n"
-	        "  --host ADDR           address to bind (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
+	        "  --host NAME           listen on every address NAME resolves to (localhost:\n"
+	        "                        127.0.0.1 and ::1 where it names both); default: the\n"
+	        "                        loopback of both families, 127.0.0.1 and ::1; :: for\n"
+	        "                        every address of both families, 0.0.0.0 for IPv4 only\n"
 	        "  --deflate             agree to permessage-deflate, with context takeover\n"
 	        "  --deflate-low-memory  the same without context takeover, 9-bit windows,\n"
 	        "                        memLevel 2 and one shared compressor\n"
@@ -146,17 +280,13 @@ static int srv_usage(const char *name, int status)
 	return status;
 }
 
-/* Parses the command line, sets srv up, listens and prints the address.
- * Returns the listening socket, -1 on errors, -2 on usage errors (-3 after --help). */
+/* Parses the command line, sets srv up, listens (srv.lfd) and prints the
+ * addresses. Returns 0, -1 on errors, -2 on usage errors (-3 after --help). */
 static int srv_setup(int argc, char **argv, const char *name)
 {
-	const char *host = "127.0.0.1", *port = NULL, *cert = NULL, *key = NULL;
-	struct addrinfo hints, *res, *ai;
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof sa;
+	const char *host = NULL, *port = NULL, *cert = NULL, *key = NULL;
 	struct rlimit rl;
-	char h[NI_MAXHOST], p[NI_MAXSERV];
-	int i, fd = -1, one = 1, deflate = 0;
+	int i, deflate = 0;
 	double idle = 60, ping = 30, wr = 30;
 
 	srv.max_conns = -1;
@@ -226,28 +356,7 @@ static int srv_setup(int argc, char **argv, const char *name)
 	if (cert)
 		return fprintf(stderr, "%s: built without TLS (-DWITH_TLS)\n", name), -1;
 #endif
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((i = getaddrinfo(host, port, &hints, &res)))
-		return fprintf(stderr, "%s: %s:%s: %s\n", name, host, port, gai_strerror(i)), -1;
-	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* restart without waiting */
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, SOMAXCONN))
-			close(fd), fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return perror(name), -1;
-	/* The address actually bound, so that --port 0 tells its port. */
-	if (!getsockname(fd, (struct sockaddr *)&sa, &sl) &&
-	    !getnameinfo((struct sockaddr *)&sa, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV))
-		printf(sa.ss_family == AF_INET6 ? "listening on %s://[%s]:%s/\n" : "listening on %s://%s:%s/\n",
-		       cert ? "wss" : "ws", h, p);
-	fflush(stdout);
-	return fd;
+	return srv_listen(host, port, cert ? "wss" : "ws", name);
 }
 
 #endif

@@ -69,7 +69,7 @@ struct room {
 
 static struct {
 	const char *token;
-	const char *origins[17];
+	const char *origins[14 + SRV_MAX_LISTEN + 1]; /* --allow-origin, then our own */
 	int norigins;
 	char *page;
 	size_t page_len;
@@ -83,13 +83,13 @@ static struct {
 static struct room rooms[MAX_ROOMS];
 static struct conn **byfd;
 static int *dirty, ndirty;
-static int ep, lfd, maxfd, nconns, shutting_down;
+static int ep, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
 static uint64_t join_serial;
 /* The epoll batch being handled, entries [batch_next, batch_n) still to come. */
 static struct epoll_event *batch;
 static int batch_next, batch_n;
-static char tag_listen, tag_signal;
+static char tag_signal;
 
 static int64_t wall_ms(void)
 {
@@ -642,7 +642,7 @@ static void step_dirty(void)
 	}
 }
 
-static void on_accept(void)
+static void on_accept(int lfd)
 {
 	int fd;
 
@@ -701,7 +701,7 @@ int main(int argc, char **argv)
 	struct sockaddr_storage sa;
 	socklen_t sl = sizeof sa;
 	char **rest = calloc((size_t)argc + 3, sizeof *rest), host[NI_MAXHOST], port[NI_MAXSERV];
-	static char own[2][NI_MAXHOST + NI_MAXSERV + 16];
+	static char own[SRV_MAX_LISTEN + 1][NI_MAXHOST + NI_MAXSERV + 16];
 	const char *page_path = "examples/chat/index.html";
 	double close_s = 5, idle = -1;
 	sigset_t sigs;
@@ -761,24 +761,30 @@ int main(int argc, char **argv)
 		perror(page_path);
 		return 1;
 	}
-	if ((lfd = srv_setup(nrest, rest, "chat-server")) < 0)
-		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
+	if ((i = srv_setup(nrest, rest, "chat-server")) < 0)
+		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	srv.opts.on_event = on_event;
 	srv.opts.on_http_error = on_http_error;
 	srv.opts.close_ms = (int)(close_s * 1000);
 	/* Users read without typing: only pings decide who is gone, by default. */
 	srv.opts.idle_ms = idle < 0 ? 0 : (int)(idle * 1000);
 	srv.cfg.max_message = srv.cfg.max_frame = chat.max_message;
-	/* The page's own origin is always allowed. */
-	if (!getsockname(lfd, (struct sockaddr *)&sa, &sl) &&
-	    !getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, port, sizeof port,
-	                 NI_NUMERICHOST | NI_NUMERICSERV)) {
-		snprintf(own[0], sizeof own[0], "http://%s:%s", host, port);
-		snprintf(own[1], sizeof own[1], "http://localhost:%s", port);
-		chat.origins[chat.norigins++] = own[0];
-		chat.origins[chat.norigins++] = own[1];
-		printf("chat: open http://%s:%s/?token=%s\n", host, port, chat.token);
-		fflush(stdout);
+	/* The page's own origins are always allowed: each address we listen on,
+	 * and localhost. The first address is the one to open. */
+	for (i = 0; i < srv.nlisten; i++) {
+		sl = sizeof sa;
+		if (getsockname(srv.lfd[i], (struct sockaddr *)&sa, &sl) ||
+		    getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, port, sizeof port,
+		                NI_NUMERICHOST | NI_NUMERICSERV))
+			continue;
+		snprintf(own[i], sizeof own[i], sa.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", host, port);
+		chat.origins[chat.norigins++] = own[i];
+		if (!own[SRV_MAX_LISTEN][0]) {
+			snprintf(own[SRV_MAX_LISTEN], sizeof own[SRV_MAX_LISTEN], "http://localhost:%s", port);
+			chat.origins[chat.norigins++] = own[SRV_MAX_LISTEN];
+			printf("chat: open %s/?token=%s\n", own[i], chat.token);
+			fflush(stdout);
+		}
 	}
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
 	dirty = calloc((size_t)srv.fd_limit, sizeof *dirty);
@@ -791,8 +797,10 @@ int main(int argc, char **argv)
 		perror("chat-server");
 		return 1;
 	}
-	ev.data.ptr = &tag_listen;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (i = 0; i < srv.nlisten; i++) {
+		ev.data.ptr = &srv.lfd[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
+	}
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	if (chat.redis && cr_init(chat.redis, chat.instance, ep, chat.history)) {
@@ -813,8 +821,8 @@ int main(int argc, char **argv)
 			batch_next = i + 1;
 			if (!evs[i].data.ptr)
 				continue; /* destroyed earlier in this batch */
-			if (evs[i].data.ptr == &tag_listen)
-				on_accept();
+			if (srv_listener(evs[i].data.ptr) >= 0)
+				on_accept(srv_listener(evs[i].data.ptr));
 			else if (evs[i].data.ptr == &tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
 			else if (!cr_event(evs[i].data.ptr, evs[i].events))
@@ -831,8 +839,7 @@ int main(int argc, char **argv)
 		if (got_signal) { /* stop accepting; 1001 to everyone, bounded by close_ms */
 			fprintf(stderr, "chat-server: shutting down (%d connections)\n", nconns);
 			shutting_down = 1;
-			close(lfd);
-			lfd = -1;
+			srv_close_listeners();
 			for (i = 0; i <= maxfd; i++)
 				if (byfd[i] && ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN) {
 					ad_close(&byfd[i]->a, WS_CLOSE_GOING_AWAY, "server shutting down", 20);

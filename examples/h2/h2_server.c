@@ -41,9 +41,9 @@ static ws_config h2_cfg;
 static h2_opts h2o;
 static ad_opts h1o;
 static struct conn **byfd;
-static int ep, lfd, maxfd, nconns, next_id, shutting_down;
+static int ep, maxfd, nconns, next_id, shutting_down;
 static int64_t next_wake = -1;
-static char tag_listen, tag_signal;
+static char tag_signal;
 
 static int h1_on_event(ad_conn *a, ws_event *ev)
 {
@@ -155,7 +155,7 @@ static void step(struct conn *c)
 		next_wake = d;
 }
 
-static void on_accept(void)
+static void on_accept(int lfd)
 {
 	int fd;
 
@@ -190,7 +190,7 @@ static void shut_down(void)
 
 	fprintf(stderr, "h2-server: shutting down (%d connections)\n", nconns);
 	shutting_down = 1;
-	close(lfd);
+	srv_close_listeners();
 	for (i = 0; i <= maxfd; i++) {
 		struct conn *c = byfd[i];
 		if (!c)
@@ -220,8 +220,8 @@ int main(int argc, char **argv)
 		else
 			no_cp = 1;
 	argc = n;
-	if ((lfd = srv_setup(argc, argv, "h2-server")) < 0)
-		return lfd == -3 ? 0 : lfd == -2 ? 2 : 1;
+	if ((i = srv_setup(argc, argv, "h2-server")) < 0)
+		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	if (srv.tls && tls_server_alpn(srv.tls, alpn))
 		return 1;
 	h1o = srv.opts;
@@ -239,8 +239,10 @@ int main(int argc, char **argv)
 	if (!byfd || (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
 	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return perror("h2-server"), 1;
-	ev.data.ptr = &tag_listen;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (i = 0; i < srv.nlisten; i++) {
+		ev.data.ptr = &srv.lfd[i];
+		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
+	}
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	while (!shutting_down || (nconns > 0 && ad_now() < stop_at)) {
@@ -250,8 +252,8 @@ int main(int argc, char **argv)
 		                                       ? stop_at : next_wake, now));
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
-			if (evs[i].data.ptr == &tag_listen)
-				on_accept();
+			if (srv_listener(evs[i].data.ptr) >= 0)
+				on_accept(srv_listener(evs[i].data.ptr));
 			else if (evs[i].data.ptr == &tag_signal && read(sfd, &si, sizeof si) > 0 && !signals++)
 				shut_down(), stop_at = ad_now() + 5000;
 			else if (evs[i].data.ptr != &tag_signal)
