@@ -187,10 +187,14 @@ static int on_event(ad_conn *a, ws_event *ev)
 	return 0;
 }
 
+/* Connects to each address of the host in turn (::1 and 127.0.0.1 for
+ * localhost, say), all within one deadline. The failures are told only when
+ * every address failed: a refused ::1 before a working 127.0.0.1 is normal. */
 static int dial(int64_t deadline)
 {
 	struct addrinfo hints = { 0 }, *res, *ai;
-	int fd = -1, rc, one = 1;
+	char why[4][NI_MAXHOST + 64];
+	int fd = -1, rc, one = 1, nwhy = 0, i;
 
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
@@ -198,26 +202,33 @@ static int dial(int64_t deadline)
 		return fprintf(stderr, "ws-client: %s: %s\n", opt.host, gai_strerror(rc)), -1;
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
 		struct pollfd p = { .events = POLLOUT };
+		char h[NI_MAXHOST] = "?";
 		int err = 0;
 		socklen_t len = sizeof err;
 
 		if ((fd = p.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+			err = errno;
+		else if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
 			err = errno;
 		/* Never a negative timeout: past the deadline, poll just looks. */
 		else if (poll(&p, 1, ad_timeout(deadline, ad_now())) != 1)
 			err = ETIMEDOUT;
 		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
 			err = errno;
-		if (err) {
-			fprintf(stderr, "ws-client: connect %s:%s: %s\n", opt.host, opt.port, strerror(err));
+		if (!err)
+			break;
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST);
+		if (nwhy < 4)
+			snprintf(why[nwhy++], sizeof why[0], "%s port %s: %s", h, opt.port, strerror(err));
+		if (fd >= 0)
 			close(fd);
-			fd = -1;
-		}
+		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd >= 0)
+	if (fd < 0)
+		for (i = 0; i < nwhy; i++)
+			fprintf(stderr, "ws-client: connect %s\n", why[i]);
+	else
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
 }

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <mbedtls/version.h>
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
@@ -19,6 +22,7 @@
 #define PARSE_KEYFILE(pk, f) mbedtls_pk_parse_keyfile(pk, f, NULL, mbedtls_ctr_drbg_random, &rng.drbg)
 #else
 #define PARSE_KEYFILE(pk, f) mbedtls_pk_parse_keyfile(pk, f, NULL)
+#define MBEDTLS_PRIVATE(member) member /* 3.x marks v3_ext private */
 #endif
 
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt" /* Debian's store */
@@ -52,6 +56,8 @@ struct tls_conn {
 	size_t ra_off, ra_len;
 	size_t taken;        /* bytes mbedTLS has taken from ra, ever (to see progress) */
 	const char *failure; /* why the handshake failed */
+	uint8_t ip[16];      /* the server's address when the URL names one, */
+	size_t ip_len;       /* 4 or 16 bytes (else 0) */
 };
 
 static int rng_init(void)
@@ -235,15 +241,84 @@ static void tls_shutdown(void *ctx)
 	shutdown(tc->fd, SHUT_WR);
 }
 
+/* Does the certificate carry ADDR (LEN bytes) as an iPAddress entry of its
+ * subjectAltName? An address in the URL matches those entries only, never
+ * the CN or a DNS name (RFC 6125 §1.7.2, RFC 2818 §3.1). mbedTLS 2.28 checks
+ * DNS names alone and keeps no iPAddress entries, so the extension is walked
+ * here: Extensions ::= SEQUENCE OF SEQUENCE { OID, critical BOOLEAN OPTIONAL,
+ * OCTET STRING { SEQUENCE OF GeneralName } }, iPAddress being [7] (RFC 5280
+ * §4.2.1.6). Anything malformed matches nothing. */
+static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *addr, size_t len)
+{
+	unsigned char *p = crt->MBEDTLS_PRIVATE(v3_ext).p, *end = p + crt->MBEDTLS_PRIVATE(v3_ext).len, *ext_end;
+	const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+	size_t n;
+	int critical;
+
+	if (!p || mbedtls_asn1_get_tag(&p, end, &n, seq))
+		return 0;
+	for (end = p + n; p < end; p = ext_end) {
+		mbedtls_asn1_buf oid;
+		if (mbedtls_asn1_get_tag(&p, end, &n, seq))
+			return 0;
+		ext_end = p + n;
+		if (mbedtls_asn1_get_tag(&p, ext_end, &oid.len, MBEDTLS_ASN1_OID))
+			return 0;
+		oid.p = p;
+		p += oid.len;
+		(void)mbedtls_asn1_get_bool(&p, ext_end, &critical); /* moves past it only when there */
+		if (mbedtls_asn1_get_tag(&p, ext_end, &n, MBEDTLS_ASN1_OCTET_STRING))
+			return 0;
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid))
+			continue;
+		if (mbedtls_asn1_get_tag(&p, ext_end, &n, seq))
+			return 0;
+		while (p < ext_end) { /* one GeneralName: a tag, a length, the value */
+			unsigned char tag = *p++;
+			if (mbedtls_asn1_get_len(&p, ext_end, &n))
+				return 0;
+			if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && n == len && !memcmp(p, addr, len))
+				return 1;
+			p += n;
+		}
+		return 0; /* a certificate has one subjectAltName */
+	}
+	return 0;
+}
+
+/* The name check for a URL that names an address: on the server's own
+ * certificate (depth 0), which the chain check has seen too. */
+static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	const struct tls_conn *tc = ctx;
+
+	if (depth == 0 && !san_has_ip(crt, tc->ip, tc->ip_len))
+		*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	return 0;
+}
+
 static int wrap(mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *host)
 {
 	struct tls_conn *tc = calloc(1, sizeof *tc);
+	int r;
 
 	if (!tc)
 		return -1;
 	mbedtls_ssl_init(&tc->ssl);
 	tc->fd = fd;
-	if (mbedtls_ssl_setup(&tc->ssl, conf) || (host && mbedtls_ssl_set_hostname(&tc->ssl, host))) {
+	if (host && inet_pton(AF_INET, host, tc->ip) == 1)
+		tc->ip_len = 4;
+	else if (host && inet_pton(AF_INET6, host, tc->ip) == 1)
+		tc->ip_len = 16;
+	if ((r = mbedtls_ssl_setup(&tc->ssl, conf)) == 0 && host && tc->ip_len) {
+		/* No SNI for an address (RFC 6066 §3); its name check is ours. */
+		mbedtls_ssl_set_verify(&tc->ssl, verify_ip, tc);
+#if MBEDTLS_VERSION_MAJOR >= 3
+		r = mbedtls_ssl_set_hostname(&tc->ssl, NULL); /* 3.x: "no name", said explicitly */
+#endif
+	} else if (r == 0 && host)
+		r = mbedtls_ssl_set_hostname(&tc->ssl, host);
+	if (r) {
 		mbedtls_ssl_free(&tc->ssl);
 		free(tc);
 		return -1;

@@ -34,7 +34,9 @@ int tls_accept(tls_server *s, int fd, ad_transport *t);
 
 /* Turns *t into a client-side TLS session over fd for host: SNI, and the
  * certificate verified against ca_file (PEM), or the system store when NULL,
- * with the host name checked. insecure skips verification: for tests only.
+ * with the host name checked (an IPv4 or IPv6 address must be an iPAddress
+ * entry of its subjectAltName, and goes without SNI). insecure skips
+ * verification: for tests only.
  * 0, or -1 with the reason printed on stderr. */
 int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_transport *t);
 

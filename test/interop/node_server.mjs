@@ -8,6 +8,8 @@
 //   __frag / __fragbin    send a text / binary message in three fragments
 //   __proto               answer "proto NAME", the negotiated subprotocol
 //   __hdr NAME            answer "hdr VALUE" of that request header
+//   __sni                 answer "sni NAME", the TLS server name the client sent
+//                         ("sni none" without one)
 //   __ext                 answer "ext PARAMS", the permessage-deflate parameters
 //                         agreed ("ext none" without the extension)
 //   __bytes               answer "bytes R W", bytes read from and written to the
@@ -85,6 +87,7 @@ function serve(ws, req, path) {
         ws.send(Buffer.from([0xfe]), { binary: true, fin: false });
         return ws.send(Buffer.from([0xff, 0x7f]), { binary: true, fin: true });
       case '__proto': return ws.send(`proto ${ws.protocol}`);
+      case '__sni': return ws.send(`sni ${req.socket.servername || 'none'}`);
       case '__hdr': return ws.send(`hdr ${req.headers[args[0].toLowerCase()] ?? ''}`);
       case '__ext': {
         const p = ws._extensions['permessage-deflate']?.params;

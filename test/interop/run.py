@@ -557,6 +557,11 @@ def tls_cases(bindir, node_ok, py_ok):
             CLIENT_ARGS = ["--ca", ca]
             try:
                 client_cases(bindir, "node (wss)", psrv, pport, f"wss://localhost:{pport}")
+                # SNI carries a host name, never an address (RFC 6066 §3).
+                for host, want in (("localhost", b"sni localhost\n"), ("127.0.0.1", b"sni none\n")):
+                    rc, out, err = run_client(bindir, f"wss://{host}:{pport}/", feed=[b"__sni"])
+                    check(rc == 0 and out == want, f"ws-client wss://{host}/ -> node https: {want.decode().strip()}",
+                          f"rc {rc}, out {out!r}, stderr {err.strip()!r}")
                 deflate_client_cases(bindir, "node https server (deflate)", f"wss://localhost:{pport}/deflate",
                                      (False, False, 15, 15), False)
             finally:
@@ -578,6 +583,27 @@ def tls_cases(bindir, node_ok, py_ok):
         check(rc == 1 and f"ws-client: TLS: {want}" in err and out == b"",
               f"ws-client wss:// -> {name}.pem (--ca {os.path.basename(ca_file)}): refused, \"{want}\", exit 1",
               f"rc {rc}, stderr {err.strip()!r}")
+        srv.stop()
+    # An address in the URL matches the certificate's iPAddress entries, and
+    # nothing else: not a DNS name spelled like it, not the CN (RFC 6125 §1.7.2).
+    for name, cases in (("server", (("127.0.0.1", None), ("[::1]", None))),
+                        ("ip4only", (("127.0.0.1", None), ("[::1]", "host name mismatch"),
+                                     ("localhost", "host name mismatch"))),
+                        ("dnsip", (("127.0.0.1", "host name mismatch"), ("[::1]", "host name mismatch")))):
+        srv, port = start_echo_server(bindir, "--tls-cert", os.path.join(d, name + ".pem"),
+                                      "--tls-key", os.path.join(d, name + ".key"))
+        if not check(srv is not None, f"echo-server with {name}.pem starts"):
+            continue
+        for host, want in cases:
+            rc, out, err = run_client(bindir, f"wss://{host}:{port}/", ["--ca", ca], feed=[b"by address"],
+                                      want_lines=0 if want else None, want_err="TLS:" if want else None, timeout=10)
+            if want:
+                check(rc == 1 and f"ws-client: TLS: {want}" in err and out == b"",
+                      f"ws-client wss://{host}/ -> {name}.pem: refused, \"{want}\", exit 1",
+                      f"rc {rc}, stderr {err.strip()!r}")
+            else:
+                check(rc == 0 and out == b"by address\n", f"ws-client wss://{host}/ -> {name}.pem: verified, echoed",
+                      f"rc {rc}, out {out!r}, stderr {err.strip()!r}")
         srv.stop()
     # --insecure connects anyway and says it is for tests.
     srv, port = start_echo_server(bindir, "--tls-cert", os.path.join(d, "rogue.pem"),

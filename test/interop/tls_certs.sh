@@ -1,8 +1,11 @@
 #!/bin/sh
 # Makes the certificates the wss:// tests need, in DIR (never committed):
 #   ca.pem                  a test certificate authority
-#   server.pem/.key         localhost + 127.0.0.1, signed by it
+#   server.pem/.key         localhost, 127.0.0.1 and ::1, signed by it
 #   otherhost.pem/.key      other.example only (host name mismatch)
+#   ip4only.pem/.key        IP 127.0.0.1 only (::1 and localhost mismatch)
+#   dnsip.pem/.key          127.0.0.1 and ::1 as DNS names, CN 127.0.0.1: no
+#                           iPAddress entry, so an address URL must not match
 #   expired.pem/.key        localhost, signed by it, valid in 2020 only
 #   rogue-ca.pem, rogue.pem/.key   localhost, signed by a CA nobody trusts
 # EC P-256 keys: fast to make. Usage: tls_certs.sh DIR
@@ -17,7 +20,8 @@ ca() { # name CN
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
 }
 leaf() { # name CA SAN [startdate enddate]
-	openssl req $ec -keyout "$1.key" -out "$1.csr" -subj "/CN=${3#DNS:}" 2>/dev/null
+	cn=${3%%,*}
+	openssl req $ec -keyout "$1.key" -out "$1.csr" -subj "/CN=${cn#*:}" 2>/dev/null
 	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" > "$1.ext"
 	if [ $# -ge 5 ]; then
 		# `openssl x509` cannot backdate: `openssl ca` with a throwaway database can.
@@ -35,7 +39,9 @@ leaf() { # name CA SAN [startdate enddate]
 
 ca ca "libws test CA"
 ca rogue-ca "rogue test CA"
-leaf server ca "DNS:localhost,IP:127.0.0.1"
+leaf server ca "DNS:localhost,IP:127.0.0.1,IP:::1"
 leaf otherhost ca "DNS:other.example"
+leaf ip4only ca "IP:127.0.0.1"
+leaf dnsip ca "DNS:127.0.0.1,DNS:::1"
 leaf expired ca "DNS:localhost" 20200101000000Z 20200102000000Z
 leaf rogue rogue-ca "DNS:localhost"
