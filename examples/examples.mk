@@ -1,8 +1,8 @@
 # Examples and the interop tests, included by the main Makefile (it defines
 # BUILD, CFLAGS_ALL, LIBS and CHECK_STEPS).
 #   make examples   builds $(BUILD)/examples/echo-server and ws-client
-#   make run        starts the chat demo on http://127.0.0.1:8080/ (foreground;
-#                   CHAT_TOKEN=... sets the token, printed with the URL)
+#   make run        starts the chat demo on http://localhost:8080/ (127.0.0.1
+#                   and ::1; foreground; CHAT_TOKEN=... sets the token)
 #   make chat       the chat server's tests, then the page in Chromium (test/chat/)
 #   make interop    runs both against Node's ws and Python's websockets, with
 #                   and without permessage-deflate (about 45 s); ends with
@@ -45,10 +45,15 @@ $(BUILD)/examples/ws-client: examples/client.c $(EXAMPLE_DEPS)
 	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 CHAT_TOKEN ?= devtoken
-run: deps examples
-	@echo "chat demo: open http://127.0.0.1:8080/?token=$(CHAT_TOKEN)  (token: $(CHAT_TOKEN); Ctrl-C stops it)"
-	$(BUILD)/examples/chat-server --host 127.0.0.1 --port 8080 --token $(CHAT_TOKEN) \
-		--page examples/chat/index.html
+# Only what the chat needs is installed and built (scripts/deps.sh run).
+run: deps-run
+	@$(MAKE) --no-print-directory $(BUILD)/examples/chat-server
+	@echo "chat demo: open http://localhost:8080/?token=$(CHAT_TOKEN)  (token: $(CHAT_TOKEN); Ctrl-C stops it)"
+	$(BUILD)/examples/chat-server --port 8080 --token $(CHAT_TOKEN) --page examples/chat/index.html
+
+.PHONY: deps-run
+deps-run:
+	@sh scripts/deps.sh run
 
 # node_modules comes from `npm ci` (CI runs it; here too when it is missing or
 # older than the lock file).
@@ -81,7 +86,14 @@ $(BUILD)/test/tls-alert: test/adapters/tls_alert.c
 downstream: lib
 	@sh test/adapters/downstream.sh "$(MAKE)" $(BUILD)
 
-CHECK_STEPS += interop adapters downstream
+# Clients that name "localhost" against every server, once with ::1 first and
+# once with 127.0.0.1 first, each order set in a private mount namespace
+# (test/interop/localhost.sh); about 10 s. Ends with two summary lines.
+.PHONY: localhost
+localhost: examples node_modules/.package-lock.json
+	@sh test/interop/localhost.sh $(BUILD)/examples $(BUILD)/localhost
+
+CHECK_STEPS += interop localhost adapters downstream
 
 # The chat demo (examples/chat/): rooms, history, token auth, origin checks,
 # rate limits, heartbeats; JSON through jansson (Debian libjansson-dev).
