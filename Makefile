@@ -1,5 +1,7 @@
-# libws — plain Makefile. `make` builds the libraries, `make check` runs every
-# test, `make run` starts the demo. Variables: CC, PREFIX, DESTDIR, WS_DEFLATE.
+# libws — plain Makefile. `make` builds the libraries, `make test` runs the
+# library's own checks (a few minutes, a C compiler, zlib and mbedTLS), `make
+# check` runs every test (real peers, browsers, servers, QEMU), `make run`
+# starts the demo. Variables: CC, PREFIX, DESTDIR, WS_DEFLATE.
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -30,8 +32,8 @@ LIB_OBJ := $(LIB_SRC:libws/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard test/test_*.c)
 TESTS := $(TEST_SRC:test/%.c=$(BUILD)/test/%)
 
-.PHONY: all lib test check sanitize sanitize-gcc sanitize-clang nodeflate install uninstall clean deps run bench fuzz symbols \
-        install-test examples
+.PHONY: all lib unit test check sanitize sanitize-gcc sanitize-clang nodeflate install uninstall clean deps deps-lib \
+        run bench fuzz symbols install-test examples
 
 all: lib
 
@@ -71,13 +73,13 @@ $(BUILD)/test/%: test/%.c $(TEST_SHARED) $(BUILD)/libws.a test/harness.h
 	$(CC) $(CFLAGS_ALL) -Ilibws -o $@ $< $(TEST_SHARED) $(BUILD)/libws.a $(LIBS)
 
 # Runs every unit test binary; each prints "name: N passed, M failed".
-test: $(TESTS)
+unit: $(TESTS)
 	@sh test/run.sh $(TESTS)
 
 # Unit tests under ASan+UBSan, in their own build directory.
 sanitize:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san-$(notdir $(CC)) OPT=-O1 \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" unit
 
 # Only ws_ names may leave the shared library.
 symbols: $(BUILD)/$(SONAME)
@@ -104,17 +106,27 @@ install-test: lib
 	@sh test/install_test.sh "$(MAKE)" $(BUILD)
 
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh all
 
-# Everything: unit tests (gcc), the same under ASan+UBSan with gcc and clang,
-# exported symbols and imports, install + pkg-config; the fragments included
-# below append their own steps (bench correctness, fuzz corpus replay,
-# interop). Ends with one summary line, "N passed, M failed".
-CHECK_STEPS := test sanitize-gcc sanitize-clang nodeflate symbols install-test
+deps-lib:
+	@sh scripts/deps.sh lib
+
+# The library's own checks (make test): the unit tests four ways (gcc -O2,
+# ASan+UBSan with gcc and with clang, without zlib), exported symbols and
+# imports, install + pkg-config, the fuzz corpora replayed (fuzz/fuzz.mk).
+# Groups run side by side, each in its own build directory; the steps of a
+# group (joined by commas) one after the other (test/steps.sh).
+TEST_GROUPS := unit,symbols,install-test sanitize-gcc sanitize-clang nodeflate fuzz-replay
+# make check runs them, then the steps the fragments included below append
+# (interop, adapters, chat, HTTP/2, bench checks, the MCU build) one by one.
+# CI puts its own steps first (CI_STEPS=fuzz-ci: .ci/run). Both end with one
+# summary line, "N passed, M failed".
+CI_STEPS ?=
+CHECK_STEPS :=
 
 # The library and its tests built without zlib (make WS_DEFLATE=0).
 nodeflate:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/nodeflate WS_DEFLATE=0 test
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/nodeflate WS_DEFLATE=0 unit
 
 sanitize-gcc:
 	@$(MAKE) --no-print-directory sanitize CC=gcc
@@ -122,12 +134,16 @@ sanitize-gcc:
 sanitize-clang:
 	@$(MAKE) --no-print-directory sanitize CC=clang
 
+test: deps-lib
+	@mkdir -p $(BUILD)
+	@sh test/steps.sh -p "$(MAKE)" $(BUILD)/steps $(TEST_GROUPS) | tee $(BUILD)/test.log
+	@sh test/summary.sh $(BUILD)/test.log
+
 check: deps
 	@mkdir -p $(BUILD)
-	@for s in $(CHECK_STEPS); do \
-	  echo "== $$s"; \
-	  $(MAKE) --no-print-directory $$s 2>&1 || echo "$$s: 0 passed, 1 failed (make $$s exited nonzero)"; \
-	done | tee $(BUILD)/check.log
+	@{ sh test/steps.sh "$(MAKE)" $(BUILD)/steps $(CI_STEPS); \
+	   sh test/steps.sh -p "$(MAKE)" $(BUILD)/steps $(TEST_GROUPS); \
+	   sh test/steps.sh "$(MAKE)" $(BUILD)/steps $(CHECK_STEPS); } | tee $(BUILD)/check.log
 	@sh test/summary.sh $(BUILD)/check.log
 
 clean:

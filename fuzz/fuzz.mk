@@ -132,7 +132,6 @@ fuzz-replay: $(REPLAY_BINS)
 	  set -- $$n; pass=$$((pass+$$1-$$2)); fail=$$((fail+$$2)); \
 	done; echo "fuzz-replay: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-CHECK_STEPS += fuzz-replay
 
 # Keep the objects make would otherwise delete as intermediates.
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_SHARED_OBJ) $(REPLAY_LIB_OBJ) \

@@ -1,16 +1,36 @@
 #!/bin/sh
-# Installs the Debian packages the build, the tests and the demo need, when
-# missing. Without root, prints the command to run instead.
-pkgs="build-essential clang libclang-rt-14-dev libmbedtls-dev zlib1g-dev pkg-config binutils libnghttp2-dev
-      libwslay-dev python3 python3-websockets libuv1-dev openssl cmake libjansson-dev chromium
-      libhiredis-dev redis-server nginx
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+# The one list of the Debian packages libws needs, by what needs them.
+# Installs the missing ones (as root), or prints the command to run.
+#   deps.sh lib   make test: a C compiler (gcc, and clang for its sanitizers),
+#                 mbedTLS, zlib, pkg-config
+#   deps.sh run   make run: that and the chat demo's libraries
+#   deps.sh all   make check (the default): that and every peer, server and
+#                 tool the tests run against
+# .ci/run and the Makefile call this; no other file lists packages.
+set -u
+lib="build-essential pkg-config binutils libmbedtls-dev zlib1g-dev clang libclang-rt-14-dev"
+run="$lib libjansson-dev libhiredis-dev"
+# interop and the adapters: Python websockets, Node (below), openssl for the
+# test certificates; libwslay and llvm for the bench and the fuzzers; libuv,
+# nghttp2, cmake for the examples and downstream builds; Chromium, Redis and
+# nginx for the chat and HTTP/2 tests; the Cortex-M build and QEMU; gcovr for
+# make coverage.
+all="$run python3 python3-websockets openssl libwslay-dev llvm libuv1-dev libnghttp2-dev cmake
+     chromium redis-server nginx gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcovr"
+case ${1:-all} in
+lib) pkgs=$lib ;;
+run) pkgs=$run ;;
+all) pkgs=$all ;;
+*) echo "usage: deps.sh [lib|run|all]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 # Node.js may come from another repository; only its commands matter.
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ "${1:-all}" = all ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$missing"
