@@ -54,7 +54,9 @@ for s in echo-server echo-server-poll echo-server-uv echo-server-tls echo-server
 	: >"$tmp/$s.out"
 	"$tmp/bin/$s" --port 0 >"$tmp/$s.out" 2>&1 &
 	pids="$pids $!"
-	for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q listening "$tmp/$s.out" && break; sleep 0.2; done
+	# Up to 10 s for the port line (a loaded machine starts processes slowly);
+	# on time, it is there in the first 0.2 s.
+	i=0; while [ $i -lt 50 ] && ! grep -q listening "$tmp/$s.out"; do sleep 0.2; i=$((i + 1)); done
 	port=$(sed -n 's|^listening on ws://127.0.0.1:\([0-9]*\)/$|\1|p' "$tmp/$s.out")
 	got=$(echo "downstream $s" | timeout 10 "$tmp/bin/ws-client" "ws://127.0.0.1:$port/" 2>/dev/null)
 	if [ "$got" = "downstream $s" ]; then ok; else bad "$s echo: got '$got'"; fi

@@ -113,9 +113,9 @@ def frame(op, payload, rsv1=False, fin=True, mask=True):
     return hdr + key + (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big") if n else hdr + key
 
 
-def read_frames(s, timeout, until_close=False, want=None):
-    """Reads until EOF, timeout, a close frame (until_close) or the frame want:
-    (list of (opcode, payload), eof?, seconds taken)."""
+def read_frames(s, timeout, until_close=False, want=None, want_n=1):
+    """Reads until EOF, timeout, a close frame (until_close) or want_n of the
+    frame want: (list of (opcode, payload), eof?, seconds taken)."""
     s.settimeout(0.1)
     buf, t0, frames = b"", time.monotonic(), []
     while time.monotonic() - t0 < timeout:
@@ -138,13 +138,64 @@ def read_frames(s, timeout, until_close=False, want=None):
                 break
             frames.append((buf[0] & 0x0f, buf[off:off + n]))
             buf = buf[off + n:]
-            if (until_close and frames[-1][0] == 8) or frames[-1] == want:
+            if (until_close and frames[-1][0] == 8) or (frames[-1] == want and frames.count(want) >= want_n):
                 return frames, False, time.monotonic() - t0
     return frames, False, timeout
 
 
 def eof_within(s, timeout):
     return read_frames(s, timeout)[1]
+
+
+def stamped(s, timeout, **kw):
+    """Reads s in a thread from now on (read_frames with kw) and stamps the
+    moment that ended it (a close frame, the FIN, the frames wanted): the
+    returned dict gets frames, eof and at (time.monotonic()) once "thread"
+    has ended, however late the test looks."""
+    r = {}
+
+    def run():
+        frames, eof, _ = read_frames(s, timeout, **kw)
+        r.update(frames=frames, eof=eof, at=time.monotonic())
+    r["thread"] = threading.Thread(target=run, daemon=True)
+    r["thread"].start()
+    return r
+
+
+def hangup_stamp(s, timeout):
+    """A thread that waits, without reading, for the peer's FIN or RST on s
+    (poll: POLLRDHUP, POLLHUP, POLLERR): the returned dict gets at
+    (time.monotonic()) when it came, once "thread" has ended."""
+    r = {}
+
+    def run():
+        po = select.poll()
+        po.register(s.fileno(), select.POLLRDHUP)  # POLLHUP and POLLERR come anyway
+        if po.poll(timeout * 1000):
+            r["at"] = time.monotonic()
+    r["thread"] = threading.Thread(target=run, daemon=True)
+    r["thread"].start()
+    return r
+
+
+def served_within(port, text, timeout):
+    """A new peer is upgraded and its message echoed, retried until timeout
+    (the server frees a slot when it has seen a peer leave, which the test
+    does not wait for): True once one is."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            s, _ = upgrade(port)
+            s.sendall(frame(1, text))
+            ok = (1, text) in read_frames(s, max(0.5, end - time.monotonic()), want=(1, text))[0]
+            s.close()
+            if ok:
+                return True
+        except OSError:
+            pass
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.05)
 
 
 # --- server cases ------------------------------------------------------------
@@ -200,9 +251,16 @@ def tls_reads_case(bindir):
 
 def idle_cases(bindir, name):
     srv, port = start_server(bindir, name, "--idle-timeout", "1", "--ping-interval", "0")
+    # Each close is stamped by a reader thread, from a clock started before
+    # the connect (the server's starts later): 1 s at least, whenever the
+    # test gets around to looking.
+    opened = {}
+    opened["silent"] = time.monotonic()
     silent, _ = upgrade(port)
+    got = {"silent": stamped(silent, 5, until_close=True)}
+    opened["trickling"] = time.monotonic()
     trickle, _ = upgrade(port)
-    t0 = time.monotonic()
+    got["trickling"] = stamped(trickle, 5, until_close=True)
     stop_trickle = threading.Event()
 
     def drip():  # a 200-byte text frame, one byte every 0.2 s: never a complete message
@@ -215,25 +273,35 @@ def idle_cases(bindir, name):
             except OSError:
                 return
     threading.Thread(target=drip, daemon=True).start()
-    got = {}
-    for label, s in (("silent", silent), ("trickling", trickle)):
-        frames, eof, _ = read_frames(s, 3, until_close=True)
-        got[label] = (frames, time.monotonic() - t0)
-    stop_trickle.set()
-    for label, (frames, after) in got.items():
+    for label, r in got.items():
+        r["thread"].join(6)
+        frames, after = r.get("frames", []), r["at"] - opened[label] if "at" in r else 99
         closes = [p for op, p in frames if op == 8]
-        check(closes and closes[0][:2] == struct.pack("!H", 1001) and after < 4,
-              f"{name} --idle-timeout 1: {label} upgraded peer gets close 1001 \"idle timeout\"",
-              f"frames {frames[:3]}, after {after:.1f} s")
-    # A peer that does talk stays.
+        check(closes and closes[0][:2] == struct.pack("!H", 1001) and 0.9 <= after <= 3,
+              f"{name} --idle-timeout 1: {label} upgraded peer gets close 1001 \"idle timeout\" "
+              f"({after:.2f} s after connecting)", f"frames {frames[:3]}")
+    stop_trickle.set()
+    # A peer that does talk stays: a message every 0.3 s by the clock (a
+    # thread of its own, so that a late echo does not stretch the gaps),
+    # every echo back, no close.
     live, _ = upgrade(port)
-    ok = True
-    for i in range(6):
-        time.sleep(0.3)
-        live.sendall(frame(1, b"hi"))
-        frames, eof, _ = read_frames(live, 0.3, want=(1, b"hi"))
-        ok = ok and not eof and (1, b"hi") in frames
-    check(ok, f"{name} --idle-timeout 1: a peer sending a message every 0.3 s stays for 1.8 s")
+    sent = []
+
+    def talk():
+        t = time.monotonic()
+        for _ in range(6):
+            t += 0.3
+            time.sleep(max(0, t - time.monotonic()))
+            live.sendall(frame(1, b"hi"))
+            sent.append(time.monotonic())
+    talker = threading.Thread(target=talk, daemon=True)
+    talker.start()
+    frames, eof, _ = read_frames(live, 10, until_close=True, want=(1, b"hi"), want_n=6)
+    talker.join(5)
+    gaps = [round(b - a, 2) for a, b in zip(sent, sent[1:])]
+    check(not eof and frames == [(1, b"hi")] * 6,
+          f"{name} --idle-timeout 1: a peer sending a message every 0.3 s stays for 1.8 s",
+          f"eof {eof}, frames {frames[:8]}, gaps between sends {gaps} s")
     for s in (silent, trickle, live):
         s.close()
     stop(srv)
@@ -241,25 +309,27 @@ def idle_cases(bindir, name):
 
 def ping_cases(bindir, name):
     srv, port = start_server(bindir, name, "--idle-timeout", "0", "--ping-interval", "0.5")
-    mute, _ = upgrade(port)
+    # The clock starts before the connect (the server's silence clock starts
+    # later), and the test reads at once: read_frames returns at the EOF.
     t0 = time.monotonic()
-    frames, eof, when = read_frames(mute, 4)
-    check(eof and any(op == 9 for op, _ in frames) and 0.8 < when < 2.5,
-          f"{name} --ping-interval 0.5: a peer that never pongs is pinged, then dropped after ~1 s",
-          f"frames {frames[:3]}, eof {eof} after {when:.1f} s")
-    # One that answers every ping stays (only pings and pongs for 2.5 s).
+    mute, _ = upgrade(port)
+    frames, eof, _ = read_frames(mute, 4)
+    when = time.monotonic() - t0
+    check(eof and any(op == 9 for op, _ in frames) and 0.95 <= when <= 2.5,
+          f"{name} --ping-interval 0.5: a peer that never pongs is pinged, then dropped after ~1 s "
+          f"({when:.2f} s after connecting)", f"frames {frames[:3]}, eof {eof}")
+    # One that answers every ping at once stays (only pings and pongs for 2.5 s).
     ponger, _ = upgrade(port)
-    ponger.settimeout(0.1)
     end, pings, alive = time.monotonic() + 2.5, 0, True
     while time.monotonic() < end and alive:
-        frames, eof, _ = read_frames(ponger, 0.2)
-        alive = not eof
+        frames, eof, _ = read_frames(ponger, end - time.monotonic(), want=(9, b""))  # returns on a ping
+        alive = not eof and all(op != 8 for op, _ in frames)
         for op, p in frames:
             if op == 9:
                 pings += 1
                 ponger.sendall(frame(10, p))
     ponger.sendall(frame(1, b"still"))
-    frames, eof, _ = read_frames(ponger, 0.5, want=(1, b"still"))
+    frames, eof, _ = read_frames(ponger, 5, want=(1, b"still"))
     check(alive and pings >= 2 and (1, b"still") in frames,
           f"{name} --ping-interval 0.5: a peer that pongs stays and echoes", f"{pings} pings, alive {alive}")
     mute.close()
@@ -269,13 +339,15 @@ def ping_cases(bindir, name):
 
 def write_timeout_case(bindir, name):
     srv, port = start_server(bindir, name, "--write-timeout", "1")
+    t0 = time.monotonic()  # before the connect: nothing can stall for 1 s before it
     s, _ = upgrade(port)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hup = hangup_stamp(s, 10)  # the drop, stamped by a thread that does not read
     msg = frame(2, os.urandom(60000))
-    t0, sent = time.monotonic(), 0
+    sent = 0
     s.settimeout(0.2)
     dropped = False
-    while time.monotonic() - t0 < 8:  # never reads; keeps sending while the server reads
+    while time.monotonic() - t0 < 8 and "at" not in hup:  # never reads; keeps sending while the server reads
         try:
             s.sendall(msg)
             sent += 1
@@ -291,11 +363,10 @@ def write_timeout_case(bindir, name):
             pass
         finally:
             s.settimeout(0.2)
-    took = time.monotonic() - t0
-    if not dropped:  # writes may stall without an error: look for the FIN
-        dropped = eof_within(s, 3)
-    check(dropped and took < 8, f"{name} --write-timeout 1: a peer that never reads is dropped",
-          f"dropped {dropped} after {took:.1f} s, {sent} messages sent")
+    hup["thread"].join(max(0, t0 + 10 - time.monotonic()))
+    took = hup["at"] - t0 if "at" in hup else 99
+    check(0.95 <= took <= 8, f"{name} --write-timeout 1: a peer that never reads is dropped ({took:.2f} s after connecting)",
+          f"hang-up stamped {took:.1f} s after connecting (99: none), error on send {dropped}, {sent} messages sent")
     s.close()
     check(srv.poll() is None and rss_kib(srv.pid) < 40000, f"{name}: server alive and small afterwards",
           f"rss {rss_kib(srv.pid) if srv.poll() is None else 'dead'} KiB")
@@ -311,15 +382,9 @@ def cap_cases(bindir, name):
     socks[0].sendall(frame(8, struct.pack("!H", 1000)))
     eof_within(socks[0], 6)
     socks[0].close()
-    time.sleep(0.3)  # the server sees our FIN, then frees the slot
-    try:
-        s, _ = upgrade(port)
-        s.sendall(frame(1, b"again"))
-        ok = (1, b"again") in read_frames(s, 0.5, want=(1, b"again"))[0]
-        s.close()
-    except OSError as e:
-        ok = False
-        print("   ", e)
+    # The server frees the slot once it sees our FIN: within 2 s of it, well
+    # before any of its timeouts (5 s) would free it.
+    ok = served_within(port, b"again", 2)
     check(ok, f"{name} --max-conns 5: after one closes, a new one is served")
     for s in socks[1:]:
         s.close()
@@ -337,14 +402,7 @@ def cap_cases(bindir, name):
     served = len(socks)
     for s in socks[:10]:
         s.close()
-    time.sleep(0.3)
-    try:
-        s, _ = upgrade(port)
-        s.sendall(frame(1, b"room"))
-        ok = (1, b"room") in read_frames(s, 0.5, want=(1, b"room"))[0]
-        s.close()
-    except OSError:
-        ok = False
+    ok = served_within(port, b"room", 2)  # once the server has seen them leave (--idle-timeout 2 is not it)
     check(ok and served < 60, f"{name} under ulimit -n 64: default cap ({served} served) keeps room; "
           "after 10 leave a new peer is served")
     for s in socks[10:]:
@@ -362,27 +420,18 @@ def cap_cases(bindir, name):
             socks.append(upgrade(port)[0])
         except (OSError, ConnectionError):
             refused += 1
-    cpu0 = sum(os.times()[:2])
-    t_cpu0 = open(f"/proc/{srv.pid}/stat").read().split()[13:15]
+    t_cpu0, w0 = open(f"/proc/{srv.pid}/stat").read().split()[13:15], time.monotonic()
     time.sleep(1)
-    t_cpu1 = open(f"/proc/{srv.pid}/stat").read().split()[13:15]
-    spin = sum(map(int, t_cpu1)) - sum(map(int, t_cpu0))
-    del cpu0
+    t_cpu1, w1 = open(f"/proc/{srv.pid}/stat").read().split()[13:15], time.monotonic()
+    spin = (sum(map(int, t_cpu1)) - sum(map(int, t_cpu0))) / (w1 - w0)  # ticks (1/100 s) per second, over the window as it was
     check(refused > 0 and spin < 20,
           f"{name} at EMFILE: excess connections are accepted and closed, no busy loop",
-          f"refused {refused}, {spin} ticks of CPU in 1 s, stderr {bytes(srv.err[-200:])!r}")
+          f"refused {refused}, {spin:.0f} ticks of CPU per s over {w1 - w0:.1f} s, stderr {bytes(srv.err[-200:])!r}")
     check(name == "echo-server-uv" or b"out of file descriptors" in srv.err,  # libuv handles EMFILE itself
           f"{name} at EMFILE: says so on stderr")
     for s in socks:
         s.close()
-    time.sleep(0.5)
-    try:
-        s, _ = upgrade(port)
-        s.sendall(frame(1, b"back"))
-        ok = (1, b"back") in read_frames(s, 0.5, want=(1, b"back"))[0]
-        s.close()
-    except OSError:
-        ok = False
+    ok = served_within(port, b"back", 2)  # once the server has seen them leave (--idle-timeout 30 is not it)
     check(ok, f"{name} at EMFILE: serves again once descriptors are free")
     stop(srv)
 
@@ -404,24 +453,37 @@ def amplification_case(bindir, name):
         s.settimeout(5)
         s.sendall(data)
         peers.append(s)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu():  # the server's CPU time, user and system, in seconds
+        with open(f"/proc/{srv.pid}/stat") as f:
+            return sum(map(int, f.read().split()[13:15])) / tick
     t0 = time.monotonic()
-    peak, lat = 0, []
+    peak, lat, work = 0, [], []
     while time.monotonic() - t0 < 3:
         peak = max(peak, rss_kib(srv.pid))
-        t1 = time.monotonic()
+        t1, c1 = time.monotonic(), cpu()
         try:
             s, _ = upgrade(port)
             s.sendall(frame(1, b"ping?"))
-            ok = (1, b"ping?") in read_frames(s, 2, want=(1, b"ping?"))[0]
+            ok = (1, b"ping?") in read_frames(s, 4, want=(1, b"ping?"))[0]
             s.close()
         except OSError:
             ok = False
         lat.append(time.monotonic() - t1 if ok else 99)
+        work.append(cpu() - c1)
         time.sleep(0.2)
     check(peak - base < 64 * 1024, f"{name} --deflate: 20 peers x 16 MiB at ~{len(data) // 1024} KiB "
           f"compressed (200:1), never reading: RSS grew {(peak - base) // 1024} MiB (< 64 MiB)",
           f"base {base} KiB, peak {peak} KiB")
-    check(max(lat) < 1, f"{name} --deflate: meanwhile another peer's echo takes {max(lat) * 1000:.0f} ms at worst (< 1 s)", f"{[round(x, 2) for x in lat]}")
+    # What the server did for the others before it answered is its CPU time
+    # meanwhile: under 1 s however loaded the machine (other processes
+    # stretch the wall time, not the server's work; at load 6 on 2 cores a
+    # wall time of 0.93 s was seen against 0.2..0.4 s unloaded). The wall
+    # time gets the looser bound, 3 s.
+    check(max(work) < 1 and max(lat) < 3, f"{name} --deflate: meanwhile another peer's echo takes "
+          f"{max(lat) * 1000:.0f} ms at worst, {max(work) * 1000:.0f} ms of the server's CPU (< 1 s of CPU, < 3 s)",
+          f"wall {[round(x, 2) for x in lat]} s, server CPU {[round(x, 2) for x in work]} s")
     for s in peers:
         s.close()
     stop(srv)
@@ -438,7 +500,7 @@ class RawServer:
         self.ls.bind(("127.0.0.1", 0))
         self.ls.listen(16)
         self.port = self.ls.getsockname()[1]
-        self.behave, self.conns = behave, 0
+        self.behave, self.conns, self.times = behave, 0, []  # times: time.monotonic() of each accept
         threading.Thread(target=self.run, daemon=True).start()
 
     def run(self):
@@ -447,8 +509,21 @@ class RawServer:
                 s, _ = self.ls.accept()
             except OSError:
                 return
+            self.times.append(time.monotonic())
             self.conns += 1
             threading.Thread(target=self.serve, args=(s,), daemon=True).start()
+
+    def conns_within(self, seconds, timeout=10):
+        """Connections in the first `seconds` after the first one, counted
+        once that much time has passed since it (accepts are stamped as they
+        come: the window is the client's, not the test's)."""
+        end = time.monotonic() + timeout
+        while not self.times and time.monotonic() < end:
+            time.sleep(0.05)
+        if not self.times:
+            return 0
+        time.sleep(max(0, self.times[0] + seconds - time.monotonic()))
+        return sum(1 for t in self.times if t - self.times[0] < seconds)
 
     def serve(self, s):
         try:
@@ -505,21 +580,21 @@ def client_cases(bindir):
         time.sleep(0.5)
     srv = RawServer(try_later)
     p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
-    time.sleep(4)
+    n = srv.conns_within(4)
     stop(p)
     err = p.stderr.read().decode()
-    check(srv.conns <= 2 and "reconnecting in" in err and "server closed" in err,
-          f"ws-client --reconnect: 101 then close 1013 -> {srv.conns} connections in 4 s (<= 2), says why",
+    check(n <= 2 and "reconnecting in" in err and "server closed" in err,
+          f"ws-client --reconnect: 101 then close 1013 -> {n} connections in 4 s (<= 2), says why",
           err[-300:])
     srv.close()
 
     # Backoff: a server that accepts and drops at once (no close frame).
     srv = RawServer(lambda s: None)
     p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--reconnect")
-    time.sleep(4)
+    n = srv.conns_within(4)
     stop(p)
-    check(2 <= srv.conns <= 5, f"ws-client --reconnect: 101 then drop -> {srv.conns} connections in 4 s (2..5: "
-          "backoff not reset by the handshake)")
+    check(2 <= n <= 5, f"ws-client --reconnect: 101 then drop -> {n} connections in 4 s (2..5: "
+          "backoff not reset by the handshake)", f"accepted at {[round(t - srv.times[0], 2) for t in srv.times]} s")
     srv.close()
 
     # A stall of the process must not look like a dead peer.
@@ -544,7 +619,7 @@ def client_cases(bindir):
                 s.sendall(frame(10 if op == 9 else op, bytes(pl), mask=False))
     srv = RawServer(echo)
     p = client(bindir, f"ws://127.0.0.1:{srv.port}/", "--ping-interval", "0.3")
-    time.sleep(0.8)
+    srv.conns_within(0.8)  # connected, and pinging, before the stall
     os.kill(p.pid, signal.SIGSTOP)
     time.sleep(1.5)
     os.kill(p.pid, signal.SIGCONT)
@@ -555,7 +630,7 @@ def client_cases(bindir):
     except BrokenPipeError:
         pass
     line = b""
-    if select.select([p.stdout], [], [], 2)[0]:
+    if select.select([p.stdout], [], [], 5)[0]:
         line = p.stdout.readline()
     try:
         p.stdin.close()
@@ -670,9 +745,9 @@ def client_cases(bindir):
         rc = p.wait(8)
     except subprocess.TimeoutExpired:
         rc = None
-    took = time.monotonic() - t0
+    took = time.monotonic() - t0  # p.wait returned at the exit; t0 is before the process started
     stop(p)
-    check(rc == 1 and took < 4, f"ws-client --connect-timeout 1 against a full backlog: exit 1 after {took:.1f} s",
+    check(rc == 1 and 0.95 <= took <= 4, f"ws-client --connect-timeout 1 against a full backlog: exit 1 after {took:.1f} s",
           f"rc {rc}")
     for f in fill:
         f.close()
