@@ -67,8 +67,8 @@ interop: examples node_modules/.package-lock.json
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
 # about 60 s, ends with "adapters: N passed, M failed".
 adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert
-	@$(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
-	@$(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
+	@timeout -k 10 300 $(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
+	@timeout -k 10 900 $(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
 		--server echo-server-poll --server echo-server-uv
 
 # An LD_PRELOAD shim that counts the server's recv() calls (wss:// reads).
