@@ -1696,6 +1696,157 @@ static void writers_zero_out_len(void)
 #undef STALE
 }
 
+/* A handshake writer on a connection brought to where it may answer. */
+typedef struct answer_case {
+	const char *name;
+	void (*ready)(ws_conn *c);
+	int (*write)(ws_conn *c, void *out, size_t cap, size_t *n);
+} answer_case;
+
+static const ws_config *answer_server_cfg(void)
+{
+	static ws_config cfg;
+	cfg = server_cfg();
+	return &cfg;
+}
+
+static void ready_request(ws_conn *c)
+{
+	CHECK(to_request(c, answer_server_cfg(), RFC_REQUEST));
+}
+
+static void ready_bad_request(ws_conn *c)
+{
+	static char buf[] = "POST / HTTP/1.1\r\n\r\n";
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(c, sizeof *c, answer_server_cfg());
+	CHECK_INT(ws_conn_recv(c, buf, sizeof buf - 1, &used, &ev), WS_E_HTTP_METHOD);
+}
+
+static void ready_old_version(ws_conn *c)
+{
+	static char buf[] = RL H_HOST H_UP H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n";
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(c, sizeof *c, answer_server_cfg());
+	CHECK_INT(ws_conn_recv(c, buf, sizeof buf - 1, &used, &ev), WS_E_HTTP_WS_VERSION);
+}
+
+static void ready_client(ws_conn *c)
+{
+	static ws_config cfg;
+	cfg = client_cfg();
+	rand_ctr = 0; /* the same key every time */
+	ws_conn_init(c, sizeof *c, &cfg);
+}
+
+static int write_accept(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_accept(c, NULL, out, cap, n);
+}
+
+static int write_accept_opts(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	static const ws_accept_opts ao = {"chat", "Set-Cookie: sid=1\r\n"};
+	return ws_conn_accept(c, &ao, out, cap, n);
+}
+
+static int write_reject(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_reject(c, 403, "Content-Type: text/plain\r\n", "no", 2, out, cap, n);
+}
+
+static int write_fail(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_fail(c, out, cap, n);
+}
+
+static int write_connect(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	static const char *const protos[] = {"chat", NULL};
+	static const ws_connect_opts co = {"server.example.com", "/chat", protos, "http://example.com",
+	                                   "Authorization: Bearer x\r\n"};
+	return ws_conn_connect(c, &co, out, cap, n);
+}
+
+/* handshake.h: WS_E_BUFFER sets *out_len to the size needed and changes
+ * nothing else; out is not written. For every cap from 0 to the answer's
+ * length, guard bytes over the whole buffer must survive a WS_E_BUFFER, and
+ * the same call with room enough must then write the same answer a fresh
+ * connection writes. (The writers used to leave the prefix that fit.) */
+static void writers_leave_out_untouched(void)
+{
+	enum { GUARD = 16, CAP = 1024 };
+	static const answer_case v[] = {
+		{"accept", ready_request, write_accept},
+		{"accept with options", ready_request, write_accept_opts},
+		{"reject", ready_request, write_reject},
+		{"fail (400)", ready_bad_request, write_fail},
+		{"fail (426)", ready_old_version, write_fail},
+		{"connect", ready_client, write_connect},
+	};
+	static uint8_t ref[CAP], out[CAP + GUARD];
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_conn c;
+		size_t len = 0, n;
+		int bad = 0;
+
+		v[i].ready(&c);
+		CHECK_INT(v[i].write(&c, ref, CAP, &len), WS_OK);
+		for (size_t cap = 0; cap <= len && !bad; cap++) {
+			size_t touched = 0;
+			int rc;
+			v[i].ready(&c);
+			memset(out, 0xA5, len + GUARD);
+			n = 12345;
+			rc = v[i].write(&c, out, cap, &n);
+			for (size_t k = 0; k < len + GUARD; k++)
+				touched += out[k] != 0xA5;
+			if (cap < len && (rc != WS_E_BUFFER || n != len || touched)) {
+				t_fail(__FILE__, __LINE__, "%s, cap %zu of %zu: %s, *out_len %zu, %zu bytes written",
+				       v[i].name, cap, len, ws_status_name(rc), n, touched);
+				bad = 1;
+			}
+			/* Nothing changed: room enough now gives the whole answer. */
+			if (cap < len)
+				rc = v[i].write(&c, out, len, &n);
+			if (rc != WS_OK || n != len || memcmp(out, ref, len) ||
+			    out[len] != 0xA5 || out[len + GUARD - 1] != 0xA5) {
+				t_fail(__FILE__, __LINE__, "%s, cap %zu of %zu: then %s, %zu bytes", v[i].name, cap,
+				       len, ws_status_name(rc), n);
+				bad = 1;
+			}
+		}
+	}
+	/* ws_deflate_format() too: 0 when cap is too small, out not written. */
+	{
+		ws_deflate_config d;
+		char fref[WS_DEFLATE_FORMAT_MAX], fout[WS_DEFLATE_FORMAT_MAX + GUARD];
+		size_t len;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = 1;
+		d.client_max_window_bits = 10;
+		int bad = 0;
+		len = ws_deflate_format(&d, NULL, fref, sizeof fref);
+		CHECK(len > 0);
+		for (size_t cap = 0; cap <= len + 1 && !bad; cap++) {
+			size_t touched = 0, got;
+			memset(fout, 0xA5, sizeof fout);
+			got = ws_deflate_format(&d, NULL, fout, cap);
+			for (size_t k = 0; k < sizeof fout; k++)
+				touched += (uint8_t)fout[k] != 0xA5;
+			if (cap <= len ? got != 0 || touched
+			               : got != len || memcmp(fout, fref, len + 1) || touched != len + 1)
+				bad = 1, t_fail(__FILE__, __LINE__, "ws_deflate_format, cap %zu of %zu + NUL: %zu, "
+				                "%zu bytes written", cap, len, got, touched);
+		}
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1732,6 +1883,7 @@ int main(int argc, char **argv)
 	RUN(host_values);
 	RUN(request_with_body);
 	RUN(writers_zero_out_len);
+	RUN(writers_leave_out_untouched);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

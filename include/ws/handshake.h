@@ -24,7 +24,9 @@
  *
  * ws_conn_accept(), ws_conn_reject() and ws_conn_connect() follow the rule of
  * every writer: WS_E_BUFFER sets *out_len to the size needed and changes
- * nothing else; any other error sets it to 0.
+ * nothing else (not a byte of out is written, the connection is as it was,
+ * and the call may be repeated with a larger buffer); any other error sets it
+ * to 0.
  *
  * The head is not consumed until it is complete; the connection remembers how
  * far it has searched, so presenting it one byte at a time costs linear time
