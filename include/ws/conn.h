@@ -226,7 +226,9 @@ WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p)
  * place in buf, only within the consumed range, never twice; nothing outside
  * buf[0..*consumed) is written. When a text chunk is followed by invalid
  * UTF-8, the valid prefix is returned first as an event and the error on the
- * next call. Returns:
+ * next call. With an error, *ev is WS_EV_NONE with no flags, data, len or
+ * code (a failed server handshake may still describe its head in ev->http).
+ * Returns:
  *   - WS_OK: *ev holds an event, or WS_EV_NONE when nothing more can be done
  *     with these bytes (also while a server awaits ws_conn_accept/reject,
  *     and after the transport ended or the connection was rejected);
