@@ -306,8 +306,14 @@ static void request_errors(void)
 		{"GET /c\thost HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{"GET /chat\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{"G(T /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
-		{"\r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
-		{"\r\n\r\n", WS_E_HTTP_MALFORMED, 400},
+		/* Leading empty lines: see leading_empty_lines(). */
+		{"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY
+		 H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\n\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\rGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{" \r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		/* Bare LF anywhere, even as the terminator (RFC 9112 §2.2). */
 		{"GET /chat HTTP/1.1\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{RL H_HOST "Upgrade: websocket\n" H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
@@ -541,6 +547,29 @@ static void head_limits(void)
 	free(too_many);
 }
 
+/* A server fed head[0..len) one byte more per call, as the read loop presents
+ * a head that trickles in: each call searches only the new byte (`scanned`
+ * grows by one) and consumes nothing; the whole head is then the request,
+ * consumed. */
+static void dribble_request(const ws_config *cfg, char *head, size_t len)
+{
+	ws_conn c;
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(&c, sizeof c, cfg);
+	for (size_t k = 1; k < len; k++) {
+		int rc = ws_conn_recv(&c, head, k, &used, &ev);
+		if (rc != WS_OK || used != 0 || ev.type != WS_EV_NONE || c.u_.h.scanned != k) {
+			CHECK_INT(c.u_.h.scanned, k);
+			break;
+		}
+	}
+	CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_REQUEST);
+	CHECK_INT(used, len);
+}
+
 /* A sender dribbling a head of nearly max_head bytes one byte at a time.
  * Measured in work, not time: each call must search only the new byte, so
  * `scanned` advances by one per call, and a terminator planted in bytes
@@ -553,7 +582,6 @@ static void slow_sender_linear(void)
 	ws_conn c;
 	ws_event ev;
 	size_t used;
-	int bad = 0;
 
 	len += (size_t)sprintf(head + len, "%s", RL H_HOST H_UP H_CONN H_KEY H_VER);
 	for (int i = 0; i < 49; i++)
@@ -561,17 +589,7 @@ static void slow_sender_linear(void)
 	len += (size_t)sprintf(head + len, "\r\n");
 	CHECK(len > WS_DEFAULT_MAX_HEAD - 400 && len <= WS_DEFAULT_MAX_HEAD);
 
-	ws_conn_init(&c, sizeof c, &cfg);
-	for (size_t k = 1; k < len && !bad; k++) {
-		int rc = ws_conn_recv(&c, head, k, &used, &ev);
-		if (rc != WS_OK || used != 0 || ev.type != WS_EV_NONE || c.u_.h.scanned != k) {
-			CHECK_INT(c.u_.h.scanned, k);
-			bad = 1;
-		}
-	}
-	CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
-	CHECK_INT(ev.type, WS_EV_REQUEST);
-	CHECK_INT(used, len);
+	dribble_request(&cfg, head, len);
 
 	/* The planted terminator. */
 	{
@@ -595,6 +613,108 @@ static void slow_sender_linear(void)
 		CHECK_INT(ws_conn_recv(&c, (void *)req, sizeof req - 1, &used, &ev), WS_OK);
 		CHECK_INT(ev.type, WS_EV_REQUEST);
 	}
+}
+
+/* RFC 9112 §2.2: "a server that is expecting to receive and parse a
+ * request-line SHOULD ignore at least one empty line (CRLF) received prior
+ * to the request-line". A server ignores up to 10 (CRLF only: a bare LF is
+ * malformed wherever it is, above); they count toward max_head, are
+ * consumed with the head (the frames after it are all there), and
+ * ev.http.head starts after them. A client is strict: RFC 9112 §2.2 speaks
+ * of servers, and a response has no earlier message to trail after. */
+static void leading_empty_lines(void)
+{
+	static const char req[] = RL H_HOST H_UP H_CONN H_KEY H_VER "\r\n";
+	static const char ok_log[] = "request target=\"/chat\" host=\"server.example.com\" origin=\"\" "
+	                             "key=\"dGhlIHNhbXBsZSBub25jZQ==\"\n";
+	static const char frame[] = "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"; /* "Hello" */
+	char *too_big = error_log(WS_E_HTTP_HEAD_TOO_BIG);
+	char *malformed = error_log(WS_E_HTTP_MALFORMED);
+	ws_config cfg = server_cfg();
+	char in[1024], want[1024];
+	size_t rl = sizeof req - 1;
+
+	for (size_t k = 1; k <= 10; k++) {
+		size_t n = 0;
+		char *plain;
+		t_feed_opts o = {.accept = 1};
+		for (size_t i = 0; i < k; i++)
+			memcpy(in + n, "\r\n", 2), n += 2;
+		memcpy(in + n, req, rl), n += rl;
+		/* Unanswered: the request, and only the frames left over. */
+		expect_log(&cfg, NULL, in, n, ok_log, k == 1 ? 200 : 0);
+		memcpy(in + n, frame, sizeof frame - 1);
+		snprintf(want, sizeof want, "%srest %zu\n", ok_log, sizeof frame - 1);
+		expect_log(&cfg, NULL, in, n + sizeof frame - 1, want, 0);
+		/* Answered: the same 101 as without them, then the frame. */
+		memcpy(want, req, rl);
+		memcpy(want + rl, frame, sizeof frame - 1);
+		plain = t_feed_all(&cfg, &o, want, rl + sizeof frame - 1, NULL, 0);
+		CHECK(strstr(plain, "accept-> len=129 ") && strstr(plain, "\ntext \"Hello\"\n"));
+		free(t_feed_all(&cfg, &o, in, n + sizeof frame - 1, plain, 0));
+		free(plain);
+		/* max_head counts them: exactly at the limit fits, one byte less
+		 * is a 431. */
+		cfg.max_head = (uint32_t)n;
+		expect_log(&cfg, NULL, in, n, ok_log, 0);
+		cfg.max_head = (uint32_t)n - 1;
+		expect_log(&cfg, NULL, in, n, too_big, 0);
+		cfg = server_cfg();
+	}
+	/* By hand: the head reported starts at the request line, and the bytes
+	 * consumed are all of them. */
+	{
+		ws_conn c;
+		ws_event ev;
+		size_t used, n = 0;
+		memcpy(in, "\r\n\r\n", 4), n = 4;
+		memcpy(in + n, req, rl), n += rl;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(used, n);
+		CHECK(ev.http.head.ptr == in + 4 && ev.http.head.len == rl);
+	}
+	/* Empty lines alone wait for the request, up to the limit; a flood is a
+	 * 400 at the eleventh, or a 431 at max_head if that comes first. */
+	{
+		t_feed_opts o = {0};
+		char *log;
+		memset(in, 0, sizeof in);
+		for (size_t i = 0; i < 400; i++)
+			memcpy(in + 2 * i, "\r\n", 2);
+		log = t_feed(&cfg, &o, in, 20, NULL, 0);
+		CHECK_STR(log, "rest 20\n");
+		free(log);
+		expect_log(&cfg, NULL, in, 24, malformed, 24);
+		expect_log(&cfg, NULL, in, 800, malformed, 0);
+		cfg.max_head = 16;
+		expect_log(&cfg, NULL, in, 800, too_big, 0);
+		expect_log(&cfg, NULL, in, 16, too_big, 0);
+		log = t_feed(&cfg, &o, in, 15, NULL, 0);
+		CHECK_STR(log, "rest 15\n");
+		free(log);
+		cfg = server_cfg();
+	}
+	/* A slow sender: each call searches only the new byte. */
+	{
+		size_t n = 0;
+		for (size_t i = 0; i < 10; i++)
+			memcpy(in + n, "\r\n", 2), n += 2;
+		memcpy(in + n, req, rl), n += rl;
+		dribble_request(&cfg, in, n);
+	}
+	/* A client: a response preceded by an empty line is malformed. */
+	{
+		static const ws_connect_opts co = {.host = "h"};
+		static const char resp[] = "\r\n" R101 R_UP R_CONN R_ACC "\r\n";
+		ws_config ccfg = client_cfg();
+		t_feed_opts o = {.connect = &co};
+		expect_log(&ccfg, &o, resp, sizeof resp - 1, "error E_HTTP_STATUS\n", 0);
+		expect_log(&ccfg, &o, resp + 2, sizeof resp - 3, "open 101 protocol=\"\"\n", 0);
+	}
+	free(too_big);
+	free(malformed);
 }
 
 /* ---- server: the answer ---- */
@@ -1865,6 +1985,7 @@ int main(int argc, char **argv)
 	RUN(every_prefix_waits);
 	RUN(head_limits);
 	RUN(slow_sender_linear);
+	RUN(leading_empty_lines);
 	RUN(accept_options);
 	RUN(reject_responses);
 	RUN(select_protocol_and_origin);
