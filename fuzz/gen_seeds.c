@@ -194,6 +194,10 @@ static void server_seeds(void)
 		{"req-obs-fold", "GET / HTTP/1.1\r\nHost: a\r\n b\r\nUpgrade: websocket\r\n\r\n"},
 		{"req-post", "POST / HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{"req-http10", "GET / HTTP/1.0\r\nHost: a\r\n\r\n"},
+		/* RFC 9112 §2.2: empty lines before the request line are ignored. */
+		{"req-leading-crlf", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+		                     "Connection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n"
+		                     "Sec-WebSocket-Version: 13\r\n\r\n"},
 	};
 	uint8_t cfg[4] = {0, 0, 0, 0};
 	bytes *b = calloc(1, sizeof *b);

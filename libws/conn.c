@@ -30,44 +30,50 @@ int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg)
 	return WS_OK;
 }
 
+/* No event: *ev as ws_conn_recv() leaves it with WS_EV_NONE and with every
+ * error (conn.h), whichever path got there. */
+WS_INLINE void ev_none(ws_event *ev)
+{
+	ev->type = WS_EV_NONE;
+	ev->flags = 0;
+	ev->data = NULL;
+	ev->len = 0;
+	ev->code = 0;
+}
+
 /* A complete control frame: header of hl bytes, then len payload bytes at p + hl.
- * RFC 6455 §5.5. */
+ * RFC 6455 §5.5. The event is written only once the frame is judged good. */
 static int recv_control(ws_conn *c, uint8_t *p, size_t hl, size_t len, unsigned op, ws_event *ev)
 {
 	uint8_t *d = p + hl;
+	unsigned code = 0;
 
 	if (c->cfg_->role == WS_ROLE_SERVER)
 		ws_mask(d, len, p + hl - 4, 0);
+	if (op == WS_OP_CLOSE) { /* RFC 6455 §5.5.1 and §7.1.5 */
+		uint32_t st = 0;
+		if (len == 1)
+			return ws__fail(c, WS_E_CLOSE_LENGTH);
+		code = WS_CLOSE_NO_STATUS;
+		if (len >= 2) {
+			code = (unsigned)d[0] << 8 | d[1];
+			d += 2;
+			len -= 2;
+			if (!ws_close_code_valid(code))
+				return ws__fail(c, WS_E_CLOSE_CODE);
+			if (!(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK) &&
+			    (ws_utf8_validate(&st, d, len) != len || st != 0))
+				return ws__fail(c, WS_E_CLOSE_UTF8);
+		}
+		c->bits_ |= WS__CLOSE_RECV;
+	}
+	ev->type = op == WS_OP_PING ? WS_EV_PING : op == WS_OP_PONG ? WS_EV_PONG : WS_EV_CLOSE;
 	ev->data = d;
 	ev->len = len;
-	if (op == WS_OP_PING) {
-		ev->type = WS_EV_PING;
-		if (!(c->bits_ & WS__CLOSE_SENT))
-			ev->flags = WS_EVF_REPLY; /* RFC 6455 §5.5.2 */
-		return WS_OK;
-	}
-	if (op == WS_OP_PONG) {
-		ev->type = WS_EV_PONG;
-		return WS_OK;
-	}
-	/* Close, RFC 6455 §5.5.1 and §7.1.5. */
-	if (len == 1)
-		return ws__fail(c, WS_E_CLOSE_LENGTH);
-	ev->code = WS_CLOSE_NO_STATUS;
-	if (len >= 2) {
-		uint32_t st = 0;
-		ev->code = (unsigned)d[0] << 8 | d[1];
-		if (!ws_close_code_valid(ev->code))
-			return ws__fail(c, WS_E_CLOSE_CODE);
-		if (!(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK) &&
-		    (ws_utf8_validate(&st, d + 2, len - 2) != len - 2 || st != 0))
-			return ws__fail(c, WS_E_CLOSE_UTF8);
-		ev->data = d + 2;
-		ev->len = len - 2;
-	}
-	ev->type = WS_EV_CLOSE;
-	c->bits_ |= WS__CLOSE_RECV;
-	if (!(c->bits_ & WS__CLOSE_SENT))
+	ev->code = code;
+	/* RFC 6455 §5.5.2, §5.5.1: a pong or a close echo is due, unless our
+	 * close went out. */
+	if (op != WS_OP_PONG && !(c->bits_ & WS__CLOSE_SENT))
 		ev->flags = WS_EVF_REPLY;
 	return WS_OK;
 }
@@ -125,9 +131,10 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
  * the end-of-message reset. On any fault the valid bytes before it come as
  * an event and the error on the next call (it is sticky, so no state after
  * it is ever read), so that events do not depend on how the input was
- * split; with no such bytes, the error now. whole (a constant): the chunk is
- * a whole message of opcode op that no state was opened for (the small-frame
- * path), which needs no bookkeeping. */
+ * split; with no such bytes, the error now, with no event (ev_none(), the
+ * same whether the whole-message path or the frame loop called). whole (a
+ * constant): the chunk is a whole message of opcode op that no state was
+ * opened for (the small-frame path), which needs no bookkeeping. */
 WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint32_t *key, int end,
                       int err, int whole, unsigned op)
 {
@@ -169,8 +176,7 @@ WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint
 	if (WS_UNLIKELY(err)) {
 		ws__fail(c, err);
 		if (!n) {
-			ev->type = WS_EV_NONE;
-			ev->data = NULL;
+			ev_none(ev); /* every field: the whole-message path filled some in */
 			return err;
 		}
 		end = 0;
@@ -374,11 +380,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 /* Everything but the common case, and the event cleared first. */
 WS_NOINLINE static int recv_general(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
-	ev->type = WS_EV_NONE;
-	ev->flags = 0;
-	ev->data = NULL;
-	ev->len = 0;
-	ev->code = 0;
+	ev_none(ev);
 	*consumed = 0;
 	if (WS_UNLIKELY(c->error_))
 		return c->error_;
@@ -446,11 +448,7 @@ int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *
 
 int ws_conn_recv_eof(ws_conn *c, ws_event *ev)
 {
-	ev->type = WS_EV_NONE;
-	ev->flags = 0;
-	ev->data = NULL;
-	ev->len = 0;
-	ev->code = 0;
+	ev_none(ev);
 	if (!ws__recv_over(c)) {
 		ev->type = WS_EV_CLOSE;
 		ev->code = WS_CLOSE_ABNORMAL; /* RFC 6455 §7.1.5 */

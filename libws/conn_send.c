@@ -98,12 +98,15 @@ static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const vo
 {
 	int client = c->cfg_->role == WS_ROLE_CLIENT, first = opcode != WS_OP_CONTINUATION;
 	int final = !(flags & WS_SEND_MORE);
-	size_t bound = ws__deflate_bound(c, len, first && final), hmax, m, hl;
+	size_t bound, hmax, m, hl;
 	uint8_t key[4];
 	int rc;
 
+	/* zlib counts in 32 bits (uInt, and uLong on LLP64): send such payloads
+	 * in pieces. Checked before anything reaches zlib. */
 	if (len > (1u << 30))
-		return WS_E_ARG; /* zlib counts in 32 bits: send such payloads in pieces */
+		return WS_E_ARG;
+	bound = ws__deflate_bound(c, len, first && final);
 	if (!bound)
 		return 1;
 	hmax = ws__header_size(bound, client);

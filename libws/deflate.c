@@ -3,6 +3,7 @@
 #include "ws_internal.h"
 
 #if WS_DEFLATE
+#include <limits.h>
 #include <zlib.h>
 
 int ws_deflate_available(void)
@@ -259,9 +260,12 @@ static int inflate_error(int zr)
 	return zr == Z_MEM_ERROR ? WS_E_ALLOC : WS_E_INFLATE;
 }
 
-/* Feeds in[0..n) to z. Masked input is unmasked into a small buffer of our
- * own, one slice at a time, so that the caller's bytes are never written:
- * what zlib does not take stays as it was, to be presented again. */
+/* Feeds in[0..n) to z, one slice at a time. zlib counts in 32 bits
+ * (uInt): a slice of plain input is at most UINT_MAX bytes of the caller's
+ * buffer, so a frame of over 4 GiB presented whole is read, not skipped.
+ * Masked input is unmasked into a small buffer of our own, so that the
+ * caller's bytes are never written: what zlib does not take stays as it
+ * was, to be presented again. */
 static int inflate_input(ws__deflate *d, z_stream *z, const uint8_t *in, size_t n, const uint8_t *key,
                          size_t *used)
 {
@@ -269,19 +273,18 @@ static int inflate_input(ws__deflate *d, z_stream *z, const uint8_t *in, size_t 
 	int zr = Z_OK;
 
 	*used = 0;
-	if (!key) {
-		z->next_in = (uint8_t *)(uintptr_t)in;
-		z->avail_in = (uInt)n;
-		zr = inflate_run(d, z, Z_SYNC_FLUSH);
-		*used = n - z->avail_in;
-		return zr;
-	}
 	/* At least one call, even with no input: output zlib still owes for
 	 * input it already took must come out here, not with the trailer. */
 	do {
-		size_t k = n - *used < sizeof slice ? n - *used : sizeof slice;
-		ws_mask_copy(slice, in + *used, k, key, *used);
-		z->next_in = slice;
+		size_t k = n - *used;
+		if (key) {
+			k = k < sizeof slice ? k : sizeof slice;
+			ws_mask_copy(slice, in + *used, k, key, *used);
+			z->next_in = slice;
+		} else {
+			k = k < UINT_MAX ? k : UINT_MAX;
+			z->next_in = (uint8_t *)(uintptr_t)(in + *used);
+		}
 		z->avail_in = (uInt)k;
 		zr = inflate_run(d, z, Z_SYNC_FLUSH);
 		*used += k - z->avail_in;

@@ -122,30 +122,33 @@ int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate
 size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params, char *out,
                          size_t cap)
 {
-	ws__out o = {out, 0, cap ? cap - 1 : 0};
+	ws__out o;
 	int snct = params ? params->server_no_context_takeover : cfg->server_no_context_takeover;
 	int cnct = params ? params->client_no_context_takeover : cfg->client_no_context_takeover;
 	int s = params ? params->server_max_window_bits : bits_of(cfg->server_max_window_bits);
 	int c = params ? params->client_max_window_bits : bits_of(cfg->client_max_window_bits);
 	size_t n;
 
-	ws__puts(&o, "permessage-deflate");
-	if (snct)
-		ws__puts(&o, "; server_no_context_takeover");
-	if (cnct)
-		ws__puts(&o, "; client_no_context_takeover");
-	if (s < 15) {
-		ws__puts(&o, "; server_max_window_bits=");
-		ws__put_uint(&o, (size_t)s);
-	}
-	/* A response names the client's window only to limit it; an offer always
-	 * says the client can be limited (RFC 7692 §7.1.2.2). */
-	if (!params || c < 15)
-		ws__puts(&o, "; client_max_window_bits");
-	if (c < 15) {
-		ws__puts(&o, "=");
-		ws__put_uint(&o, (size_t)c);
-	}
+	ws__out_init(&o, out, cap ? cap - 1 : 0); /* room for the NUL */
+	do {
+		ws__puts(&o, "permessage-deflate");
+		if (snct)
+			ws__puts(&o, "; server_no_context_takeover");
+		if (cnct)
+			ws__puts(&o, "; client_no_context_takeover");
+		if (s < 15) {
+			ws__puts(&o, "; server_max_window_bits=");
+			ws__put_uint(&o, (size_t)s);
+		}
+		/* A response names the client's window only to limit it; an offer
+		 * always says the client can be limited (RFC 7692 §7.1.2.2). */
+		if (!params || c < 15)
+			ws__puts(&o, "; client_max_window_bits");
+		if (c < 15) {
+			ws__puts(&o, "=");
+			ws__put_uint(&o, (size_t)c);
+		}
+	} while (ws__out_again(&o));
 	if (!cap || ws__out_end(&o, &n) != WS_OK)
 		return 0;
 	out[n] = 0;

@@ -25,37 +25,40 @@ static int connect_opts_ok(const ws_connect_opts *o)
 static int write_request(const ws_connect_opts *o, const char *key, const char *ext, void *out,
                          size_t cap, size_t *out_len)
 {
-	ws__out w = {out, 0, cap};
+	ws__out w;
 
-	ws__puts(&w, "GET ");
-	ws__puts(&w, o->target ? o->target : "/");
-	ws__puts(&w, " HTTP/1.1\r\nHost: ");
-	ws__puts(&w, o->host);
-	ws__puts(&w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-	ws__puts(&w, key);
-	ws__puts(&w, "\r\nSec-WebSocket-Version: 13\r\n");
-	if (o->origin) {
-		ws__puts(&w, "Origin: ");
-		ws__puts(&w, o->origin);
-		ws__puts(&w, "\r\n");
-	}
-	if (o->protocols && o->protocols[0]) {
-		ws__puts(&w, "Sec-WebSocket-Protocol: ");
-		for (const char *const *p = o->protocols; *p; p++) {
-			if (p != o->protocols)
-				ws__puts(&w, ", ");
-			ws__puts(&w, *p);
+	ws__out_init(&w, out, cap);
+	do {
+		ws__puts(&w, "GET ");
+		ws__puts(&w, o->target ? o->target : "/");
+		ws__puts(&w, " HTTP/1.1\r\nHost: ");
+		ws__puts(&w, o->host);
+		ws__puts(&w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+		ws__puts(&w, key);
+		ws__puts(&w, "\r\nSec-WebSocket-Version: 13\r\n");
+		if (o->origin) {
+			ws__puts(&w, "Origin: ");
+			ws__puts(&w, o->origin);
+			ws__puts(&w, "\r\n");
 		}
+		if (o->protocols && o->protocols[0]) {
+			ws__puts(&w, "Sec-WebSocket-Protocol: ");
+			for (const char *const *p = o->protocols; *p; p++) {
+				if (p != o->protocols)
+					ws__puts(&w, ", ");
+				ws__puts(&w, *p);
+			}
+			ws__puts(&w, "\r\n");
+		}
+		if (ext) { /* RFC 7692 §5 */
+			ws__puts(&w, "Sec-WebSocket-Extensions: ");
+			ws__puts(&w, ext);
+			ws__puts(&w, "\r\n");
+		}
+		if (o->headers)
+			ws__puts(&w, o->headers);
 		ws__puts(&w, "\r\n");
-	}
-	if (ext) { /* RFC 7692 §5 */
-		ws__puts(&w, "Sec-WebSocket-Extensions: ");
-		ws__puts(&w, ext);
-		ws__puts(&w, "\r\n");
-	}
-	if (o->headers)
-		ws__puts(&w, o->headers);
-	ws__puts(&w, "\r\n");
+	} while (ws__out_again(&w));
 	return ws__out_end(&w, out_len);
 }
 

@@ -127,27 +127,30 @@ int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 static int write_101(const ws_accept_opts *opts, const char *accept, const char *ext, void *out,
                      size_t cap, size_t *out_len)
 {
-	ws__out o = {out, 0, cap};
+	ws__out o;
 
-	ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\n"
-	             "Upgrade: websocket\r\n"
-	             "Connection: Upgrade\r\n"
-	             "Sec-WebSocket-Accept: ");
-	ws__puts(&o, accept);
-	ws__puts(&o, "\r\n");
-	if (opts->protocol) {
-		ws__puts(&o, "Sec-WebSocket-Protocol: ");
-		ws__puts(&o, opts->protocol);
+	ws__out_init(&o, out, cap);
+	do {
+		ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\n"
+		             "Upgrade: websocket\r\n"
+		             "Connection: Upgrade\r\n"
+		             "Sec-WebSocket-Accept: ");
+		ws__puts(&o, accept);
 		ws__puts(&o, "\r\n");
-	}
-	if (ext) {
-		ws__puts(&o, "Sec-WebSocket-Extensions: ");
-		ws__puts(&o, ext);
+		if (opts->protocol) {
+			ws__puts(&o, "Sec-WebSocket-Protocol: ");
+			ws__puts(&o, opts->protocol);
+			ws__puts(&o, "\r\n");
+		}
+		if (ext) {
+			ws__puts(&o, "Sec-WebSocket-Extensions: ");
+			ws__puts(&o, ext);
+			ws__puts(&o, "\r\n");
+		}
+		if (opts->headers)
+			ws__puts(&o, opts->headers);
 		ws__puts(&o, "\r\n");
-	}
-	if (opts->headers)
-		ws__puts(&o, opts->headers);
-	ws__puts(&o, "\r\n");
+	} while (ws__out_again(&o));
 	return ws__out_end(&o, out_len);
 }
 
@@ -185,7 +188,7 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 		agreed = 0; /* cannot happen: ext is large enough */
 	rc = write_101(opts, accept, agreed ? ext : NULL, out, cap, out_len);
 	if (rc)
-		return rc; /* WS_E_BUFFER: nothing changed, *out_len is the size needed */
+		return rc; /* WS_E_BUFFER: nothing written or changed, *out_len is the size needed */
 	/* Without memory for it, decline the extension rather than fail: the
 	 * answer without it is shorter, so it fits. */
 	if (agreed && ws__deflate_enable(c, &p) != WS_OK)
@@ -220,19 +223,22 @@ static const char *reason_phrase(unsigned status)
 static int write_error(unsigned status, const char *headers, const void *body, size_t body_len,
                        void *out, size_t cap, size_t *out_len)
 {
-	ws__out o = {out, 0, cap};
+	ws__out o;
 
-	ws__puts(&o, "HTTP/1.1 ");
-	ws__put_uint(&o, status);
-	ws__puts(&o, " ");
-	ws__puts(&o, reason_phrase(status));
-	ws__puts(&o, "\r\nConnection: close\r\nContent-Length: ");
-	ws__put_uint(&o, body_len);
-	ws__puts(&o, "\r\n");
-	if (headers)
-		ws__puts(&o, headers);
-	ws__puts(&o, "\r\n");
-	ws__put(&o, body, body_len);
+	ws__out_init(&o, out, cap);
+	do {
+		ws__puts(&o, "HTTP/1.1 ");
+		ws__put_uint(&o, status);
+		ws__puts(&o, " ");
+		ws__puts(&o, reason_phrase(status));
+		ws__puts(&o, "\r\nConnection: close\r\nContent-Length: ");
+		ws__put_uint(&o, body_len);
+		ws__puts(&o, "\r\n");
+		if (headers)
+			ws__puts(&o, headers);
+		ws__puts(&o, "\r\n");
+		ws__put(&o, body, body_len);
+	} while (ws__out_again(&o));
 	return ws__out_end(&o, out_len);
 }
 

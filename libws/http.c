@@ -451,9 +451,26 @@ int ws_header_has_token(ws_str head, const char *name, const char *token)
 
 /* ---- The writer ---- */
 
+void ws__out_init(ws__out *o, void *out, size_t cap)
+{
+	o->p = NULL;
+	o->dst = out;
+	o->len = 0;
+	o->cap = cap;
+}
+
+int ws__out_again(ws__out *o)
+{
+	if (o->p || o->len > o->cap)
+		return 0; /* written, or it does not fit: the caller's buffer untouched */
+	o->p = o->dst;
+	o->len = 0;
+	return 1;
+}
+
 void ws__put(ws__out *o, const void *s, size_t n)
 {
-	if (n && o->len <= o->cap && n <= o->cap - o->len)
+	if (o->p && n && o->len <= o->cap && n <= o->cap - o->len)
 		memcpy(o->p + o->len, s, n);
 	o->len += n;
 }

@@ -87,12 +87,26 @@ int ws__lines_ok(const char *s);
 
 /* ---- http.c: the writer ---- */
 
-/* Output that counts what it could not write, so one pass both writes and
- * measures: ws__out_end() gives WS_E_BUFFER and the size needed. */
+/* Output written by the same code in two passes: the first only measures,
+ * the second writes, and only if it all fits. So a writer that returns
+ * WS_E_BUFFER (ws__out_end(): the size needed) has not written a byte of
+ * the caller's buffer (handshake.h). A writer reads:
+ *
+ *     ws__out o;
+ *     ws__out_init(&o, out, cap);
+ *     do {
+ *         ws__puts(&o, ...);    the same bytes in both passes
+ *     } while (ws__out_again(&o));
+ *     return ws__out_end(&o, out_len);
+ */
 typedef struct ws__out {
-	char *p;
+	char *p;   /* where bytes go: NULL while measuring */
+	char *dst; /* the caller's buffer */
 	size_t len, cap;
 } ws__out;
+void ws__out_init(ws__out *o, void *out, size_t cap);
+/* 1 to run the writer again, now writing: the first pass fit. */
+int ws__out_again(ws__out *o);
 void ws__put(ws__out *o, const void *s, size_t n);
 void ws__puts(ws__out *o, const char *s);
 void ws__put_uint(ws__out *o, size_t v);

@@ -219,6 +219,12 @@ const char *ct_check_recv(ct_model *m, const ct_call *k)
 	if (k->rc < 0) {
 		if (k->ev->type != WS_EV_NONE)
 			return say("event %d with error %s", k->ev->type, ws_status_name(k->rc));
+		/* The same empty event whichever path found the error, so that
+		 * events do not depend on how the input was split. */
+		if (k->ev->flags || k->ev->data || k->ev->len || k->ev->code)
+			return say("error %s with event flags %x, data %s, len %zu, code %u",
+			           ws_status_name(k->rc), k->ev->flags, k->ev->data ? "set" : "NULL",
+			           k->ev->len, k->ev->code);
 		if (m->pending && k->rc != m->pending)
 			return say("error %s noticed, then %s returned", ws_status_name(m->pending),
 			           ws_status_name(k->rc));

@@ -63,7 +63,8 @@ typedef struct ct_call {
 
 /* Checks one call against conn.h and the model, and advances the model:
  * consumed <= len; the bytes past buf[len] and the unconsumed ones unchanged;
- * no event with an error; an error noticed earlier is the one returned; an
+ * no event with an error (WS_EV_NONE, no flags, data, len or code); an error
+ * noticed earlier is the one returned; an
  * error is sticky (ws_conn_error); event types and flags known; data spans
  * inside the consumed bytes or (compressed) the inflate buffer; MSG_BEGIN /
  * MSG_END in order; text valid UTF-8 so far and complete at MSG_END; control

@@ -1086,6 +1086,14 @@ static void utf8_rows(void)
 		/* The state does not leak from one message into the next. */
 		ERR("6.31", BOTH, "81'a' 81<80>", "text \"a\"\n@fail@", WS_E_UTF8, 1007),
 		ROW("6.32", BOTH, "81~1 81~2 01~3 80~4", "text @t ~1@\ntext @t ~2@\ntext @t ~3~4@\n"),
+		/* A whole short text message, invalid at once or after a valid
+		 * prefix: the whole-message path and the general one report the
+		 * same events (the error with no flags, however the input came;
+		 * it used to carry MSG_BEGIN|MSG_END when fed whole). */
+		ERR("6.34.1", BOTH, "81<ff>", "@fail@", WS_E_UTF8, 1007),
+		ERR("6.34.2", BOTH, "81'a'<ff>", "partial text @t 'a'@\n@fail@", WS_E_UTF8, 1007),
+		ERR("6.34.3", BOTH, "81<ce>", "partial text @t <ce>@\n@fail@", WS_E_UTF8, 1007),
+		ERR("6.34.4", BOTH, "81{L=200}<ff>", "@fail@", WS_E_UTF8, 1007),
 	};
 	run_rows(rows, NROWS(rows));
 	utf8_vectors();

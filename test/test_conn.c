@@ -1103,6 +1103,78 @@ static void send_path_boundaries(void)
 	free(out);
 }
 
+/* A frame writer on a connection that may call it (ev: a ping received,
+ * or the error to fail with). */
+static int frame_writer(int which, ws_conn *c, const ws_event *ping, void *out, size_t cap, size_t *n)
+{
+	static uint8_t pay[300];
+
+	switch (which) {
+	case 0: return ws_conn_send(c, WS_OP_TEXT, 0, pay, sizeof pay, out, cap, n);
+	case 1: return ws_conn_send(c, WS_OP_PING, 0, pay, 5, out, cap, n);
+	case 2: return ws_conn_send_header(c, WS_OP_BINARY, 0, 70000, out, cap, n);
+	case 3: return ws_conn_close(c, 1000, "bye", 3, out, cap, n);
+	case 4: return ws_conn_reply(c, ping, out, cap, n);
+	default: return ws_conn_fail(c, out, cap, n);
+	}
+}
+
+/* conn.h: a writer that fails writes nothing. For every cap from 0 to the
+ * frame's length, guard bytes over the whole buffer survive WS_E_BUFFER,
+ * and the same call with room then writes the frame a fresh connection
+ * writes (the handshake writers have the same test in test_handshake.c). */
+static void frame_writers_leave_out_untouched(void)
+{
+	enum { GUARD = 16 };
+	static uint8_t ref[512], out[512 + GUARD];
+
+	for (int role = 0; role < 2; role++)
+		for (int which = 0; which < 6; which++) {
+			size_t len = 0, n;
+			int bad = 0;
+			for (size_t cap = 0; cap <= len + 1 && !bad; cap++) {
+				ws_config cfg;
+				ws_conn c;
+				ws_event ping, ev;
+				uint8_t in[16];
+				size_t used, touched = 0;
+				int rc;
+				config(&cfg, role);
+				ws_conn_init(&c, sizeof c, &cfg);
+				rng = 0;
+				/* A ping from the peer, then (for ws_conn_fail) a frame the
+				 * wrong way masked. */
+				t_unhex(role ? "89 02 68 69" : "89 82 00 00 00 00 68 69", in, sizeof in);
+				CHECK_INT(recv1(&c, in, role ? 4 : 8, &ping), WS_OK);
+				if (which == 5)
+					ws_conn_recv(&c, in, t_unhex(role ? "81 81 00 00 00 00 41" : "81 01 41", in,
+					                             sizeof in), &used, &ev);
+				if (cap == 0) {
+					CHECK_INT(frame_writer(which, &c, &ping, ref, sizeof ref, &len), WS_OK);
+					CHECK(len > 0 && len < sizeof ref);
+					continue; /* the reference; each cap below starts afresh */
+				}
+				memset(out, 0xA5, len + GUARD);
+				n = 12345;
+				rc = frame_writer(which, &c, &ping, out, cap - 1, &n);
+				for (size_t k = 0; k < len + GUARD; k++)
+					touched += out[k] != 0xA5;
+				if (cap - 1 < len && (rc != WS_E_BUFFER || n != len || touched)) {
+					t_fail(__FILE__, __LINE__, "role %d writer %d, cap %zu of %zu: %s, %zu bytes written",
+					       role, which, cap - 1, len, ws_status_name(rc), touched);
+					bad = 1;
+				}
+				if (cap - 1 < len) /* no key drawn: the same one comes next */
+					rc = frame_writer(which, &c, &ping, out, len, &n);
+				if (rc != WS_OK || n != len || memcmp(out, ref, len) || out[len] != 0xA5) {
+					t_fail(__FILE__, __LINE__, "role %d writer %d, cap %zu of %zu: then %s",
+					       role, which, cap - 1, len, ws_status_name(rc));
+					bad = 1;
+				}
+			}
+		}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1127,5 +1199,6 @@ int main(int argc, char **argv)
 	RUN(stickiness_as_documented);
 	RUN(whole_message_path_boundaries);
 	RUN(send_path_boundaries);
+	RUN(frame_writers_leave_out_untouched);
 	return t_done(argv[0]);
 }

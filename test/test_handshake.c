@@ -306,8 +306,14 @@ static void request_errors(void)
 		{"GET /c\thost HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{"GET /chat\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{"G(T /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
-		{"\r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
-		{"\r\n\r\n", WS_E_HTTP_MALFORMED, 400},
+		/* Leading empty lines: see leading_empty_lines(). */
+		{"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY
+		 H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\n\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{"\r\rGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
+		{" \r\nGET /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		/* Bare LF anywhere, even as the terminator (RFC 9112 §2.2). */
 		{"GET /chat HTTP/1.1\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
 		{RL H_HOST "Upgrade: websocket\n" H_CONN H_KEY H_VER "\r\n", WS_E_HTTP_MALFORMED, 400},
@@ -541,6 +547,29 @@ static void head_limits(void)
 	free(too_many);
 }
 
+/* A server fed head[0..len) one byte more per call, as the read loop presents
+ * a head that trickles in: each call searches only the new byte (`scanned`
+ * grows by one) and consumes nothing; the whole head is then the request,
+ * consumed. */
+static void dribble_request(const ws_config *cfg, char *head, size_t len)
+{
+	ws_conn c;
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(&c, sizeof c, cfg);
+	for (size_t k = 1; k < len; k++) {
+		int rc = ws_conn_recv(&c, head, k, &used, &ev);
+		if (rc != WS_OK || used != 0 || ev.type != WS_EV_NONE || c.u_.h.scanned != k) {
+			CHECK_INT(c.u_.h.scanned, k);
+			break;
+		}
+	}
+	CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
+	CHECK_INT(ev.type, WS_EV_REQUEST);
+	CHECK_INT(used, len);
+}
+
 /* A sender dribbling a head of nearly max_head bytes one byte at a time.
  * Measured in work, not time: each call must search only the new byte, so
  * `scanned` advances by one per call, and a terminator planted in bytes
@@ -553,7 +582,6 @@ static void slow_sender_linear(void)
 	ws_conn c;
 	ws_event ev;
 	size_t used;
-	int bad = 0;
 
 	len += (size_t)sprintf(head + len, "%s", RL H_HOST H_UP H_CONN H_KEY H_VER);
 	for (int i = 0; i < 49; i++)
@@ -561,17 +589,7 @@ static void slow_sender_linear(void)
 	len += (size_t)sprintf(head + len, "\r\n");
 	CHECK(len > WS_DEFAULT_MAX_HEAD - 400 && len <= WS_DEFAULT_MAX_HEAD);
 
-	ws_conn_init(&c, sizeof c, &cfg);
-	for (size_t k = 1; k < len && !bad; k++) {
-		int rc = ws_conn_recv(&c, head, k, &used, &ev);
-		if (rc != WS_OK || used != 0 || ev.type != WS_EV_NONE || c.u_.h.scanned != k) {
-			CHECK_INT(c.u_.h.scanned, k);
-			bad = 1;
-		}
-	}
-	CHECK_INT(ws_conn_recv(&c, head, len, &used, &ev), WS_OK);
-	CHECK_INT(ev.type, WS_EV_REQUEST);
-	CHECK_INT(used, len);
+	dribble_request(&cfg, head, len);
 
 	/* The planted terminator. */
 	{
@@ -595,6 +613,108 @@ static void slow_sender_linear(void)
 		CHECK_INT(ws_conn_recv(&c, (void *)req, sizeof req - 1, &used, &ev), WS_OK);
 		CHECK_INT(ev.type, WS_EV_REQUEST);
 	}
+}
+
+/* RFC 9112 §2.2: "a server that is expecting to receive and parse a
+ * request-line SHOULD ignore at least one empty line (CRLF) received prior
+ * to the request-line". A server ignores up to 10 (CRLF only: a bare LF is
+ * malformed wherever it is, above); they count toward max_head, are
+ * consumed with the head (the frames after it are all there), and
+ * ev.http.head starts after them. A client is strict: RFC 9112 §2.2 speaks
+ * of servers, and a response has no earlier message to trail after. */
+static void leading_empty_lines(void)
+{
+	static const char req[] = RL H_HOST H_UP H_CONN H_KEY H_VER "\r\n";
+	static const char ok_log[] = "request target=\"/chat\" host=\"server.example.com\" origin=\"\" "
+	                             "key=\"dGhlIHNhbXBsZSBub25jZQ==\"\n";
+	static const char frame[] = "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"; /* "Hello" */
+	char *too_big = error_log(WS_E_HTTP_HEAD_TOO_BIG);
+	char *malformed = error_log(WS_E_HTTP_MALFORMED);
+	ws_config cfg = server_cfg();
+	char in[1024], want[1024];
+	size_t rl = sizeof req - 1;
+
+	for (size_t k = 1; k <= 10; k++) {
+		size_t n = 0;
+		char *plain;
+		t_feed_opts o = {.accept = 1};
+		for (size_t i = 0; i < k; i++)
+			memcpy(in + n, "\r\n", 2), n += 2;
+		memcpy(in + n, req, rl), n += rl;
+		/* Unanswered: the request, and only the frames left over. */
+		expect_log(&cfg, NULL, in, n, ok_log, k == 1 ? 200 : 0);
+		memcpy(in + n, frame, sizeof frame - 1);
+		snprintf(want, sizeof want, "%srest %zu\n", ok_log, sizeof frame - 1);
+		expect_log(&cfg, NULL, in, n + sizeof frame - 1, want, 0);
+		/* Answered: the same 101 as without them, then the frame. */
+		memcpy(want, req, rl);
+		memcpy(want + rl, frame, sizeof frame - 1);
+		plain = t_feed_all(&cfg, &o, want, rl + sizeof frame - 1, NULL, 0);
+		CHECK(strstr(plain, "accept-> len=129 ") && strstr(plain, "\ntext \"Hello\"\n"));
+		free(t_feed_all(&cfg, &o, in, n + sizeof frame - 1, plain, 0));
+		free(plain);
+		/* max_head counts them: exactly at the limit fits, one byte less
+		 * is a 431. */
+		cfg.max_head = (uint32_t)n;
+		expect_log(&cfg, NULL, in, n, ok_log, 0);
+		cfg.max_head = (uint32_t)n - 1;
+		expect_log(&cfg, NULL, in, n, too_big, 0);
+		cfg = server_cfg();
+	}
+	/* By hand: the head reported starts at the request line, and the bytes
+	 * consumed are all of them. */
+	{
+		ws_conn c;
+		ws_event ev;
+		size_t used, n = 0;
+		memcpy(in, "\r\n\r\n", 4), n = 4;
+		memcpy(in + n, req, rl), n += rl;
+		ws_conn_init(&c, sizeof c, &cfg);
+		CHECK_INT(ws_conn_recv(&c, in, n, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		CHECK_INT(used, n);
+		CHECK(ev.http.head.ptr == in + 4 && ev.http.head.len == rl);
+	}
+	/* Empty lines alone wait for the request, up to the limit; a flood is a
+	 * 400 at the eleventh, or a 431 at max_head if that comes first. */
+	{
+		t_feed_opts o = {0};
+		char *log;
+		memset(in, 0, sizeof in);
+		for (size_t i = 0; i < 400; i++)
+			memcpy(in + 2 * i, "\r\n", 2);
+		log = t_feed(&cfg, &o, in, 20, NULL, 0);
+		CHECK_STR(log, "rest 20\n");
+		free(log);
+		expect_log(&cfg, NULL, in, 24, malformed, 24);
+		expect_log(&cfg, NULL, in, 800, malformed, 0);
+		cfg.max_head = 16;
+		expect_log(&cfg, NULL, in, 800, too_big, 0);
+		expect_log(&cfg, NULL, in, 16, too_big, 0);
+		log = t_feed(&cfg, &o, in, 15, NULL, 0);
+		CHECK_STR(log, "rest 15\n");
+		free(log);
+		cfg = server_cfg();
+	}
+	/* A slow sender: each call searches only the new byte. */
+	{
+		size_t n = 0;
+		for (size_t i = 0; i < 10; i++)
+			memcpy(in + n, "\r\n", 2), n += 2;
+		memcpy(in + n, req, rl), n += rl;
+		dribble_request(&cfg, in, n);
+	}
+	/* A client: a response preceded by an empty line is malformed. */
+	{
+		static const ws_connect_opts co = {.host = "h"};
+		static const char resp[] = "\r\n" R101 R_UP R_CONN R_ACC "\r\n";
+		ws_config ccfg = client_cfg();
+		t_feed_opts o = {.connect = &co};
+		expect_log(&ccfg, &o, resp, sizeof resp - 1, "error E_HTTP_STATUS\n", 0);
+		expect_log(&ccfg, &o, resp + 2, sizeof resp - 3, "open 101 protocol=\"\"\n", 0);
+	}
+	free(too_big);
+	free(malformed);
 }
 
 /* ---- server: the answer ---- */
@@ -1696,6 +1816,157 @@ static void writers_zero_out_len(void)
 #undef STALE
 }
 
+/* A handshake writer on a connection brought to where it may answer. */
+typedef struct answer_case {
+	const char *name;
+	void (*ready)(ws_conn *c);
+	int (*write)(ws_conn *c, void *out, size_t cap, size_t *n);
+} answer_case;
+
+static const ws_config *answer_server_cfg(void)
+{
+	static ws_config cfg;
+	cfg = server_cfg();
+	return &cfg;
+}
+
+static void ready_request(ws_conn *c)
+{
+	CHECK(to_request(c, answer_server_cfg(), RFC_REQUEST));
+}
+
+static void ready_bad_request(ws_conn *c)
+{
+	static char buf[] = "POST / HTTP/1.1\r\n\r\n";
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(c, sizeof *c, answer_server_cfg());
+	CHECK_INT(ws_conn_recv(c, buf, sizeof buf - 1, &used, &ev), WS_E_HTTP_METHOD);
+}
+
+static void ready_old_version(ws_conn *c)
+{
+	static char buf[] = RL H_HOST H_UP H_CONN H_KEY "Sec-WebSocket-Version: 8\r\n\r\n";
+	ws_event ev;
+	size_t used;
+
+	ws_conn_init(c, sizeof *c, answer_server_cfg());
+	CHECK_INT(ws_conn_recv(c, buf, sizeof buf - 1, &used, &ev), WS_E_HTTP_WS_VERSION);
+}
+
+static void ready_client(ws_conn *c)
+{
+	static ws_config cfg;
+	cfg = client_cfg();
+	rand_ctr = 0; /* the same key every time */
+	ws_conn_init(c, sizeof *c, &cfg);
+}
+
+static int write_accept(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_accept(c, NULL, out, cap, n);
+}
+
+static int write_accept_opts(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	static const ws_accept_opts ao = {"chat", "Set-Cookie: sid=1\r\n"};
+	return ws_conn_accept(c, &ao, out, cap, n);
+}
+
+static int write_reject(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_reject(c, 403, "Content-Type: text/plain\r\n", "no", 2, out, cap, n);
+}
+
+static int write_fail(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	return ws_conn_fail(c, out, cap, n);
+}
+
+static int write_connect(ws_conn *c, void *out, size_t cap, size_t *n)
+{
+	static const char *const protos[] = {"chat", NULL};
+	static const ws_connect_opts co = {"server.example.com", "/chat", protos, "http://example.com",
+	                                   "Authorization: Bearer x\r\n"};
+	return ws_conn_connect(c, &co, out, cap, n);
+}
+
+/* handshake.h: WS_E_BUFFER sets *out_len to the size needed and changes
+ * nothing else; out is not written. For every cap from 0 to the answer's
+ * length, guard bytes over the whole buffer must survive a WS_E_BUFFER, and
+ * the same call with room enough must then write the same answer a fresh
+ * connection writes. (The writers used to leave the prefix that fit.) */
+static void writers_leave_out_untouched(void)
+{
+	enum { GUARD = 16, CAP = 1024 };
+	static const answer_case v[] = {
+		{"accept", ready_request, write_accept},
+		{"accept with options", ready_request, write_accept_opts},
+		{"reject", ready_request, write_reject},
+		{"fail (400)", ready_bad_request, write_fail},
+		{"fail (426)", ready_old_version, write_fail},
+		{"connect", ready_client, write_connect},
+	};
+	static uint8_t ref[CAP], out[CAP + GUARD];
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_conn c;
+		size_t len = 0, n;
+		int bad = 0;
+
+		v[i].ready(&c);
+		CHECK_INT(v[i].write(&c, ref, CAP, &len), WS_OK);
+		for (size_t cap = 0; cap <= len && !bad; cap++) {
+			size_t touched = 0;
+			int rc;
+			v[i].ready(&c);
+			memset(out, 0xA5, len + GUARD);
+			n = 12345;
+			rc = v[i].write(&c, out, cap, &n);
+			for (size_t k = 0; k < len + GUARD; k++)
+				touched += out[k] != 0xA5;
+			if (cap < len && (rc != WS_E_BUFFER || n != len || touched)) {
+				t_fail(__FILE__, __LINE__, "%s, cap %zu of %zu: %s, *out_len %zu, %zu bytes written",
+				       v[i].name, cap, len, ws_status_name(rc), n, touched);
+				bad = 1;
+			}
+			/* Nothing changed: room enough now gives the whole answer. */
+			if (cap < len)
+				rc = v[i].write(&c, out, len, &n);
+			if (rc != WS_OK || n != len || memcmp(out, ref, len) ||
+			    out[len] != 0xA5 || out[len + GUARD - 1] != 0xA5) {
+				t_fail(__FILE__, __LINE__, "%s, cap %zu of %zu: then %s, %zu bytes", v[i].name, cap,
+				       len, ws_status_name(rc), n);
+				bad = 1;
+			}
+		}
+	}
+	/* ws_deflate_format() too: 0 when cap is too small, out not written. */
+	{
+		ws_deflate_config d;
+		char fref[WS_DEFLATE_FORMAT_MAX], fout[WS_DEFLATE_FORMAT_MAX + GUARD];
+		size_t len;
+		ws_deflate_config_init(&d);
+		d.server_no_context_takeover = 1;
+		d.client_max_window_bits = 10;
+		int bad = 0;
+		len = ws_deflate_format(&d, NULL, fref, sizeof fref);
+		CHECK(len > 0);
+		for (size_t cap = 0; cap <= len + 1 && !bad; cap++) {
+			size_t touched = 0, got;
+			memset(fout, 0xA5, sizeof fout);
+			got = ws_deflate_format(&d, NULL, fout, cap);
+			for (size_t k = 0; k < sizeof fout; k++)
+				touched += (uint8_t)fout[k] != 0xA5;
+			if (cap <= len ? got != 0 || touched
+			               : got != len || memcmp(fout, fref, len + 1) || touched != len + 1)
+				bad = 1, t_fail(__FILE__, __LINE__, "ws_deflate_format, cap %zu of %zu + NUL: %zu, "
+				                "%zu bytes written", cap, len, got, touched);
+		}
+	}
+}
+
 static void conn_size(void)
 {
 	CHECK(sizeof(ws_conn) <= 64);
@@ -1714,6 +1985,7 @@ int main(int argc, char **argv)
 	RUN(every_prefix_waits);
 	RUN(head_limits);
 	RUN(slow_sender_linear);
+	RUN(leading_empty_lines);
 	RUN(accept_options);
 	RUN(reject_responses);
 	RUN(select_protocol_and_origin);
@@ -1732,6 +2004,7 @@ int main(int argc, char **argv)
 	RUN(host_values);
 	RUN(request_with_body);
 	RUN(writers_zero_out_len);
+	RUN(writers_leave_out_untouched);
 	RUN(conn_size);
 	return t_done(argv[0]);
 }

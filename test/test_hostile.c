@@ -314,8 +314,13 @@ static void head_fields(void)
 	                      WS_E_HTTP_VERSION, 400);
 	expect_http_error_str("GET  /chat HTTP/1.1\r\n" H_HOST H_UP H_CONN H_KEY H_VER "\r\n",
 	                      WS_E_HTTP_MALFORMED, 400);
-	expect_http_error_str("\r\n" GOOD "\r\n", WS_E_HTTP_MALFORMED, 400);
-	expect_http_error_str("\r\n\r\n", WS_E_HTTP_MALFORMED, 400);
+	/* Before the request line: a bare LF; more empty lines than are
+	 * ignored (RFC 9112 §2.2, test_handshake.c: leading_empty_lines). */
+	expect_http_error_str("\n" GOOD "\r\n", WS_E_HTTP_MALFORMED, 400);
+#define CRLF11 "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+	expect_http_error_str(CRLF11 GOOD "\r\n", WS_E_HTTP_MALFORMED, 400);
+	expect_http_error_str(CRLF11 "\r\n", WS_E_HTTP_MALFORMED, 400);
+#undef CRLF11
 }
 
 /* A sender dribbling a 100 KiB head (the limit raised to allow it) one byte

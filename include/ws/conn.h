@@ -4,7 +4,9 @@
  * output buffers. ws_conn_recv() consumes bytes and returns at most one event;
  * bytes it did not consume (a partial frame header, an incomplete control
  * frame, an incomplete HTTP head) must be presented again with more appended.
- * Output functions write complete frames into a buffer the caller sends.
+ * Output functions write complete frames into a buffer the caller sends; one
+ * that fails writes nothing into it and changes nothing, and sets *out_len to
+ * the size needed on WS_E_BUFFER, to 0 on any other error.
  *
  *     for (;;) {
  *         have += read(fd, buf + have, sizeof buf - have);
@@ -224,7 +226,9 @@ WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p)
  * place in buf, only within the consumed range, never twice; nothing outside
  * buf[0..*consumed) is written. When a text chunk is followed by invalid
  * UTF-8, the valid prefix is returned first as an event and the error on the
- * next call. Returns:
+ * next call. With an error, *ev is WS_EV_NONE with no flags, data, len or
+ * code (a failed server handshake may still describe its head in ev->http).
+ * Returns:
  *   - WS_OK: *ev holds an event, or WS_EV_NONE when nothing more can be done
  *     with these bytes (also while a server awaits ws_conn_accept/reject,
  *     and after the transport ended or the connection was rejected);
@@ -302,8 +306,8 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t r
  * ws_conn_should_close_transport() is true. Returns WS_OK; WS_E_STATE if the
  * connection has not failed; WS_E_BUFFER (*out_len = the bytes needed: at
  * most WS_CONTROL_FRAME_MAX for a close frame, 256 for an HTTP response);
- * WS_E_RAND. On every error but WS_E_BUFFER, *out_len = 0 and nothing
- * changed, so the call may be repeated. */
+ * WS_E_RAND. On every error nothing was written and nothing changed, so the
+ * call may be repeated; on every error but WS_E_BUFFER, *out_len = 0. */
 WS_API int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
 
 /* WS_STATE_* */

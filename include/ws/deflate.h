@@ -124,7 +124,7 @@ WS_API int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_
  * names each no-context-takeover agreed and each window below 15 bits; an
  * offer names what cfg asks for, and always client_max_window_bits (the client
  * accepts a limit, RFC 7692 §7.1.2.2). Returns the length, or 0 if cap is too
- * small (WS_DEFLATE_FORMAT_MAX always suffices). */
+ * small (out is then not written; WS_DEFLATE_FORMAT_MAX always suffices). */
 WS_API size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params,
                                 char *out, size_t cap);
 

@@ -11,20 +11,28 @@
  * Transfer-Encoding or a Content-Length other than 0 (WS_E_HTTP_BODY): the
  * body they announce would be read as frames after the 101, and a GET that
  * asks to switch protocols has no use for one; most servers refuse them too.
+ * Up to 10 empty lines (CRLF) before the request line are ignored (RFC 9112
+ * §2.2); they count toward max_head and are consumed with the head, and
+ * ev.http.head starts after them. With more, or a bare LF, the request is
+ * malformed (400).
  *
  * Client: ws_conn_connect() writes the request; ws_conn_recv() returns
  * WS_EV_OPEN for a valid 101 response, WS_EV_REJECTED (ev.http.status, and the
  * headers through ev.http.head) for any other final response, or a
  * WS_E_HTTP_* error for an invalid one. Interim responses (1xx other than 101,
  * such as 100 Continue or 103 Early Hints; RFC 9110 §15.2) are consumed
- * without an event, and the final response is awaited.
+ * without an event, and the final response is awaited. A response must begin
+ * with its status line: RFC 9112 §2.2 lets servers skip empty lines before a
+ * request, and a client here takes no such liberty (WS_E_HTTP_STATUS).
  *
  * In both roles the bytes after the head are frames, returned by the next
  * ws_conn_recv() calls: nothing is lost.
  *
  * ws_conn_accept(), ws_conn_reject() and ws_conn_connect() follow the rule of
  * every writer: WS_E_BUFFER sets *out_len to the size needed and changes
- * nothing else; any other error sets it to 0.
+ * nothing else (not a byte of out is written, the connection is as it was,
+ * and the call may be repeated with a larger buffer); any other error sets it
+ * to 0.
  *
  * The head is not consumed until it is complete; the connection remembers how
  * far it has searched, so presenting it one byte at a time costs linear time
