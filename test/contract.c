@@ -14,6 +14,7 @@
 #define CT_HOSTED 1
 #include <setjmp.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #else
@@ -296,65 +297,95 @@ static size_t pages(size_t n, size_t page)
 	return (n + page - 1) / page;
 }
 
+/* One view of the arena's bytes (the shared memory object a->fd): its first
+ * size - page bytes, the last tp of those pages read-only, then a PROT_NONE
+ * page. NULL if the system says no. */
+static uint8_t *map_view(const ct_arena *a, size_t tp)
+{
+	uint8_t *v = mmap(NULL, a->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (v == MAP_FAILED)
+		return NULL;
+	if (mmap(v, a->size - a->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, a->fd, 0) == MAP_FAILED ||
+	    (tp && mprotect(v + a->size - a->page - tp * a->page, tp * a->page, PROT_READ))) {
+		munmap(v, a->size);
+		return NULL;
+	}
+	return v;
+}
+
+static void grow(ct_arena *a, size_t need, size_t page)
+{
+	char name[64];
+	size_t size = need > 2 * a->size ? need : 2 * a->size;
+
+	if (size < 16 * page)
+		size = 16 * page; /* room for small inputs from the start */
+	ct_arena_free(a);
+	a->size = size;
+	a->page = page;
+	/* A shared memory object, unlinked at once: only its mappings hold it. */
+	snprintf(name, sizeof name, "/libws-ct-%ld-%p", (long)getpid(), (void *)a);
+	if ((a->fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0 || shm_unlink(name) ||
+	    ftruncate(a->fd, (off_t)(size - page)) || !(a->view[0] = map_view(a, 0))) {
+		perror("ct_place: shared memory");
+		abort();
+	}
+	a->map = a->view[0];
+}
+
+/* The bytes are written through view[0], where every page but the last is
+ * writable, and presented through the view whose last tp pages are
+ * read-only: the same memory, so a placement costs no mprotect() (two per
+ * call made the unit tests spend a fifth of their time, and more with every
+ * core busy, in the kernel flushing TLBs). Views are kept for small tails;
+ * a longer one gets a view of its own until ct_unplace(). */
 uint8_t *ct_place(ct_arena *a, const uint8_t *src, size_t len, size_t ro_tail, const uint8_t **after,
                   size_t *nafter)
 {
 	size_t page = page_size(), tail = ro_tail == CT_END || ro_tail > len ? 0 : ro_tail;
-	size_t tp = pages(tail, page), need = (pages(len - tail, page) + tp + 1) * page;
-	uint8_t *guard, *dst;
+	size_t tp = pages(tail, page), need = (pages(len - tail, page) + tp + 1) * page, off;
+	uint8_t *view;
 
 	ct_unplace(a);
-	if (a->size < need) {
-		size_t size = need > 2 * a->size ? need : 2 * a->size;
-		void *p;
-		ct_arena_free(a);
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED || mprotect((uint8_t *)p + size - page, page, PROT_NONE)) {
-			perror("ct_place: mmap");
-			abort();
-		}
-		a->map = p;
-		a->size = size;
-		a->page = page;
-	}
-	guard = a->map + a->size - page;
-	dst = guard - tp * page - (len - tail);
+	if (a->size < need)
+		grow(a, need, page);
+	if (tp < CT_VIEWS && !a->view[tp] && !(a->view[tp] = map_view(a, tp)))
+		perror("ct_place: mmap"), abort();
+	if (tp >= CT_VIEWS && !(a->ro = map_view(a, tp)))
+		perror("ct_place: mmap"), abort();
+	view = tp < CT_VIEWS ? a->view[tp] : a->ro;
+	off = a->size - page - tp * page - (len - tail); /* the copy's offset in every view */
 	if (len)
-		memcpy(dst, src, len);
+		memcpy(a->map + off, src, len);
 	if (after) {
 		/* Up to the PROT_NONE page the rest is read-only: writes there fault
 		 * anyway, so a few guard bytes suffice. */
-		*after = dst + len;
-		*nafter = (size_t)(guard - (dst + len));
+		*after = view + off + len;
+		*nafter = a->size - page - (off + len);
 		if (*nafter > 16)
 			*nafter = 16;
-		memset(dst + len, CT_GUARD_BYTE, *nafter);
+		memset(a->map + off + len, CT_GUARD_BYTE, *nafter);
 	}
-	if (tp) {
-		a->ro = guard - tp * page;
-		if (mprotect(guard - tp * page, tp * page, PROT_READ)) {
-			perror("ct_place: mprotect");
-			abort();
-		}
-	}
-	return dst;
+	return view + off;
 }
 
 void ct_unplace(ct_arena *a)
 {
 	if (a->ro) {
-		if (mprotect(a->ro, (size_t)(a->map + a->size - a->page - a->ro), PROT_READ | PROT_WRITE)) {
-			perror("ct_unplace: mprotect");
-			abort();
-		}
+		munmap(a->ro, a->size);
 		a->ro = NULL;
 	}
 }
 
 void ct_arena_free(ct_arena *a)
 {
+	ct_unplace(a);
+	for (size_t i = 0; i < CT_VIEWS; i++)
+		if (a->view[i])
+			munmap(a->view[i], a->size);
 	if (a->map)
-		munmap(a->map, a->size);
+		close(a->fd);
 	memset(a, 0, sizeof *a);
 }
 

@@ -80,12 +80,16 @@ const char *ct_check_sticky(ws_conn *c, uint8_t *buf, size_t len, int rc);
 
 /* ---- placement: presented bytes next to inaccessible pages ---- */
 
-/* A mapping reused across calls whose last page is PROT_NONE. */
+/* Memory reused across calls: views of the same bytes, each ending in a
+ * PROT_NONE page (hosted builds; a heap block with guard bytes otherwise). */
+#define CT_VIEWS 32
 typedef struct ct_arena {
-	uint8_t *map;
-	size_t size;    /* bytes mapped, the PROT_NONE page included */
+	uint8_t *map;   /* where the bytes are written: view[0] */
+	size_t size;    /* bytes of each view, the PROT_NONE page included */
 	size_t page;
-	uint8_t *ro;    /* start of the pages made read-only by ct_place, or NULL */
+	int fd;         /* the bytes' shared memory object */
+	uint8_t *view[CT_VIEWS]; /* view[k]: the last k pages before PROT_NONE read-only */
+	uint8_t *ro;    /* a view of its own for a tail of CT_VIEWS pages or more, or NULL */
 } ct_arena;
 
 /* Copies src[0..len) into the arena and returns the copy.
