@@ -8,13 +8,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* Input goes here first, for every connection of the thread: events point into
- * it only until ad_io() returns, and whatever could not be used is copied
- * out (keep), so an idle connection holds no receive buffer. */
-static uint8_t rbuf[AD_RBUF];
 /* Bytes read or queued per ad_io(): beyond it the connection yields (its
  * deadline becomes "now"), so that one fast or compressing peer cannot
- * starve the rest. */
+ * starve the rest. Input goes to the loop's rbuf first: events point into
+ * it only until ad_io() returns, and whatever could not be used is copied
+ * out (keep), so an idle connection holds no receive buffer. */
 #define BUDGET (64u << 10)
 
 static long sock_read(void *ctx, void *buf, size_t len);
@@ -30,16 +28,47 @@ int64_t ad_now(void)
 /* One clock reading serves a stretch of ad_io() (timestamps of what it read
  * and wrote are the same millisecond anyway); outside ad_io() (the program
  * calling ad_send() from a timer) every call reads the clock. */
-static int64_t clock_ms;
-static unsigned char in_io, clock_valid;
-
-static int64_t now_ms(void)
+static int64_t now_ms(ad_conn *c)
 {
-	if (!in_io)
+	ad_loop *l = c->loop;
+
+	if (!l->in_io)
 		return ad_now();
-	if (!clock_valid)
-		clock_ms = ad_now(), clock_valid = 1;
-	return clock_ms;
+	if (!l->now_valid)
+		l->now = ad_now(), l->now_valid = 1;
+	return l->now;
+}
+
+void ad_loop_init(ad_loop *l)
+{
+	l->in_io = l->now_valid = 0;
+	ad_loop_wake(l);
+}
+
+void ad_loop_wake(ad_loop *l)
+{
+	l->work = AD_WAKE_WORK;
+	l->accepts = AD_WAKE_ACCEPTS;
+}
+
+int ad_loop_accept(ad_loop *l)
+{
+	return l->accepts && l->work ? (l->accepts--, 1) : 0;
+}
+
+int ad_loop_charge(ad_loop *l, size_t cost)
+{
+	return cost <= l->work ? (l->work -= cost, 1) : 0;
+}
+
+/* Work done: charged to the connection's turn and to the wake-up, never
+ * refused (a connected peer is not held back by handshakes). */
+static void spend(ad_conn *c, size_t n)
+{
+	ad_loop *l = c->loop;
+
+	l->turn -= n < l->turn ? n : l->turn;
+	l->work -= n < l->work ? n : l->work;
 }
 
 int ad_timeout(int64_t deadline, int64_t now)
@@ -49,13 +78,14 @@ int ad_timeout(int64_t deadline, int64_t now)
 	return deadline <= now ? 0 : deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
-int ad_init(ad_conn *c, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user)
+int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user)
 {
 	memset(c, 0, sizeof *c);
 	c->t = t;
 	c->o = o;
+	c->loop = loop;
 	c->user = user;
-	c->start_at = c->rx_at = c->msg_at = now_ms();
+	c->start_at = c->act_at = now_ms(c);
 	return ws_conn_init(&c->ws, sizeof c->ws, cfg);
 }
 
@@ -87,9 +117,9 @@ uint8_t *ad_reserve(ad_conn *c, size_t n)
 void ad_commit(ad_conn *c, size_t n)
 {
 	if (!ad_pending(c))
-		c->tx_at = now_ms(); /* the write deadline counts from here */
+		c->tx_at = now_ms(c); /* the write deadline counts from here */
 	c->len += n;
-	c->budget -= n < c->budget ? n : c->budget;
+	spend(c, n);
 }
 
 int ad_send(ad_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len)
@@ -103,6 +133,14 @@ int ad_send(ad_conn *c, unsigned opcode, unsigned flags, const void *data, size_
 	return rc;
 }
 
+/* Our close frame (or the answer to an error) is queued, the last bytes we
+ * send: the closing handshake's time starts once the queue is empty (flush),
+ * not while the frame waits behind a long queue. */
+static void mark_closing(ad_conn *c)
+{
+	c->closing = 1;
+}
+
 int ad_close(ad_conn *c, unsigned code, const void *reason, size_t reason_len)
 {
 	uint8_t *p = ad_reserve(c, WS_CONTROL_FRAME_MAX);
@@ -111,8 +149,8 @@ int ad_close(ad_conn *c, unsigned code, const void *reason, size_t reason_len)
 
 	if (rc == WS_OK)
 		ad_commit(c, n);
-	if (!c->close_at)
-		c->close_at = now_ms(); /* the closing handshake has close_ms */
+	if (rc == WS_OK)
+		mark_closing(c);
 	return rc;
 }
 
@@ -128,12 +166,14 @@ static int flush(ad_conn *c)
 		if (n < 0)
 			return -1;
 		c->off += (size_t)n;
-		c->tx_at = now_ms();
+		c->tx_at = c->act_at = now_ms(c); /* a peer that reads is not idle */
 		/* A socket that took less is full: asking again would only
 		 * say EAGAIN. (TLS writes a record at a time, so it is asked.) */
 		if ((size_t)n < want && c->t.write == sock_write)
 			break;
 	}
+	if (c->closing && !c->close_at && c->off == c->len)
+		c->close_at = now_ms(c); /* our close frame has left */
 	if (c->off == c->len) { /* drained: give the memory back (an idle connection holds none) */
 		free(c->out);
 		c->out = NULL;
@@ -150,8 +190,6 @@ static int deliver(ad_conn *c, ws_event *ev)
 	size_t n = 0;
 	int rc;
 
-	if ((ev->flags & WS_EVF_MSG_END) || ev->type >= WS_EV_CLOSE)
-		c->msg_at = now_ms(); /* only complete messages hold off the idle timeout */
 	if (c->o->on_event(c, ev))
 		return c->why = "local error", -1;
 	if (!(ev->flags & WS_EVF_REPLY))
@@ -181,7 +219,7 @@ static long input(ad_conn *c, uint8_t *buf, size_t len)
 		if (ws_conn_should_close_transport(&c->ws))
 			return (long)len; /* nothing more is read after the close (RFC 6455 §1.4) */
 		/* Backpressure: input stays unconsumed until the peer reads its output. */
-		if (ad_pending(c) > c->o->high_water || !c->budget)
+		if (ad_pending(c) > c->o->high_water || !c->loop->turn)
 			return c->held = 1, (long)off; /* even with every byte used, inflated data may wait */
 		rc = ws_conn_recv(&c->ws, buf + off, len - off, &used, &ev);
 		off += used;
@@ -191,14 +229,14 @@ static long input(ad_conn *c, uint8_t *buf, size_t len)
 				/* Answered by the application: the error response is
 				 * written only to mark the connection done. */
 				ws_conn_fail(&c->ws, scratch, sizeof scratch, &n);
-				c->close_at = c->close_at ? c->close_at : now_ms();
+				mark_closing(c);
 				return (long)len;
 			}
 			p = ad_reserve(c, 256);
 			c->err = rc;
 			if (p && ws_conn_fail(&c->ws, p, 256, &n) == WS_OK)
 				ad_commit(c, n);
-			c->close_at = c->close_at ? c->close_at : now_ms();
+			mark_closing(c);
 			return (long)len;
 		}
 		if (ev.type == WS_EV_NONE)
@@ -226,16 +264,17 @@ static int keep(ad_conn *c, uint8_t *buf, size_t len, size_t used)
 
 static int pump(ad_conn *c)
 {
+	uint8_t *rbuf = c->loop->rbuf;
 	long r, u;
 	size_t want;
 
-	c->budget = BUDGET;
+	c->loop->turn = BUDGET;
 	if (c->held) { /* events held back by backpressure or the budget come first */
 		uint8_t *buf = c->in ? c->in : rbuf;
 		if ((u = input(c, buf, c->in_len)) < 0 || keep(c, buf, c->in_len, (size_t)u))
 			return -1;
 	}
-	while (!c->eof && c->budget && ad_pending(c) <= c->o->high_water) {
+	while (!c->eof && c->loop->turn && ad_pending(c) <= c->o->high_water) {
 		uint8_t *buf = c->in ? c->in : rbuf;
 		if (c->in_len == AD_RBUF)
 			return c->why = "input stuck", -1; /* heads are capped far below */
@@ -247,13 +286,13 @@ static int pump(ad_conn *c)
 		if (r == 0) {
 			ws_event ev;
 			c->eof = 1;
-			c->close_at = c->close_at ? c->close_at : now_ms(); /* queued output gets close_ms */
+			c->close_at = c->close_at ? c->close_at : now_ms(c); /* queued output gets close_ms */
 			ws_conn_recv_eof(&c->ws, &ev);
 			return ev.type == WS_EV_CLOSE && c->o->on_event(c, &ev) ? -1 : 0;
 		}
-		c->rx_at = now_ms();
+		c->act_at = now_ms(c);
 		c->ping_at = 0; /* any byte shows the peer alive */
-		c->budget -= (size_t)r < c->budget ? (size_t)r : c->budget;
+		spend(c, (size_t)r);
 		if ((u = input(c, buf, c->in_len + (size_t)r)) < 0 || keep(c, buf, c->in_len + (size_t)r, (size_t)u))
 			return -1;
 		/* A plain socket that gave less than asked is drained: the read
@@ -265,7 +304,7 @@ static int pump(ad_conn *c)
 		if ((size_t)r < want && c->t.read == sock_read)
 			break;
 	}
-	c->more = !c->budget;
+	c->more = !c->loop->turn;
 	return 0;
 }
 
@@ -275,32 +314,73 @@ static int done(ad_conn *c, const char *why)
 	return 1;
 }
 
-static int io(ad_conn *c)
+/* The policy: every deadline of a connection, in one place, read by io() to
+ * act and by ad_deadline() to tell the host loop when to call. */
+enum { D_NONE, D_HANDSHAKE, D_CLOSE, D_WRITE, D_IDLE, D_PONG, D_PING };
+
+static void earliest(int64_t *d, int *kind, int64_t t, int k)
+{
+	if (*kind == D_NONE || t < *d)
+		*d = t, *kind = k;
+}
+
+/* The earliest deadline in *at and what it is, or D_NONE. */
+static int next_deadline(const ad_conn *c, int64_t *at)
 {
 	const ad_opts *o = c->o;
-	int64_t now;
+	int kind = D_NONE;
 
+	if (ws_conn_state(&c->ws) == WS_STATE_HANDSHAKE && o->handshake_ms)
+		earliest(at, &kind, c->start_at + o->handshake_ms, D_HANDSHAKE);
+	if (c->close_at && o->close_ms)
+		earliest(at, &kind, c->close_at + o->close_ms, D_CLOSE);
+	if (ad_pending(c) && o->write_ms)
+		earliest(at, &kind, c->tx_at + o->write_ms, D_WRITE);
+	/* Liveness while open: bytes moving either way, and frames arriving
+	 * (pongs count), keep a connection; a peer reading our output is alive
+	 * even while we hold back its input and cannot see its pong. */
+	if (ws_conn_state(&c->ws) == WS_STATE_OPEN && !c->closing && !c->close_at) {
+		if (o->idle_ms)
+			earliest(at, &kind, c->act_at + o->idle_ms, D_IDLE);
+		if (o->ping_ms && c->ping_at)
+			earliest(at, &kind, (c->tx_at > c->ping_at ? c->tx_at : c->ping_at) + o->pong_ms, D_PONG);
+		else if (o->ping_ms)
+			earliest(at, &kind, c->act_at + o->ping_ms, D_PING);
+	}
+	return kind;
+}
+
+static int io(ad_conn *c)
+{
+	int64_t now, at;
+	int kind;
+
+	/* A step of the transport's handshake costs milliseconds: charged to
+	 * the wake-up, whose accepts stop once its work is spent. A step is
+	 * never put off: the listen queue, first come first served, is where
+	 * new connections wait, and a handshake once begun is finished. */
+	if (c->t.wants && (c->t.wants(c->t.ctx) & AD_SETUP))
+		spend(c, AD_HANDSHAKE_WORK);
 	if (flush(c) || pump(c) || flush(c))
 		return done(c, "connection reset");
 	/* Deadlines after reading: a process that stalled must not take a peer
 	 * whose answer waits in the socket for a dead one. */
-	clock_valid = 0;
-	now = now_ms();
-	if (ws_conn_state(&c->ws) == WS_STATE_HANDSHAKE && o->handshake_ms && now >= c->start_at + o->handshake_ms)
-		return done(c, "opening handshake timed out");
-	if (c->close_at && o->close_ms && now >= c->close_at + o->close_ms)
-		return done(c, ws_conn_should_close_transport(&c->ws) ? NULL : "closing handshake timed out");
-	if (ad_pending(c) && o->write_ms && now >= c->tx_at + o->write_ms)
-		return done(c, "peer does not read");
-	if (ws_conn_state(&c->ws) == WS_STATE_OPEN && !c->close_at) {
-		if (o->idle_ms && now >= c->msg_at + o->idle_ms) {
-			ad_close(c, WS_CLOSE_GOING_AWAY, "idle timeout", 12);
-		} else if (o->ping_ms && c->ping_at && now >= c->ping_at + o->pong_ms) {
+	c->loop->now_valid = 0;
+	now = now_ms(c);
+	while ((kind = next_deadline(c, &at)) != D_NONE && at <= now) {
+		if (kind == D_HANDSHAKE)
+			return done(c, "opening handshake timed out");
+		if (kind == D_CLOSE)
+			return done(c, ws_conn_should_close_transport(&c->ws) ? NULL : "closing handshake timed out");
+		if (kind == D_WRITE)
+			return done(c, "peer does not read");
+		if (kind == D_PONG)
 			return done(c, "no pong: connection dead");
-		} else if (o->ping_ms && !c->ping_at && now >= c->rx_at + o->ping_ms) {
-			ad_send(c, WS_OP_PING, 0, NULL, 0);
-			c->ping_at = now;
-		}
+		if (kind == D_IDLE && ad_close(c, WS_CLOSE_GOING_AWAY, "idle timeout", 12) != WS_OK)
+			return done(c, "idle timeout");
+		if (kind == D_PING && ad_send(c, WS_OP_PING, 0, NULL, 0) != WS_OK)
+			return done(c, "local error");
+		c->ping_at = kind == D_PING ? now : c->ping_at;
 		if (flush(c))
 			return done(c, "connection reset");
 	}
@@ -317,20 +397,23 @@ static int io(ad_conn *c)
 
 int ad_io(ad_conn *c)
 {
-	unsigned char outer = in_io; /* an on_event may run another connection */
+	ad_loop *l = c->loop;
+	unsigned char outer = l->in_io; /* an on_event may run another connection */
+	size_t turn = l->turn;
 	int rc;
 
-	in_io = 1;
-	clock_valid = 0;
+	l->in_io = 1;
+	l->now_valid = 0;
 	rc = io(c);
-	in_io = outer;
-	clock_valid = 0;
+	l->in_io = outer;
+	l->turn = turn;
+	l->now_valid = 0;
 	return rc;
 }
 
 unsigned ad_wants(const ad_conn *c)
 {
-	unsigned tw = c->t.wants ? c->t.wants(c->t.ctx) : 0, w = 0;
+	unsigned tw = c->t.wants ? c->t.wants(c->t.ctx) & (AD_READ | AD_WRITE) : 0, w = 0;
 
 	if (ad_pending(c))
 		w |= AD_WRITE;
@@ -340,32 +423,13 @@ unsigned ad_wants(const ad_conn *c)
 	return tw == AD_READ ? AD_READ : w | tw;
 }
 
-static void earliest(int64_t *d, int64_t t)
-{
-	if (*d < 0 || t < *d)
-		*d = t;
-}
-
 int64_t ad_deadline(const ad_conn *c)
 {
-	const ad_opts *o = c->o;
-	int64_t d = -1;
+	int64_t at = -1;
 
 	if (c->more)
 		return 0;
-	if (ws_conn_state(&c->ws) == WS_STATE_HANDSHAKE && o->handshake_ms)
-		earliest(&d, c->start_at + o->handshake_ms);
-	if (c->close_at && o->close_ms)
-		earliest(&d, c->close_at + o->close_ms);
-	if (ad_pending(c) && o->write_ms)
-		earliest(&d, c->tx_at + o->write_ms);
-	if (ws_conn_state(&c->ws) == WS_STATE_OPEN && !c->close_at) {
-		if (o->idle_ms)
-			earliest(&d, c->msg_at + o->idle_ms);
-		if (o->ping_ms)
-			earliest(&d, c->ping_at ? c->ping_at + o->pong_ms : c->rx_at + o->ping_ms);
-	}
-	return d;
+	return next_deadline(c, &at) == D_NONE ? -1 : at;
 }
 
 void ad_free(ad_conn *c)

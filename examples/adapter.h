@@ -10,10 +10,20 @@
  * the events it cares about through ad_opts.on_event.
  *
  * Memory: an idle connection holds only its ad_conn (ws_conn included).
- * Input is read into one buffer shared by every connection of the thread;
- * only bytes that could not be used yet (an incomplete frame header, or
- * input held back by backpressure) are carried in a per-connection buffer,
- * which is freed once empty. The output queue is freed once drained. */
+ * Input is read into its loop's buffer (ad_loop: one per thread, shared by
+ * the connections of that thread); only bytes that could not be used yet (an
+ * incomplete frame header, or input held back by backpressure) are carried
+ * in a per-connection buffer, which is freed once empty. The output queue is
+ * freed once drained.
+ *
+ * Fairness: each wake-up of the host loop (ad_loop_wake) may accept a
+ * bounded number of connections (ad_loop_accept), and no more once its work
+ * is spent. Bytes read and queued are charged to that work, and so is each
+ * step of a transport's own handshake (a TLS handshake step costs public-key
+ * operations, milliseconds). So the handshake work of one wake-up is bounded
+ * by what its accepts and the handshakes under way can bring, and a flood of
+ * ClientHellos delays a connected peer's echo by about one wake-up's worth:
+ * new connections wait in the listen queue, in order, not in our loop. */
 #ifndef ADAPTER_H
 #define ADAPTER_H
 
@@ -23,7 +33,21 @@
 
 enum { AD_AGAIN = -1, AD_ERROR = -2 }; /* transport results besides byte counts */
 enum { AD_READ = 1, AD_WRITE = 2 };    /* what to wait for */
+enum { AD_SETUP = 4 };                  /* ad_transport.wants: its own handshake runs */
 #define AD_RBUF (64 * 1024)             /* largest read; a carry buffer's size */
+#define AD_WAKE_WORK (1024u * 1024)     /* work one wake-up may do, in bytes or their worth */
+#define AD_HANDSHAKE_WORK (256u * 1024) /* the worth of one step of a transport's handshake */
+#define AD_WAKE_ACCEPTS 16              /* connections one wake-up may accept */
+
+/* The host loop's state that its connections share: one per thread. */
+typedef struct ad_loop {
+	uint8_t rbuf[AD_RBUF]; /* every read lands here first */
+	size_t work;           /* left in this wake-up */
+	size_t turn;           /* left in the running ad_io()'s turn */
+	unsigned accepts;      /* left in this wake-up */
+	int64_t now;           /* the clock, read once per stretch of ad_io() */
+	unsigned char in_io, now_valid;
+} ad_loop;
 
 /* The transport: plain sockets (ad_socket) and TLS sessions (tls.h) alike. */
 typedef struct ad_transport {
@@ -32,7 +56,9 @@ typedef struct ad_transport {
 	long (*read)(void *ctx, void *buf, size_t len);
 	long (*write)(void *ctx, const void *buf, size_t len);
 	/* AD_READ / AD_WRITE the transport itself needs before it can go on (a TLS
-	 * handshake or a half-written record), or 0. NULL means always 0. */
+	 * handshake or a half-written record), or 0; with AD_SETUP while its own
+	 * handshake runs (TLS): each read or write then may be a costly step of
+	 * it, charged to the wake-up's work (AD_HANDSHAKE_WORK). NULL means 0. */
 	unsigned (*wants)(void *ctx);
 	/* Ends our direction once the last byte is out (TCP FIN, TLS close_notify). */
 	void (*shutdown)(void *ctx);
@@ -48,10 +74,10 @@ typedef struct ad_opts {
 	int (*on_event)(struct ad_conn *c, ws_event *ev);
 	size_t high_water;  /* stop receiving while more output than this is queued */
 	int handshake_ms;   /* opening handshake */
-	int idle_ms;        /* no complete message from the peer for this long: close 1001 */
-	int ping_ms;        /* nothing received for this long: send a ping */
-	int pong_ms;        /* then nothing received for this long after it: dead */
-	int close_ms;       /* closing handshake, and the peer's FIN after it */
+	int idle_ms;        /* nothing moved either way for this long: close 1001 */
+	int ping_ms;        /* nothing moved either way for this long: send a ping */
+	int pong_ms;        /* then nothing moved for this long after it: dead */
+	int close_ms;       /* closing handshake from when our close frame left, and the peer's FIN after it */
 	int write_ms;       /* queued output that makes no progress for this long: dead */
 	/* Optional: a head that ws_conn_recv() refused (status is the WS_E_HTTP_*
 	 * error, ev as it left it: for WS_E_HTTP_UPGRADE, a well-formed GET that
@@ -65,13 +91,18 @@ typedef struct ad_conn {
 	ws_conn ws;
 	ad_transport t;
 	const ad_opts *o;
+	ad_loop *loop;
 	void *user;
 	uint8_t *in, *out;  /* carried input in[0..in_len); output out[off..len) of cap */
-	size_t in_len, off, len, cap, budget; /* budget: work left in this ad_io() */
-	int64_t start_at, rx_at, msg_at, tx_at, ping_at, close_at;
+	size_t off, len, cap;
+	/* act_at: bytes moved either way; close_at: our close frame left (or the
+	 * peer ended), 0 before */
+	int64_t start_at, act_at, tx_at, ping_at, close_at;
+	uint32_t in_len;    /* at most AD_RBUF: beside err, 8 bytes for both */
 	int err;            /* the ws_status that failed the connection, or 0 */
 	const char *why;    /* why ad_io() finished, for logs */
 	unsigned char eof, shut, more, held; /* held: events wait (backpressure or budget) */
+	unsigned char closing; /* our close frame is queued: the last of the output */
 } ad_conn;
 
 /* Monotonic milliseconds. */
@@ -79,8 +110,19 @@ int64_t ad_now(void);
 /* Milliseconds from now until deadline, for poll()/epoll_wait(): never
  * negative, -1 for no deadline (deadline < 0). */
 int ad_timeout(int64_t deadline, int64_t now);
-/* Returns ws_conn_init()'s status. */
-int ad_init(ad_conn *c, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user);
+void ad_loop_init(ad_loop *l);
+/* At each wake-up of the host loop, before its connections run: a fresh
+ * allowance of work and accepts. */
+void ad_loop_wake(ad_loop *l);
+/* Takes one accept from the wake-up's allowance: 1, or 0 when it is spent
+ * or the wake-up's work is (leave the rest in the listen queue, first come
+ * first served; level-triggered readiness brings the loop back for them
+ * after the connected peers had their turn). */
+int ad_loop_accept(ad_loop *l);
+/* Takes cost from the wake-up's work: 1, or 0 when it does not fit. */
+int ad_loop_charge(ad_loop *l, size_t cost);
+/* Returns ws_conn_init()'s status. The loop must outlive the connection. */
+int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user);
 /* Room for n more output bytes (NULL: out of memory); ad_commit() queues the
  * n <= requested bytes written there. */
 uint8_t *ad_reserve(ad_conn *c, size_t n);

@@ -48,6 +48,7 @@ static unsigned long lineno;
 static size_t bin_len;
 static unsigned last_code;       /* the server's last close code, for the backoff */
 static uint8_t inflated[64 * 1024];
+static ad_loop loop;              /* the read buffer and each wake-up's allowance */
 
 static void *mem_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void mem_free(void *ctx, void *p) { (void)ctx; free(p); }
@@ -252,7 +253,7 @@ static int session(const ws_config *cfg, int64_t *lived)
 	close_sent = 0;
 	if ((fd = dial(ad_now() + opt.connect_ms)) < 0)
 		return END_LOST;
-	if (ad_init(&a, cfg, &o, ad_socket(fd), NULL) != WS_OK)
+	if (ad_init(&a, &loop, cfg, &o, ad_socket(fd), NULL) != WS_OK)
 		return close(fd), END_FAIL;
 #ifdef WITH_TLS
 	if (opt.tls && tls_connect(fd, opt.host, opt.ca, opt.insecure, &a.t))
@@ -278,6 +279,7 @@ static int session(const ws_config *cfg, int64_t *lived)
 			nfds = 2;
 		if (poll(pf, (nfds_t)nfds, ad_timeout(ad_deadline(&a), ad_now())) < 0 && errno != EINTR)
 			break;
+		ad_loop_wake(&loop);
 		if (nfds == 2 && (pf[1].revents & (POLLIN | POLLHUP)) && read_stdin(&a)) {
 			result = END_FAIL;
 			break;
@@ -393,6 +395,7 @@ int main(int argc, char **argv)
 	size_t hlen = 0, nproto = 0;
 	int i, attempt = 0;
 
+	ad_loop_init(&loop);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *e = "";

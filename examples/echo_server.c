@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 		int got_signal = 0;
 
 		n = epoll_wait(ep, evs, 64, ad_timeout(next_wake, now));
+		ad_loop_wake(&srv.loop);
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 			int lfd = srv_listener(evs[i].data.ptr);

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 		}
 		if (poll(pfd, (nfds_t)(base + n), ad_timeout(wake, now)) < 0 && errno != EINTR)
 			return perror("echo-server: poll"), 1;
+		ad_loop_wake(&srv.loop);
 		now = ad_now();
 		for (i = n - 1; i >= 0; i--) /* backwards: destroy() moves the last one here */
 			if ((pfd[base + i].revents || (ad_deadline(conns[i]) >= 0 && ad_deadline(conns[i]) <= now)) &&

@@ -31,6 +31,7 @@ struct uconn {
 static uv_loop_t *loop;
 static uv_tcp_t listeners[SRV_MAX_LISTEN]; /* one per srv.lfd[i] */
 static uv_signal_t sigint, sigterm;
+static uv_prepare_t wake; /* each turn of libuv's loop is a wake-up of the adapter's */
 static struct uconn *conns;
 static int nconns, stopping;
 static char rbuf[AD_RBUF]; /* libuv reads every connection's bytes here */
@@ -174,6 +175,14 @@ static void run(struct uconn *u)
 		uv_timer_start(&u->timer, on_timer, (uint64_t)ad_timeout(d, ad_now()), 0);
 }
 
+static void on_wake(uv_prepare_t *p)
+{
+	(void)p;
+	ad_loop_wake(&srv.loop);
+}
+
+/* libuv accepts every pending connection itself; without TLS an accept and
+ * an upgrade are cheap, so the per-wake-up accept bound is not needed here. */
 static void on_connection(uv_stream_t *l, int status)
 {
 	struct uconn *u = calloc(1, sizeof *u);
@@ -191,7 +200,7 @@ static void on_connection(uv_stream_t *l, int status)
 		conns->prev = u;
 	conns = u;
 	if (uv_accept(l, (uv_stream_t *)&u->tcp) || nconns > srv.max_conns ||
-	    ad_init(&u->a, &srv.cfg, &srv.opts, t, NULL) != WS_OK) {
+	    ad_init(&u->a, &srv.loop, &srv.cfg, &srv.opts, t, NULL) != WS_OK) {
 		u->a.why = nconns > srv.max_conns ? "at the connection cap" : NULL;
 		finish(u);
 		return;
@@ -233,6 +242,9 @@ int main(int argc, char **argv)
 		if (uv_tcp_init(loop, &listeners[i]) || uv_tcp_open(&listeners[i], srv.lfd[i]) ||
 		    uv_listen((uv_stream_t *)&listeners[i], SOMAXCONN, on_connection))
 			return fprintf(stderr, "echo-server: libuv setup failed\n"), 1;
+	uv_prepare_init(loop, &wake);
+	uv_prepare_start(&wake, on_wake);
+	uv_unref((uv_handle_t *)&wake); /* the loop ends when the connections and signals do */
 	uv_signal_init(loop, &sigint);
 	uv_signal_init(loop, &sigterm);
 	if (uv_signal_start(&sigint, on_signal, SIGINT) || uv_signal_start(&sigterm, on_signal, SIGTERM))

@@ -27,6 +27,7 @@
 #define SRV_MAX_LISTEN 16       /* listening sockets: one per address of --host */
 
 static struct {
+	ad_loop loop; /* the one thread's: its read buffer and each wake-up's allowance */
 	ws_config cfg;
 	ws_deflate_config dcfg;
 	ad_opts opts;
@@ -84,7 +85,7 @@ static inline int srv_conn_init(ad_conn *a, int fd)
 	if (srv.tls && tls_accept(srv.tls, fd, &t))
 		return WS_E_ALLOC;
 #endif
-	return ad_init(a, &srv.cfg, &srv.opts, t, NULL);
+	return ad_init(a, &srv.loop, &srv.cfg, &srv.opts, t, NULL);
 }
 
 static inline void srv_transport_free(ad_transport *t)
@@ -97,13 +98,16 @@ static inline void srv_transport_free(ad_transport *t)
 #endif
 }
 
-/* Accepts a connection: its descriptor, or -1 once the queue is empty. At
- * the cap, or out of descriptors, it takes the connection off the queue and
- * closes it: the listener is level-triggered and would wake us forever. */
+/* Accepts a connection: its descriptor, or -1 once the queue is empty or
+ * this wake-up has accepted its share (AD_WAKE_ACCEPTS: the rest wait in the
+ * queue while connected peers are served; the listener stays readable and
+ * brings us back). At the cap, or out of descriptors, it takes the
+ * connection off the queue and closes it: the listener is level-triggered
+ * and would wake us forever. */
 static inline int srv_accept(int lfd, int nconns)
 {
 	for (;;) {
-		int fd = accept(lfd, NULL, NULL);
+		int fd = ad_loop_accept(&srv.loop) ? accept(lfd, NULL, NULL) : (errno = EAGAIN, -1);
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv.spare >= 0) {
 			close(srv.spare); /* the spare descriptor makes room for one accept */
@@ -325,6 +329,7 @@ static int srv_setup(int argc, char **argv, const char *name)
 	if (!port || !cert != !key)
 		return srv_usage(name, 2), -2;
 	signal(SIGPIPE, SIG_IGN);
+	ad_loop_init(&srv.loop);
 	srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	srv.fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;

@@ -814,6 +814,7 @@ int main(int argc, char **argv)
 		if (rd >= 0 && (wake < 0 || rd < wake))
 			wake = rd;
 		n = epoll_wait(ep, evs, 64, ad_timeout(wake, now));
+		ad_loop_wake(&srv.loop);
 		batch = evs;
 		batch_n = n;
 		for (i = 0; i < n; i++) {

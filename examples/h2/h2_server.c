@@ -30,6 +30,7 @@ struct conn {
 	ad_transport t;  /* the TLS session (a.t is a copy once K_H1) */
 	h2_conn *h2;
 	int64_t start;
+	int deferred;    /* K_TLS: this wake-up's handshake work was spent; go on at the next */
 };
 
 static const char page[] =
@@ -103,8 +104,13 @@ static void destroy(struct conn *c)
 static int start(struct conn *c)
 {
 	const char *proto;
-	int r = srv.tls ? tls_handshake(&c->t) : 1;
+	int r;
 
+	/* A handshake step costs milliseconds: this wake-up's share of them
+	 * (adapter.h), so that connected peers are not kept waiting. */
+	if ((c->deferred = srv.tls && !ad_loop_charge(&srv.loop, AD_HANDSHAKE_WORK)))
+		return ad_now() >= c->start + TLS_HANDSHAKE_MS;
+	r = srv.tls ? tls_handshake(&c->t) : 1;
 	if (r == AD_AGAIN)
 		return ad_now() >= c->start + TLS_HANDSHAKE_MS;
 	if (r != 1) {
@@ -119,10 +125,18 @@ static int start(struct conn *c)
 		c->kind = K_H2;
 		return h2_io(c->h2);
 	}
-	if (ad_init(&c->a, &srv.cfg, &h1o, c->t, c) != WS_OK)
+	if (ad_init(&c->a, &srv.loop, &srv.cfg, &h1o, c->t, c) != WS_OK)
 		return 1;
 	c->kind = K_H1;
 	return ad_io(&c->a);
+}
+
+/* When step() must run again at the latest, -1 for never. */
+static int64_t conn_deadline(struct conn *c)
+{
+	if (c->kind == K_TLS)
+		return c->deferred ? 0 : c->start + TLS_HANDSHAKE_MS;
+	return c->kind == K_H2 ? h2_deadline(c->h2) : ad_deadline(&c->a);
 }
 
 static void step(struct conn *c)
@@ -135,16 +149,9 @@ static void step(struct conn *c)
 		destroy(c);
 		return;
 	}
-	if (c->kind == K_TLS) {
-		w = c->t.wants ? c->t.wants(c->t.ctx) : AD_READ;
-		d = c->start + TLS_HANDSHAKE_MS;
-	} else if (c->kind == K_H2) {
-		w = h2_wants(c->h2);
-		d = h2_deadline(c->h2);
-	} else {
-		w = ad_wants(&c->a);
-		d = ad_deadline(&c->a);
-	}
+	d = conn_deadline(c);
+	w = c->kind == K_TLS ? (c->t.wants ? c->t.wants(c->t.ctx) : AD_READ)
+	  : c->kind == K_H2 ? h2_wants(c->h2) : ad_wants(&c->a);
 	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
 	if (w != c->events) {
 		struct epoll_event ev = { w, { .ptr = c } };
@@ -250,6 +257,7 @@ int main(int argc, char **argv)
 
 		n = epoll_wait(ep, evs, 64, ad_timeout(shutting_down && (next_wake < 0 || stop_at < next_wake)
 		                                       ? stop_at : next_wake, now));
+		ad_loop_wake(&srv.loop);
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 			if (srv_listener(evs[i].data.ptr) >= 0)
@@ -267,8 +275,7 @@ int main(int argc, char **argv)
 		now = ad_now();
 		for (i = 0; i <= maxfd; i++) { /* due deadlines; the next one */
 			struct conn *c = byfd[i];
-			int64_t d = !c ? -1 : c->kind == K_TLS ? c->start + TLS_HANDSHAKE_MS
-			          : c->kind == K_H2 ? h2_deadline(c->h2) : ad_deadline(&c->a);
+			int64_t d = c ? conn_deadline(c) : -1;
 			if (d >= 0 && d <= now)
 				step(c);
 			else if (d >= 0 && (next_wake < 0 || d < next_wake))

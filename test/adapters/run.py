@@ -258,29 +258,37 @@ def idle_cases(bindir, name):
     opened["silent"] = time.monotonic()
     silent, _ = upgrade(port)
     got = {"silent": stamped(silent, 5, until_close=True)}
+    # A peer trickling one byte every 0.2 s is not idle (bytes arrive), even
+    # though no message completes; 1 s after its last byte it is.
     opened["trickling"] = time.monotonic()
     trickle, _ = upgrade(port)
-    got["trickling"] = stamped(trickle, 5, until_close=True)
-    stop_trickle = threading.Event()
+    got["trickling"] = stamped(trickle, 8, until_close=True)
+    last = {}
 
-    def drip():  # a 200-byte text frame, one byte every 0.2 s: never a complete message
-        data = frame(1, b"x" * 200)
-        for b in data:
-            if stop_trickle.wait(0.2):
-                return
+    def drip():  # ten bytes of a 200-byte text frame, then silence
+        for b in frame(1, b"x" * 200)[:10]:
+            time.sleep(0.2)
             try:
                 trickle.send(bytes([b]))
             except OSError:
                 return
-    threading.Thread(target=drip, daemon=True).start()
+            last["at"] = time.monotonic()
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
     for label, r in got.items():
-        r["thread"].join(6)
-        frames, after = r.get("frames", []), r["at"] - opened[label] if "at" in r else 99
+        r["thread"].join(9)
+        frames = r.get("frames", [])
         closes = [p for op, p in frames if op == 8]
+        if label == "trickling":
+            dripper.join(5)
+            after = r["at"] - last["at"] if "at" in r and "at" in last else 99
+            what = f"{after:.2f} s after its last byte, {last.get('at', 0) - opened[label]:.2f} s of trickle"
+        else:
+            after = r["at"] - opened[label] if "at" in r else 99
+            what = f"{after:.2f} s after connecting"
         check(closes and closes[0][:2] == struct.pack("!H", 1001) and 0.9 <= after <= 3,
-              f"{name} --idle-timeout 1: {label} upgraded peer gets close 1001 \"idle timeout\" "
-              f"({after:.2f} s after connecting)", f"frames {frames[:3]}")
-    stop_trickle.set()
+              f"{name} --idle-timeout 1: {label} upgraded peer gets close 1001 \"idle timeout\" ({what})",
+              f"frames {frames[:3]}")
     # A peer that does talk stays: a message every 0.3 s by the clock (a
     # thread of its own, so that a late echo does not stretch the gaps),
     # every echo back, no close.
