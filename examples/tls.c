@@ -45,11 +45,18 @@ struct tls_server {
  * one, into a buffer that lives only while it holds bytes. */
 #define READ_AHEAD (16384 + 1024) /* a record's plaintext, header and expansion */
 
+/* A server session is set up (mbedTLS's two record buffers, ~33 KiB) only
+ * once the first byte of a ClientHello is there: until then a silent
+ * connection costs this struct alone. */
 struct tls_conn {
-	mbedtls_ssl_context ssl;
+	mbedtls_ssl_context *ssl; /* NULL until set up */
+	const mbedtls_ssl_config *conf;
 	int fd;
 	unsigned want;       /* what mbedTLS waits for: AD_READ, AD_WRITE or 0 */
 	int done;            /* handshake complete */
+	int notified;        /* our close_notify went out */
+	int said;            /* bytes went out during the handshake */
+	unsigned char first; /* the first byte the peer sent: its first record's type */
 	int drained;         /* the last recv() returned less than asked: the socket was empty */
 	size_t wlen;         /* a write that returned WANT_WRITE must be repeated as it was */
 	uint8_t *ra;         /* read ahead: ra[ra_off, ra_len) not yet taken by mbedTLS */
@@ -87,6 +94,8 @@ static const char *describe(int r)
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	ssize_t n = send(((struct tls_conn *)ctx)->fd, buf, len, MSG_NOSIGNAL);
+	if (n > 0)
+		((struct tls_conn *)ctx)->said = 1;
 	if (n >= 0)
 		return (int)n;
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE
@@ -159,9 +168,13 @@ static long result(struct tls_conn *tc, int r)
 		return tc->want = AD_READ, AD_AGAIN;
 	if (r == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return tc->want = AD_WRITE, AD_AGAIN;
+	if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY && !tc->notified) {
+		tc->notified = 1; /* answered with ours, as RFC 5246 §7.2.1 asks */
+		mbedtls_ssl_close_notify(tc->ssl); /* best effort: the socket is non-blocking */
+	}
 	if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == MBEDTLS_ERR_SSL_CONN_EOF)
 		return 0;
-	f = tc->done ? 0 : mbedtls_ssl_get_verify_result(&tc->ssl);
+	f = tc->done ? 0 : mbedtls_ssl_get_verify_result(tc->ssl);
 	if (tc->done || tc->failure)
 		return AD_ERROR;
 	if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED))
@@ -184,7 +197,10 @@ static int pending(const struct tls_conn *tc, int r, size_t from)
 	return r == MBEDTLS_ERR_SSL_WANT_READ && tc->ra_off < tc->ra_len && tc->taken != from;
 }
 
-/* The handshake runs inside the first reads and writes: 1 once done. */
+static int setup(struct tls_conn *tc, const char *host);
+
+/* The handshake runs inside the first reads and writes: 1 once done. A
+ * server's session is set up when the first byte has come. */
 static long handshake(struct tls_conn *tc)
 {
 	size_t from;
@@ -192,11 +208,36 @@ static long handshake(struct tls_conn *tc)
 
 	if (tc->done)
 		return 1;
+	if (!tc->ssl) {
+		ssize_t n = recv(tc->fd, &tc->first, 1, MSG_PEEK);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return tc->want = AD_READ, AD_AGAIN;
+		if (n <= 0) {
+			tc->failure = n ? "connection reset" : "the peer closed the connection during the TLS handshake";
+			return AD_ERROR;
+		}
+		if (setup(tc, NULL)) {
+			tc->failure = "out of memory";
+			return AD_ERROR;
+		}
+	}
 	do
 		from = tc->taken;
-	while (pending(tc, h = mbedtls_ssl_handshake(&tc->ssl), from));
+	while (pending(tc, h = mbedtls_ssl_handshake(tc->ssl), from));
 	if (!h)
 		return tc->done = 1;
+	/* mbedTLS 2.28 sends no alert for a ClientHello it cannot begin to parse
+	 * (not a handshake record, not a ClientHello, cut short): a fatal
+	 * decode_error says so (RFC 8446 §6.2), unless something went out
+	 * already or the peer's first record was an alert of its own. */
+	if ((h == MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO || h == MBEDTLS_ERR_SSL_INVALID_RECORD) && !tc->said &&
+	    tc->first != MBEDTLS_SSL_MSG_ALERT) {
+#if MBEDTLS_VERSION_MAJOR < 3
+		if (!tc->ssl->major_ver) /* no version agreed: 3.1 on the record, as ClientHellos carry */
+			tc->ssl->major_ver = MBEDTLS_SSL_MAJOR_VERSION_3, tc->ssl->minor_ver = MBEDTLS_SSL_MINOR_VERSION_1;
+#endif
+		mbedtls_ssl_send_alert_message(tc->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR);
+	}
 	if (result(tc, h) != 0)
 		return tc->want ? AD_AGAIN : AD_ERROR;
 	tc->failure = "the peer closed the connection during the TLS handshake";
@@ -214,7 +255,7 @@ static long tls_read(void *ctx, void *buf, size_t len)
 		return settle(tc, r);
 	do
 		from = tc->taken;
-	while (pending(tc, n = mbedtls_ssl_read(&tc->ssl, buf, len), from));
+	while (pending(tc, n = mbedtls_ssl_read(tc->ssl, buf, len), from));
 	return settle(tc, result(tc, n));
 }
 
@@ -226,20 +267,27 @@ static long tls_write(void *ctx, const void *buf, size_t len)
 	if (r != 1)
 		return settle(tc, r);
 	len = tc->wlen ? tc->wlen : len; /* mbedTLS: "called later with the same arguments" */
-	r = result(tc, mbedtls_ssl_write(&tc->ssl, buf, len));
+	r = result(tc, mbedtls_ssl_write(tc->ssl, buf, len));
 	tc->wlen = r == AD_AGAIN ? len : 0;
 	return settle(tc, r == 0 ? AD_ERROR : r); /* the handshake may have ended here */
 }
 
-static unsigned tls_wants(void *ctx) { return ((struct tls_conn *)ctx)->want; }
+static unsigned tls_wants(void *ctx)
+{
+	const struct tls_conn *tc = ctx;
+	return tc->want | (tc->done ? 0 : AD_SETUP);
+}
 
 static void tls_shutdown(void *ctx)
 {
 	struct tls_conn *tc = ctx;
-	if (tc->done)
-		mbedtls_ssl_close_notify(&tc->ssl); /* best effort: the socket is non-blocking */
+	if (tc->done && !tc->notified) {
+		tc->notified = 1;
+		mbedtls_ssl_close_notify(tc->ssl); /* best effort: the socket is non-blocking */
+	}
 	shutdown(tc->fd, SHUT_WR);
 }
+
 
 /* Does the certificate carry ADDR (LEN bytes) as an iPAddress entry of its
  * subjectAltName? An address in the URL matches those entries only, never
@@ -297,33 +345,51 @@ static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	return 0;
 }
 
-static int wrap(mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *host)
+/* mbedTLS's session (its record buffers are allocated here), for the server
+ * name host when a client. 0, or -1. */
+static int setup(struct tls_conn *tc, const char *host)
+{
+	int r;
+
+	if (!(tc->ssl = malloc(sizeof *tc->ssl)))
+		return -1;
+	mbedtls_ssl_init(tc->ssl);
+	if ((r = mbedtls_ssl_setup(tc->ssl, tc->conf)) == 0 && host && tc->ip_len) {
+		/* No SNI for an address (RFC 6066 §3); its name check is ours. */
+		mbedtls_ssl_set_verify(tc->ssl, verify_ip, tc);
+#if MBEDTLS_VERSION_MAJOR >= 3
+		r = mbedtls_ssl_set_hostname(tc->ssl, NULL); /* 3.x: "no name", said explicitly */
+#endif
+	} else if (r == 0 && host)
+		r = mbedtls_ssl_set_hostname(tc->ssl, host);
+	if (r) {
+		mbedtls_ssl_free(tc->ssl);
+		free(tc->ssl);
+		tc->ssl = NULL;
+		return -1;
+	}
+	mbedtls_ssl_set_bio(tc->ssl, tc, bio_send, bio_recv, NULL);
+	return 0;
+}
+
+/* A client's session is set up now (it speaks first); a server's once the
+ * peer has sent a byte. */
+static int wrap(const mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *host)
 {
 	struct tls_conn *tc = calloc(1, sizeof *tc);
-	int r;
 
 	if (!tc)
 		return -1;
-	mbedtls_ssl_init(&tc->ssl);
 	tc->fd = fd;
+	tc->conf = conf;
 	if (host && inet_pton(AF_INET, host, tc->ip) == 1)
 		tc->ip_len = 4;
 	else if (host && inet_pton(AF_INET6, host, tc->ip) == 1)
 		tc->ip_len = 16;
-	if ((r = mbedtls_ssl_setup(&tc->ssl, conf)) == 0 && host && tc->ip_len) {
-		/* No SNI for an address (RFC 6066 §3); its name check is ours. */
-		mbedtls_ssl_set_verify(&tc->ssl, verify_ip, tc);
-#if MBEDTLS_VERSION_MAJOR >= 3
-		r = mbedtls_ssl_set_hostname(&tc->ssl, NULL); /* 3.x: "no name", said explicitly */
-#endif
-	} else if (r == 0 && host)
-		r = mbedtls_ssl_set_hostname(&tc->ssl, host);
-	if (r) {
-		mbedtls_ssl_free(&tc->ssl);
+	if (host && setup(tc, host)) {
 		free(tc);
 		return -1;
 	}
-	mbedtls_ssl_set_bio(&tc->ssl, tc, bio_send, bio_recv, NULL);
 	t->read = tls_read;
 	t->write = tls_write;
 	t->wants = tls_wants;
@@ -411,15 +477,17 @@ int tls_handshake(ad_transport *t)
 const char *tls_alpn(const ad_transport *t)
 {
 	if (t->read != tls_read || !((struct tls_conn *)t->ctx)->done)
-		return NULL;
-	return mbedtls_ssl_get_alpn_protocol(&((struct tls_conn *)t->ctx)->ssl);
+		return NULL; /* done: the session is set up */
+	return mbedtls_ssl_get_alpn_protocol(((struct tls_conn *)t->ctx)->ssl);
 }
 
 void tls_free(ad_transport *t)
 {
 	if (t->read != tls_read)
 		return;
-	mbedtls_ssl_free(&((struct tls_conn *)t->ctx)->ssl);
+	if (((struct tls_conn *)t->ctx)->ssl)
+		mbedtls_ssl_free(((struct tls_conn *)t->ctx)->ssl);
+	free(((struct tls_conn *)t->ctx)->ssl);
 	free(((struct tls_conn *)t->ctx)->ra);
 	free(t->ctx);
 	t->ctx = NULL;
