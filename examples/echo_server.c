@@ -34,9 +34,9 @@ static char tag_signal; /* epoll data of the signal descriptor; listeners: &srv.
 static void destroy(struct conn *c)
 {
 	if (c->a.err) /* a protocol error: its close frame (or HTTP status) went out */
-		fprintf(stderr, "echo-server: fd %d: %s\n", c->fd, ws_status_str(c->a.err));
+		srv_log("echo-server: fd %d: %s\n", c->fd, ws_status_str(c->a.err));
 	else if (c->a.why && strcmp(c->a.why, "connection reset"))
-		fprintf(stderr, "echo-server: dropped connection %d: %s\n", c->fd, c->a.why);
+		srv_log("echo-server: dropped connection %d: %s\n", c->fd, c->a.why);
 	byfd[c->fd] = NULL;
 	srv_transport_free(&c->a.t);
 	close(c->fd);

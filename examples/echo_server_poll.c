@@ -31,9 +31,9 @@ static void destroy(int i)
 	ad_conn *a = conns[i];
 
 	if (a->err)
-		fprintf(stderr, "echo-server: fd %d: %s\n", pfd[base + i].fd, ws_status_str(a->err));
+		srv_log("echo-server: fd %d: %s\n", pfd[base + i].fd, ws_status_str(a->err));
 	else if (a->why && strcmp(a->why, "connection reset"))
-		fprintf(stderr, "echo-server: dropped connection %d: %s\n", pfd[base + i].fd, a->why);
+		srv_log("echo-server: dropped connection %d: %s\n", pfd[base + i].fd, a->why);
 	srv_transport_free(&a->t);
 	close(pfd[base + i].fd);
 	ad_free(a);

@@ -109,9 +109,9 @@ static void finish(struct uconn *u)
 
 	uv_fileno((uv_handle_t *)&u->tcp, &fd);
 	if (u->a.err)
-		fprintf(stderr, "echo-server: fd %d: %s\n", (int)fd, ws_status_str(u->a.err));
+		srv_log("echo-server: fd %d: %s\n", (int)fd, ws_status_str(u->a.err));
 	else if (u->a.why && strcmp(u->a.why, "connection reset"))
-		fprintf(stderr, "echo-server: dropped a connection: %s\n", u->a.why);
+		srv_log("echo-server: dropped a connection: %s\n", u->a.why);
 	u->closing = 1;
 	ad_free(&u->a);
 	*(u->prev ? &u->prev->next : &conns) = u->next;

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ static struct {
 	ad_opts opts;
 	int max_conns, fd_limit, spare, refusing;
 	int lfd[SRV_MAX_LISTEN], nlisten; /* one per address, all on one port */
+	double log_tokens;                /* srv_log(): lines it may write now */
+	int64_t log_at;
+	unsigned long log_dropped;
 #ifdef WITH_TLS
 	tls_server *tls;
 #endif
@@ -45,6 +49,33 @@ static void *srv_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void srv_free(void *ctx, void *p) { (void)ctx; free(p); }
 
 static int srv_is(ws_str s, const char *lit) { return s.len == strlen(lit) && !memcmp(s.ptr, lit, s.len); }
+
+/* A line about one connection on stderr, at most 20 at once and 10 a second
+ * after that: a flood of failing connections must not become a flood of log
+ * writes. What was left out is counted in the next line written. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void srv_log(const char *fmt, ...)
+{
+	int64_t now = ad_now();
+	va_list ap;
+
+	srv.log_tokens += (double)(now - srv.log_at) / 100;
+	srv.log_tokens = srv.log_tokens > 20 || !srv.log_at ? 20 : srv.log_tokens;
+	srv.log_at = now;
+	if (srv.log_tokens < 1) {
+		srv.log_dropped++;
+		return;
+	}
+	srv.log_tokens -= 1;
+	if (srv.log_dropped)
+		fprintf(stderr, "(%lu lines about connections not logged)\n", srv.log_dropped);
+	srv.log_dropped = 0;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 /* Echoes each chunk as it comes: the first with the message's opcode, the
  * rest as continuations, WS_SEND_MORE on all but the last. */
@@ -115,7 +146,7 @@ static inline int srv_accept(int lfd, int nconns)
 			srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			if (fd < 0)
 				return -1; /* Linux says EMFILE before it looks at the queue */
-			fprintf(stderr, "echo-server: out of file descriptors, refusing a connection\n");
+			srv_log("echo-server: out of file descriptors, refusing a connection\n");
 			close(fd);
 			continue;
 		}

@@ -588,9 +588,9 @@ static void destroy(struct conn *c)
 	int i;
 
 	if (c->a.err)
-		fprintf(stderr, "chat-server: fd %d: %s\n", c->fd, ws_status_str(c->a.err));
+		srv_log("chat-server: fd %d: %s\n", c->fd, ws_status_str(c->a.err));
 	else if (c->a.why && strcmp(c->a.why, "connection reset"))
-		fprintf(stderr, "chat-server: dropped connection %d: %s\n", c->fd, c->a.why);
+		srv_log("chat-server: dropped connection %d: %s\n", c->fd, c->a.why);
 	byfd[c->fd] = NULL;
 	/* A connection can die while another's event is handled (a broadcast's
 	 * write finds its peer gone) with its own readiness still due in this
