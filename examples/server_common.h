@@ -305,8 +305,11 @@ static int srv_usage(const char *name, int status)
 	        "  --deflate             agree to permessage-deflate, with context takeover\n"
 	        "  --deflate-low-memory  the same without context takeover, 9-bit windows,\n"
 	        "                        memLevel 2 and one shared compressor\n"
-	        "  --idle-timeout S      close (1001) after S s without a message (default 60; 0: never)\n"
-	        "  --ping-interval S     ping after S s of silence; drop after S s more (default 30; 0: never)\n"
+	        "  --idle-timeout S      close (1001) after S s with no byte moving either way\n"
+	        "                        (default 60; 0: never)\n"
+	        "  --ping-interval S     ping after S s with no byte moving either way; drop after\n"
+	        "                        S s more without an answer or our output moving (default 30;\n"
+	        "                        0: never)\n"
 	        "  --write-timeout S     drop a peer that reads none of its output for S s (default 30)\n"
 	        "  --max-conns N         refuse connections beyond N (default: the fd limit minus 32)\n"
 #ifdef WITH_TLS
