@@ -3,10 +3,11 @@
 against build/examples/echo-server and ws-client, over loopback with raw
 sockets so that each attack is exactly what it says:
 
-    run.py --bin build/examples [--server echo-server]
+    run.py --bin build/examples [--server echo-server] [--only CASE] [--list]
 
 Prints "ok CASE" / "FAIL CASE: why" and "adapters: N passed, M failed".
-Every case has a deadline; the whole run takes about 40 s."""
+Every case has a deadline. --only runs the cases whose function name
+contains CASE (e.g. --only idle_cases) and says how long each took."""
 import argparse
 import base64
 import hashlib
@@ -79,14 +80,15 @@ def start_server(bindir, name, *flags, limit=None, env=None):
     return p, port
 
 
-def upgrade(port, extra="", wrap=None):
+def upgrade(port, extra="", wrap=None, path="/", timeout=5):
     """A raw upgraded connection; returns (socket, bytes after the 101 head).
-    wrap: a function that turns the TCP socket into another (TLS)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    wrap: a function that turns the TCP socket into another (TLS); timeout:
+    each blocking step's (the connect, the TLS handshake, each read)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     if wrap:
         s = wrap(s)
     k = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                f"Sec-WebSocket-Key: {k}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
     head = b""
     while b"\r\n\r\n" not in head:
@@ -758,23 +760,33 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/examples")
     ap.add_argument("--server", action="append")
+    ap.add_argument("--only", action="append", metavar="CASE",
+                    help="run only the cases whose function name contains CASE (repeatable; --list names them)")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
     a = ap.parse_args()
     bindir = os.path.abspath(a.bin)
-    t0 = time.monotonic()
-    for name in a.server or ["echo-server"]:
+    servers = a.server or ["echo-server"]
+    cases = []  # (function, what it runs against, call)
+    for name in servers:
         for case in (idle_cases, ping_cases, write_timeout_case, cap_cases, amplification_case):
-            try:
-                case(bindir, name)
-            except Exception as e:  # noqa: BLE001
-                check(False, f"{name}: {case.__name__}", f"{type(e).__name__}: {e}")
-    try:
-        tls_reads_case(bindir)
-    except Exception as e:  # noqa: BLE001
-        check(False, "echo-server: tls_reads_case", f"{type(e).__name__}: {e}")
-    try:
-        client_cases(bindir)
-    except Exception as e:  # noqa: BLE001
-        check(False, "ws-client cases", f"{type(e).__name__}: {e}")
+            cases.append((case, name, lambda case=case, name=name: case(bindir, name)))
+    cases.append((tls_reads_case, "echo-server", lambda: tls_reads_case(bindir)))
+    cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
+    if a.list:
+        for case, what, _ in cases:
+            print(f"{case.__name__} ({what})")
+        return
+    if a.only:
+        cases = [c for c in cases if any(o in c[0].__name__ for o in a.only)]
+    t0 = time.monotonic()
+    for case, what, call in cases:
+        t1 = time.monotonic()
+        try:
+            call()
+        except Exception as e:  # noqa: BLE001
+            check(False, f"{what}: {case.__name__}", f"{type(e).__name__}: {e}")
+        if a.only:
+            print(f"  ({case.__name__} against {what} took {time.monotonic() - t1:.1f} s)", flush=True)
     print(f"(adapters took {time.monotonic() - t0:.0f} s)")
 
 
