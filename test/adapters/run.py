@@ -11,6 +11,7 @@ contains CASE (e.g. --only idle_cases) and says how long each took."""
 import argparse
 import base64
 import hashlib
+import multiprocessing
 import os
 import pty
 import resource
@@ -491,6 +492,192 @@ def amplification_case(bindir, name):
     stop(srv)
 
 
+# --- load and TLS cases (issue 21) -------------------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_certs = {}
+
+
+def certs():
+    """The test certificates of test/interop/tls_certs.sh, made once per run
+    (removed at the end of main)."""
+    if "dir" not in _certs:
+        d = tempfile.mkdtemp(prefix="libws-adapters-certs-")
+        subprocess.run(["sh", os.path.join(HERE, "..", "interop", "tls_certs.sh"), d], check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _certs["dir"] = d
+    return _certs["dir"]
+
+
+def start_tls_server(bindir, name, *flags, **kw):
+    d = certs()
+    return start_server(bindir, name, "--tls-cert", os.path.join(d, "server.pem"),
+                        "--tls-key", os.path.join(d, "server.key"), *flags, **kw)
+
+
+def client_ctx():
+    return ssl.create_default_context(cafile=os.path.join(certs(), "ca.pem"))
+
+
+def ws_path(name):
+    return "/echo" if name == "h2-server" else "/"  # h2-server's WebSocket echo (HTTP/1.1 over TLS too)
+
+
+def client_hello():
+    """The bytes of a real ClientHello (this Python's OpenSSL: TLS 1.2 and
+    1.3 offered; the mbedTLS 2.28 servers answer with TLS 1.2)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    out = ssl.MemoryBIO()
+    obj = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+# mbedTLS 2.28 sends each handshake message in a record of its own: the
+# server's first flight ends with this ServerHelloDone (TLS 1.2).
+SERVER_HELLO_DONE = b"\x16\x03\x03\x00\x04\x0e\x00\x00\x00"
+
+
+def _flooder(port, hello, until, pipe):
+    """One flooding process: connect, send the ClientHello, read the server's
+    first flight (up to its ServerHelloDone, 1 s at most), reset the
+    connection (SO_LINGER 0: no TIME_WAIT pile-up), again, until `until`
+    (time.monotonic(), the same clock in every process). Sends back (tries,
+    replies, CPU seconds it used)."""
+    tries = replies = 0
+    linger = struct.pack("ii", 1, 0)
+    while time.monotonic() < until:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.settimeout(1)
+        tries += 1
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(hello)
+            got = b""
+            while not got.endswith(SERVER_HELLO_DONE):
+                c = s.recv(65536)
+                if not c:
+                    break
+                got += c
+            replies += got.endswith(SERVER_HELLO_DONE)
+        except OSError:
+            pass
+        s.close()
+    t = os.times()
+    pipe.send((tries, replies, t.user + t.system))
+    pipe.close()
+
+
+def proc_cpu(pid):
+    """A process's CPU time (user + system), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        return sum(map(int, f.read().rsplit(")", 1)[1].split()[11:13])) / os.sysconf("SC_CLK_TCK")
+
+
+def tls_flood_case(bindir, name, flooders=4, seconds=10.0, new_at=3.0):
+    """Issue 21 #1: a TLS handshake flood must not stall connected clients.
+    A wss:// client connected and upgraded before the flood sends an 8-byte
+    message every 20 ms from one thread that also reads: each echo's
+    latency is stamped when select() says it is there (the thread does
+    nothing else). `flooders` processes replay a real ClientHello for
+    `seconds`; `new_at` s into the flood a new client (a thread) times its
+    TCP connect + TLS handshake + upgrade, from before the connect to the
+    101. Nothing is pinned to a core: the server is one thread, the
+    flooders mostly wait for it, and their CPU time is reported."""
+    srv, port = start_tls_server(bindir, name)
+    ctx, path = client_ctx(), ws_path(name)
+    conn, _ = upgrade(port, wrap=lambda t: ctx.wrap_socket(t, server_hostname="localhost"), path=path)
+    hello = client_hello()
+    mp = multiprocessing.get_context("fork")
+    cpu0 = proc_cpu(srv.pid)
+    start = time.monotonic()
+    end = start + seconds
+    pipes, procs = [], []
+    for _ in range(flooders):
+        a, b = mp.Pipe(False)
+        p = mp.Process(target=_flooder, args=(port, hello, end, b), daemon=True)
+        p.start()
+        pipes.append(a)
+        procs.append(p)
+    newc = {}
+
+    def new_client():
+        time.sleep(max(0, start + new_at - time.monotonic()))
+        t0 = time.monotonic()
+        try:
+            s, _ = upgrade(port, wrap=lambda t: ctx.wrap_socket(t, server_hostname="localhost"), path=path,
+                           timeout=seconds)
+            newc["took"] = time.monotonic() - t0
+            s.close()
+        except (OSError, ConnectionError) as e:
+            newc["failed"] = f"{type(e).__name__}: {e} after {time.monotonic() - t0:.2f} s"
+    nt = threading.Thread(target=new_client, daemon=True)
+    nt.start()
+    conn.setblocking(False)
+    sent, lat, buf, seq, blocked = {}, {}, b"", 0, 0
+    tick = time.monotonic()
+    stop_at = end + 2  # the last echoes may come up to 2 s after the flood
+    while time.monotonic() < stop_at and (time.monotonic() < end or len(lat) < len(sent)):
+        now = time.monotonic()
+        if now >= tick and now < end:
+            seq += 1
+            try:
+                conn.send(frame(1, b"%08d" % seq))
+                sent[seq] = now
+            except ssl.SSLWantWriteError:  # 14-byte frames: the socket buffer never fills in 10 s
+                blocked += 1
+            tick += 0.02
+        wait = max(0, min(tick, stop_at) - time.monotonic()) if now < end else 0.05
+        if not conn.pending() and not select.select([conn], [], [], wait)[0]:
+            continue
+        try:
+            c = conn.recv(65536)
+        except ssl.SSLWantReadError:
+            continue
+        t = time.monotonic()
+        if not c:
+            break
+        buf += c
+        while len(buf) >= 2 and len(buf) >= 2 + (buf[1] & 0x7f):
+            n = buf[1] & 0x7f
+            lat[int(buf[2:2 + n])] = t - sent[int(buf[2:2 + n])]
+            buf = buf[2 + n:]
+    last = time.monotonic()
+    for p in procs:
+        p.join(5)
+    cpu1 = proc_cpu(srv.pid) if srv.poll() is None else cpu0
+    tries = replies = gen_cpu = 0
+    for a in pipes:
+        if a.poll(1):
+            t, r, c = a.recv()
+            tries, replies, gen_cpu = tries + t, replies + r, gen_cpu + c
+    nt.join(seconds)
+    conn.close()
+    # An echo that never came counts with the time it waited so far.
+    all_lat = sorted([lat.get(k, last - sent[k]) for k in sent])
+    p50 = all_lat[len(all_lat) // 2] * 1000 if all_lat else 99999
+    p99 = all_lat[min(len(all_lat) - 1, int(len(all_lat) * 0.99))] * 1000 if all_lat else 99999
+    rate = replies / seconds
+    flood = (f"{flooders} processes replaying a ClientHello for {seconds:.0f} s: {tries} connections, "
+             f"{replies} server first flights ({rate:.0f}/s); server CPU {cpu1 - cpu0:.1f} s, flooders' CPU {gen_cpu:.1f} s")
+    print(f"  {name}: {flood}", flush=True)
+    check(rate >= 20, f"{name} --tls-cert: the flood is one ({rate:.0f} server replies/s >= 20)", flood)
+    check(p99 <= 100 and len(lat) == len(sent) and not blocked,
+          f"{name} --tls-cert: during a ClientHello flood a connected wss:// client's echoes take "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (p99 <= 100 ms)",
+          f"{len(lat)} of {len(sent)} echoed, {blocked} not sent (socket full); {flood}")
+    took = f"{newc['took']:.2f} s" if "took" in newc else "no 101"
+    check(newc.get("took", 99) <= 1, f"{name} --tls-cert: {new_at:.0f} s into the flood a new wss:// client "
+          f"connects and upgrades: {took} (<= 1 s)", newc.get("failed", ""))
+    stop(srv)
+
+
 # --- client cases --------------------------------------------------------------
 
 class RawServer:
@@ -766,11 +953,15 @@ def main():
     a = ap.parse_args()
     bindir = os.path.abspath(a.bin)
     servers = a.server or ["echo-server"]
+    tls_servers = [n for n in servers if n != "echo-server-uv"]  # the libuv one has no TLS
     cases = []  # (function, what it runs against, call)
     for name in servers:
         for case in (idle_cases, ping_cases, write_timeout_case, cap_cases, amplification_case):
             cases.append((case, name, lambda case=case, name=name: case(bindir, name)))
     cases.append((tls_reads_case, "echo-server", lambda: tls_reads_case(bindir)))
+    flood = tls_servers + (["h2-server"] if os.path.exists(os.path.join(bindir, "h2-server")) else [])
+    for name in flood:
+        cases.append((tls_flood_case, name, lambda name=name: tls_flood_case(bindir, name)))
     cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
     if a.list:
         for case, what, _ in cases:
@@ -796,5 +987,7 @@ if __name__ == "__main__":
     finally:
         for p in children:
             stop(p)
+        if "dir" in _certs:
+            shutil.rmtree(_certs["dir"], ignore_errors=True)
         print(f"adapters: {counts['ok']} passed, {counts['FAIL']} failed", flush=True)
         sys.exit(1 if counts["FAIL"] else 0)
