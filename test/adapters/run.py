@@ -678,6 +678,55 @@ def tls_flood_case(bindir, name, flooders=4, seconds=10.0, new_at=3.0):
     stop(srv)
 
 
+def deflate_drops_case(bindir, mode, conns=500, messages=24, size=8192, rate=16384):
+    """Issue 21 #2: `conns` permessage-deflate clients (build/test/deflate-clients)
+    each send `messages` JSON-like text messages of `size` bytes at once and
+    read their echoes at `rate` bytes/s with SO_RCVBUF 4096, answering pings,
+    then close with 1000. The server runs with --idle-timeout 2
+    --ping-interval 1. Each connection gets 51 KiB (--deflate) or 75 KiB
+    (--deflate-low-memory) of compressed echoes: 3 to 5 s of reading, which
+    starts as soon as the server has compressed them and never pauses for
+    more than 10 ms. Those peers are not idle (issue 21: "a peer that is
+    reading our output is not idle"), so none may be dropped: no 1001, no
+    "no pong", no closing-handshake timeout, before our close was answered
+    with 1000. Most of those bytes wait in the kernel (the server's socket
+    send buffer grows to MBs on loopback), not in the adapter's queue: a
+    server that counts only its own write() calls as movement sees nothing
+    move while the client drains them and fails this case too; see
+    docs/timing-bounds.md for what prototypes did."""
+    tool = os.path.join(os.path.dirname(bindir), "test", "deflate-clients")
+    srv, port = start_server(bindir, "echo-server", mode, "--idle-timeout", "2", "--ping-interval", "1")
+    t0 = time.monotonic()
+    r = subprocess.run([tool, "--port", str(port), "--conns", str(conns), "--messages", str(messages),
+                        "--size", str(size), "--read-rate", str(rate), "--rcvbuf", "4096", "--timeout", "90"],
+                       capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - t0
+    stop(srv)
+    lines = r.stdout.splitlines()
+    summary = next((l for l in lines if l.startswith("summary ")), "")
+    f = dict(kv.split("=", 1) for kv in summary.split()[1:])
+    drops = [l for l in lines if l.startswith("drop ")]
+    hows = {}
+    for l in drops:
+        how = l.split(" how=")[1].split(" ")[0]
+        hows[how] = hows.get(how, 0) + 1
+    rx_ago = sorted(int(l.split("rx_ago_ms=")[1].split()[0]) for l in drops)
+    receiving = sorted(float(l.split("receiving_s=")[1].split()[0]) for l in drops)
+    logged = {}
+    for l in bytes(srv.err).decode(errors="replace").splitlines():
+        if "dropped connection" in l:
+            why = l.split(": ", 2)[-1]
+            logged[why] = logged.get(why, 0) + 1
+    print(f"  echo-server {mode}: {summary} (case took {took:.1f} s)", flush=True)
+    check(r.returncode == 0 and f.get("ok") == str(conns),
+          f"echo-server {mode} --idle-timeout 2 --ping-interval 1: {conns} clients echo {messages} x {size // 1024} KiB "
+          f"and read it at {rate // 1024} KiB/s: {f.get('dropped', '?')} dropped by the server (0)",
+          f"{summary}; drops by kind {hows}; when a drop arrived its client had been receiving echoes for "
+          f"{receiving[len(receiving) // 2] if receiving else '-'} s (median; {receiving[0] if receiving else '-'} "
+          f"at least), the last bytes {rx_ago[len(rx_ago) // 2] if rx_ago else '-'} ms (median) before; "
+          f"server log {logged}; {r.stderr[-200:]!r}")
+
+
 # --- client cases --------------------------------------------------------------
 
 class RawServer:
@@ -962,6 +1011,8 @@ def main():
     flood = tls_servers + (["h2-server"] if os.path.exists(os.path.join(bindir, "h2-server")) else [])
     for name in flood:
         cases.append((tls_flood_case, name, lambda name=name: tls_flood_case(bindir, name)))
+    for mode in ("--deflate", "--deflate-low-memory"):
+        cases.append((deflate_drops_case, f"echo-server {mode}", lambda mode=mode: deflate_drops_case(bindir, mode)))
     cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
     if a.list:
         for case, what, _ in cases:
