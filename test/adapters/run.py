@@ -727,6 +727,53 @@ def deflate_drops_case(bindir, mode, conns=500, messages=24, size=8192, rate=163
           f"server log {logged}; {r.stderr[-200:]!r}")
 
 
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def silent_rss(bindir, name, n, tls):
+    """n TCP connections that never send a byte: the server's RSS once it has
+    accepted them all (its descriptors counted in /proc), within its 5 s
+    handshake deadline. Returns (bytes per connection, detail)."""
+    start = start_tls_server if tls else start_server
+    srv, port = start(bindir, name, "--max-conns", str(n + 100))
+    time.sleep(0.2)
+    fd0, base = fd_count(srv.pid), rss_kib(srv.pid)
+    t0 = time.monotonic()
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+    while fd_count(srv.pid) < fd0 + n and time.monotonic() - t0 < 4:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    rss = rss_kib(srv.pid)
+    at, held = time.monotonic() - t0, fd_count(srv.pid) - fd0  # after the sample: all still there
+    for s in socks:
+        s.close()
+    stop(srv)
+    each = (rss - base) * 1024 / n
+    detail = (f"{'TLS' if tls else 'plain'}: RSS {base} -> {rss} KiB with {held} of {n} held, "
+              f"sampled {at:.2f} s after the first connect")
+    return (each if held >= n and at < 4.5 else None), detail
+
+
+def tls_silent_rss_case(bindir, name, n=2000):
+    """Issue 21 #4: a silent TLS connection must cost about what a silent
+    plain one does (mbedTLS's record buffers, ~35 KiB, only once a byte has
+    arrived). Both measured in this run, same server, same n; bound: TLS
+    <= plain + 2 KiB per connection (an mbedtls_ssl_context and the
+    transport's state, without the buffers, are well under that)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    plain, d_plain = silent_rss(bindir, name, n, False)
+    tls, d_tls = silent_rss(bindir, name, n, True)
+    ok = plain is not None and tls is not None and tls <= plain + 2048
+    def b(x):
+        return "?" if x is None else f"{x:.0f}"
+    check(ok, f"{name} --tls-cert: {n} silent connections cost {b(tls)} bytes each in RSS, "
+          f"plain ones {b(plain)} (TLS <= plain + 2048)",
+          f"{d_plain}; {d_tls} (a sample after 4.5 s, or with connections gone, does not count)")
+
+
 # --- client cases --------------------------------------------------------------
 
 class RawServer:
@@ -1013,6 +1060,9 @@ def main():
         cases.append((tls_flood_case, name, lambda name=name: tls_flood_case(bindir, name)))
     for mode in ("--deflate", "--deflate-low-memory"):
         cases.append((deflate_drops_case, f"echo-server {mode}", lambda mode=mode: deflate_drops_case(bindir, mode)))
+    for name in tls_servers:
+        for case in (tls_silent_rss_case,):
+            cases.append((case, name, lambda case=case, name=name: case(bindir, name)))
     cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
     if a.list:
         for case, what, _ in cases:
