@@ -774,6 +774,128 @@ def tls_silent_rss_case(bindir, name, n=2000):
           f"{d_plain}; {d_tls} (a sample after 4.5 s, or with connections gone, does not count)")
 
 
+def tls_records(data):
+    """(content type, body) of each whole TLS record in data."""
+    out = []
+    while len(data) >= 5:
+        n = struct.unpack("!H", data[3:5])[0]
+        if len(data) < 5 + n:
+            break
+        out.append((data[0], data[5:5 + n]))
+        data = data[5 + n:]
+    return out
+
+
+def _tls_session(port, ctx):
+    """A TLS session over a raw socket through memory BIOs, so that the bytes
+    the server sends stay visible: (socket, SSLObject, incoming, outgoing)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            sock.sendall(out.read())
+            c = sock.recv(65536)
+            if not c:
+                raise ConnectionError("closed during the TLS handshake")
+            inc.write(c)
+    sock.sendall(out.read())
+    return sock, obj, inc, out
+
+
+def read_to_eof(sock, timeout):
+    """Everything until the peer's FIN or reset, `timeout` at most: (bytes, how, seconds)."""
+    sock.settimeout(timeout)
+    got, t0 = b"", time.monotonic()
+    while True:
+        try:
+            c = sock.recv(65536)
+        except socket.timeout:
+            return got, "no close", time.monotonic() - t0
+        except ConnectionResetError:
+            return got, "reset", time.monotonic() - t0
+        if not c:
+            return got, "eof", time.monotonic() - t0
+        got += c
+
+
+def tls_close_notify_case(bindir, name):
+    """Issue 21: after a client's close_notify the server sends its own before
+    it closes (RFC 5246 §7.2.1), after the TLS handshake alone and after a
+    WebSocket upgrade. Seen as an alert record (type 21) that ssl's unwrap()
+    takes as the close_notify it waits for."""
+    srv, port = start_tls_server(bindir, name)
+    ctx = client_ctx()
+    for upgraded in (False, True):
+        sock, obj, inc, out = _tls_session(port, ctx)
+        if upgraded:
+            obj.write(f"GET {ws_path(name)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            sock.sendall(out.read())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                try:
+                    head += obj.read(65536)
+                except ssl.SSLWantReadError:
+                    inc.write(sock.recv(65536) or b"")
+        try:
+            obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        sock.sendall(out.read())  # our close_notify
+        got, how, _ = read_to_eof(sock, 5)
+        types = [t for t, _ in tls_records(got)]
+        inc.write(got)
+        try:
+            obj.unwrap()
+            answered = "yes"
+        except (ssl.SSLError, OSError) as e:
+            answered = f"no ({type(e).__name__})"
+        sock.close()
+        what = "after an upgrade" if upgraded else "after the TLS handshake"
+        check(answered == "yes" and 21 in types,
+              f"{name} --tls-cert: {what}, our close_notify is answered with the server's before it closes",
+              f"records after ours: types {types}, then {how}; unwrap completed: {answered}")
+    stop(srv)
+
+
+def tls_alert_case(bindir, name):
+    """Issue 21: what is not a ClientHello gets a fatal alert (a plaintext
+    record of type 21, level 2) before the server closes, within 2 s of the
+    send. The last one, a ClientHello without its cipher suites, gets
+    decode_error from mbedTLS already: it shows that this check can pass."""
+    srv, port = start_tls_server(bindir, name)
+
+    def rec(t, body):
+        return bytes([t]) + b"\x03\x01" + struct.pack("!H", len(body)) + body
+
+    def hs(t, body):
+        return bytes([t]) + struct.pack("!I", len(body))[1:] + body
+    cases = [
+        ("an HTTP request", b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n"),
+        ("64 zero bytes", bytes(64)),
+        ("a ClientHello cut after its random (lengths consistent)", rec(22, hs(1, b"\x03\x03" + os.urandom(32)))),
+        ("a ServerHello instead of a ClientHello", rec(22, hs(2, b"\x03\x03" + os.urandom(32) + b"\x00\xc0\x2b\x00"))),
+        ("a ClientHello without cipher suites", rec(22, hs(1, b"\x03\x03" + os.urandom(32) + b"\x00\x00\x00\x01\x00"))),
+    ]
+    for label, payload in cases:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(payload)
+        got, how, took = read_to_eof(sock, 3)
+        sock.close()
+        recs = tls_records(got)
+        fatal = [body for t, body in recs if t == 21 and len(body) == 2 and body[0] == 2]
+        check(fatal and how in ("eof", "reset") and took < 2,
+              f"{name} --tls-cert: {label} gets a fatal alert before the close"
+              + (f" (description {fatal[0][1]})" if fatal else ""),
+              f"got {got[:16].hex() or 'nothing'}, then {how} after {took:.2f} s")
+    stop(srv)
+
+
 # --- client cases --------------------------------------------------------------
 
 class RawServer:
@@ -1061,7 +1183,7 @@ def main():
     for mode in ("--deflate", "--deflate-low-memory"):
         cases.append((deflate_drops_case, f"echo-server {mode}", lambda mode=mode: deflate_drops_case(bindir, mode)))
     for name in tls_servers:
-        for case in (tls_silent_rss_case,):
+        for case in (tls_silent_rss_case, tls_close_notify_case, tls_alert_case):
             cases.append((case, name, lambda case=case, name=name: case(bindir, name)))
     cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
     if a.list:
