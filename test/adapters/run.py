@@ -10,6 +10,7 @@ Every case has a deadline. --only runs the cases whose function name
 contains CASE (e.g. --only idle_cases) and says how long each took."""
 import argparse
 import base64
+import fcntl
 import hashlib
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import zlib
@@ -896,6 +898,92 @@ def tls_alert_case(bindir, name):
     stop(srv)
 
 
+def close_timeout_case(bindir, name):
+    """Issue 21: "close timeouts start when our close frame has left the
+    queue, not when it was queued". A peer sends 8 MiB to echo and reads
+    nothing until the server has stopped reading it: its socket's send
+    buffer holds ~4 MiB on loopback, its queue is over the high-water mark
+    (seen as our unsent bytes no longer shrinking). Then SIGTERM: the
+    server's close 1001 waits in its queue behind the echoes. The peer
+    starts reading 6 s after the SIGTERM, 1 s after the 5 s close timeout,
+    as fast as it can, and answers the close as soon as it arrives. The
+    frame left the queue only then, so the closing handshake must
+    complete: the peer's answer gets the server's FIN, the server logs no
+    "closing handshake timed out" and exits 0."""
+    srv, port = start_server(bindir, name, "--idle-timeout", "0", "--ping-interval", "0")
+    s, _ = upgrade(port)
+    data = frame(2, os.urandom(8 << 20))
+    s.settimeout(20)
+    sent = {}
+
+    def send():  # blocks once the server holds off, until we read
+        try:
+            s.sendall(data)
+            sent["done"] = True
+        except OSError as e:
+            sent["error"] = e
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    unsent, still, t0 = -1, 0, time.monotonic()
+    while still < 5 and time.monotonic() - t0 < 20:  # unchanged for 0.5 s: the server has stopped reading us
+        time.sleep(0.1)
+        q = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        still = still + 1 if q == unsent and q > 0 else 0
+        unsent = q
+    os.kill(srv.pid, signal.SIGTERM)
+    t_term = time.monotonic()
+    time.sleep(6)
+    late = time.monotonic() - t_term
+    # Everything queued, then the close frame: read with an index, not by slicing 8 MiB per frame.
+    buf, off, close, how, n = bytearray(), 0, None, "no close frame", 0
+    try:
+        while close is None:
+            c = s.recv(1 << 20)
+            if not c:
+                how = "eof before the close frame"
+                break
+            buf += c
+            while len(buf) - off >= 2:
+                ln, h = buf[off + 1] & 0x7f, 2
+                if ln == 126:
+                    ln, h = struct.unpack("!H", buf[off + 2:off + 4])[0] if len(buf) - off >= 4 else (1 << 62), 4
+                elif ln == 127:
+                    ln, h = struct.unpack("!Q", buf[off + 2:off + 10])[0] if len(buf) - off >= 10 else (1 << 62), 10
+                if len(buf) - off < h + ln:
+                    break
+                n += 1
+                if buf[off] & 0x0f == 8:
+                    close = bytes(buf[off + h:off + h + ln])
+                    break
+                off += h + ln
+            if off > (1 << 20):
+                del buf[:off]
+                off = 0
+    except OSError as e:
+        how = f"{type(e).__name__} while reading"
+    sender.join(10)  # the rest of our message goes in as the server reads on: the answer comes after it
+    if close is not None and close[:2] == struct.pack("!H", 1001) and "done" not in sent:
+        how = f"our message not sent whole ({sent.get('error', 'still sending')})"
+    elif close is not None and close[:2] == struct.pack("!H", 1001):
+        try:
+            s.sendall(frame(8, close[:2]))
+            how = "eof" if eof_within(s, 5) else "no FIN within 5 s"
+        except OSError as e:
+            how = f"{type(e).__name__} on our answer"
+    s.close()  # our FIN, which the server's lingering close waits for
+    try:
+        rc = srv.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    stop(srv)
+    log = bytes(srv.err).decode(errors="replace")
+    check(how == "eof" and rc == 0 and "closing handshake timed out" not in log,
+          f"{name}: SIGTERM's close 1001 queued behind echoes the peer reads {late:.1f} s later: "
+          f"the closing handshake completes (its timeout counts from when the frame left the queue)",
+          f"{n} frames read, close {close[:24] if close else None!r}, then {how}; our unsent bytes were "
+          f"{unsent} at the SIGTERM; exit {rc}; log {log.strip()[-160:]!r}")
+
+
 # --- client cases --------------------------------------------------------------
 
 class RawServer:
@@ -1185,6 +1273,8 @@ def main():
     for name in tls_servers:
         for case in (tls_silent_rss_case, tls_close_notify_case, tls_alert_case):
             cases.append((case, name, lambda case=case, name=name: case(bindir, name)))
+    for name in servers:
+        cases.append((close_timeout_case, name, lambda name=name: close_timeout_case(bindir, name)))
     cases.append((client_cases, "ws-client", lambda: client_cases(bindir)))
     if a.list:
         for case, what, _ in cases:
