@@ -65,7 +65,9 @@ interop: examples node_modules/.package-lock.json
 
 # What a public server and a long-running client must survive (issue 10 §3):
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
-# about 60 s, ends with "adapters: N passed, M failed".
+# TLS handshake floods, paced deflate peers, silent TLS memory, alerts and
+# close_notify, close timeouts (issue 21); about 3 min, ends with
+# "adapters: N passed, M failed".
 adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert $(BUILD)/test/deflate-clients
 	@timeout -k 10 300 $(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
 	@timeout -k 10 900 $(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
