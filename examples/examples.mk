@@ -65,8 +65,10 @@ interop: examples node_modules/.package-lock.json
 
 # What a public server and a long-running client must survive (issue 10 §3):
 # timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
-# about 60 s, ends with "adapters: N passed, M failed".
-adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert
+# TLS handshake floods, paced deflate peers, silent TLS memory, alerts and
+# close_notify, close timeouts (issue 21); about 3 min, ends with
+# "adapters: N passed, M failed".
+adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert $(BUILD)/test/deflate-clients
 	@timeout -k 10 300 $(INTEROP_PYTHON) test/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
 	@timeout -k 10 900 $(INTEROP_PYTHON) test/adapters/run.py --bin $(BUILD)/examples --server echo-server \
 		--server echo-server-poll --server echo-server-uv
@@ -80,6 +82,12 @@ $(BUILD)/test/count_recv.so: test/adapters/count_recv.c
 $(BUILD)/test/tls-alert: test/adapters/tls_alert.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
+
+# 500 permessage-deflate clients that read at a set pace and count the
+# connections the server dropped before they were done (issue 21 #2).
+$(BUILD)/test/deflate-clients: test/adapters/deflate_clients.c $(BUILD)/libws.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS) -lz
 
 # The adapters built from an installed copy through pkg-config, and the
 # CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
