@@ -5,8 +5,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/sockios.h> /* SIOCOUTQ */
+#endif
 
 /* Bytes read or queued per ad_io(): beyond it the connection yields (its
  * deadline becomes "now"), so that one fast or compressing peer cannot
@@ -14,9 +18,6 @@
  * it only until ad_io() returns, and whatever could not be used is copied
  * out (keep), so an idle connection holds no receive buffer. */
 #define BUDGET (64u << 10)
-
-static long sock_read(void *ctx, void *buf, size_t len);
-static long sock_write(void *ctx, const void *buf, size_t len);
 
 int64_t ad_now(void)
 {
@@ -47,28 +48,26 @@ void ad_loop_init(ad_loop *l)
 
 void ad_loop_wake(ad_loop *l)
 {
-	l->work = AD_WAKE_WORK;
+	l->handshakes = AD_WAKE_HANDSHAKES;
 	l->accepts = AD_WAKE_ACCEPTS;
 }
 
 int ad_loop_accept(ad_loop *l)
 {
-	return l->accepts && l->work ? (l->accepts--, 1) : 0;
+	return l->accepts && l->handshakes ? (l->accepts--, 1) : 0;
 }
 
-int ad_loop_charge(ad_loop *l, size_t cost)
+void ad_loop_handshake(ad_loop *l)
 {
-	return cost <= l->work ? (l->work -= cost, 1) : 0;
+	l->handshakes -= l->handshakes ? 1 : 0;
 }
 
-/* Work done: charged to the connection's turn and to the wake-up, never
- * refused (a connected peer is not held back by handshakes). */
+/* Bytes read or queued: charged to the connection's turn. */
 static void spend(ad_conn *c, size_t n)
 {
 	ad_loop *l = c->loop;
 
 	l->turn -= n < l->turn ? n : l->turn;
-	l->work -= n < l->work ? n : l->work;
 }
 
 int ad_timeout(int64_t deadline, int64_t now)
@@ -78,13 +77,12 @@ int ad_timeout(int64_t deadline, int64_t now)
 	return deadline <= now ? 0 : deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
-int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user)
+int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t)
 {
 	memset(c, 0, sizeof *c);
 	c->t = t;
 	c->o = o;
 	c->loop = loop;
-	c->user = user;
 	c->start_at = c->act_at = now_ms(c);
 	return ws_conn_init(&c->ws, sizeof c->ws, cfg);
 }
@@ -160,7 +158,7 @@ static int flush(ad_conn *c)
 {
 	while (c->off < c->len) {
 		size_t want = c->len - c->off;
-		long n = c->t.write(c->t.ctx, c->out + c->off, want);
+		long n = c->t.ops->write(c->t.ctx, c->out + c->off, want);
 		if (n == AD_AGAIN)
 			break;
 		if (n < 0)
@@ -169,7 +167,7 @@ static int flush(ad_conn *c)
 		c->tx_at = c->act_at = now_ms(c); /* a peer that reads is not idle */
 		/* A socket that took less is full: asking again would only
 		 * say EAGAIN. (TLS writes a record at a time, so it is asked.) */
-		if ((size_t)n < want && c->t.write == sock_write)
+		if ((size_t)n < want && c->t.ops->short_is_all)
 			break;
 	}
 	if (c->closing && !c->close_at && c->off == c->len)
@@ -279,7 +277,7 @@ static int pump(ad_conn *c)
 		if (c->in_len == AD_RBUF)
 			return c->why = "input stuck", -1; /* heads are capped far below */
 		want = AD_RBUF - c->in_len;
-		if ((r = c->t.read(c->t.ctx, buf + c->in_len, want)) == AD_AGAIN)
+		if ((r = c->t.ops->read(c->t.ctx, buf + c->in_len, want)) == AD_AGAIN)
 			break;
 		if (r < 0)
 			return c->why = "connection reset", -1;
@@ -301,7 +299,7 @@ static int pump(ad_conn *c)
 		 * comes later, and for the FIN. (TLS hands out a record at a time
 		 * and may hold more: it is read until it says AD_AGAIN, which
 		 * tls.c answers without a syscall when the socket was empty.) */
-		if ((size_t)r < want && c->t.read == sock_read)
+		if ((size_t)r < want && c->t.ops->short_is_all)
 			break;
 	}
 	c->more = !c->loop->turn;
@@ -350,17 +348,31 @@ static int next_deadline(const ad_conn *c, int64_t *at)
 	return kind;
 }
 
+/* Did the transport's send queue change since liveness last looked? Our
+ * writes may all have gone into megabytes of socket buffer that a slow
+ * reader drains for long after: it is moving, not idle nor dead. Asked only
+ * when a liveness deadline is due, not per write. */
+static int moved_below(ad_conn *c)
+{
+	long q = c->t.ops->unsent ? c->t.ops->unsent(c->t.ctx) : -1;
+	uint32_t u = q < 0 ? c->unsent : q > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)q;
+	int moved = u != c->unsent;
+
+	c->unsent = u;
+	return moved;
+}
+
 static int io(ad_conn *c)
 {
 	int64_t now, at;
 	int kind;
 
-	/* A step of the transport's handshake costs milliseconds: charged to
-	 * the wake-up, whose accepts stop once its work is spent. A step is
-	 * never put off: the listen queue, first come first served, is where
-	 * new connections wait, and a handshake once begun is finished. */
-	if (c->t.wants && (c->t.wants(c->t.ctx) & AD_SETUP))
-		spend(c, AD_HANDSHAKE_WORK);
+	/* A step of the transport's handshake costs milliseconds: counted, and
+	 * the wake-up accepts no more once it had its share. A step is never
+	 * put off: the listen queue, first come first served, is where new
+	 * connections wait, and a handshake once begun is finished. */
+	if (c->t.ops->wants && (c->t.ops->wants(c->t.ctx) & AD_SETUP))
+		ad_loop_handshake(c->loop);
 	if (flush(c) || pump(c) || flush(c))
 		return done(c, "connection reset");
 	/* Deadlines after reading: a process that stalled must not take a peer
@@ -368,6 +380,10 @@ static int io(ad_conn *c)
 	c->loop->now_valid = 0;
 	now = now_ms(c);
 	while ((kind = next_deadline(c, &at)) != D_NONE && at <= now) {
+		if ((kind == D_IDLE || kind == D_PING || kind == D_PONG) && moved_below(c)) {
+			c->act_at = c->tx_at = now; /* the peer took bytes from the send queue */
+			continue;
+		}
 		if (kind == D_HANDSHAKE)
 			return done(c, "opening handshake timed out");
 		if (kind == D_CLOSE)
@@ -387,8 +403,8 @@ static int io(ad_conn *c)
 	if (!ad_pending(c) && c->eof && !c->held) /* what is carried now is an incomplete frame */
 		return done(c, NULL);
 	if (!ad_pending(c) && ws_conn_should_close_transport(&c->ws) && !c->shut) {
-		if (c->t.shutdown) /* lingering close: our FIN, then read until the peer's */
-			c->t.shutdown(c->t.ctx);
+		if (c->t.ops->shutdown) /* lingering close: our FIN, then read until the peer's */
+			c->t.ops->shutdown(c->t.ctx);
 		c->shut = 1;
 		c->close_at = c->close_at ? c->close_at : now;
 	}
@@ -413,7 +429,7 @@ int ad_io(ad_conn *c)
 
 unsigned ad_wants(const ad_conn *c)
 {
-	unsigned tw = c->t.wants ? c->t.wants(c->t.ctx) & (AD_READ | AD_WRITE) : 0, w = 0;
+	unsigned tw = c->t.ops->wants ? c->t.ops->wants(c->t.ctx) & (AD_READ | AD_WRITE) : 0, w = 0;
 
 	if (ad_pending(c))
 		w |= AD_WRITE;
@@ -458,8 +474,23 @@ static long sock_write(void *ctx, const void *buf, size_t len)
 
 static void sock_shutdown(void *ctx) { shutdown((int)(intptr_t)ctx, SHUT_WR); }
 
+long ad_unsent(int fd)
+{
+#ifdef SIOCOUTQ
+	int n;
+	return ioctl(fd, SIOCOUTQ, &n) ? -1 : n; /* TCP: written, not yet acknowledged */
+#else
+	(void)fd;
+	return -1;
+#endif
+}
+
+static long sock_unsent(void *ctx) { return ad_unsent((int)(intptr_t)ctx); }
+
+static const ad_transport_ops sock_ops = { sock_read, sock_write, NULL, sock_shutdown, sock_unsent, 1 };
+
 ad_transport ad_socket(int fd)
 {
-	ad_transport t = { sock_read, sock_write, NULL, sock_shutdown, (void *)(intptr_t)fd };
+	ad_transport t = { &sock_ops, (void *)(intptr_t)fd };
 	return t;
 }

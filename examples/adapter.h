@@ -16,14 +16,15 @@
  * in a per-connection buffer, which is freed once empty. The output queue is
  * freed once drained.
  *
- * Fairness: each wake-up of the host loop (ad_loop_wake) may accept a
- * bounded number of connections (ad_loop_accept), and no more once its work
- * is spent. Bytes read and queued are charged to that work, and so is each
- * step of a transport's own handshake (a TLS handshake step costs public-key
- * operations, milliseconds). So the handshake work of one wake-up is bounded
- * by what its accepts and the handshakes under way can bring, and a flood of
- * ClientHellos delays a connected peer's echo by about one wake-up's worth:
- * new connections wait in the listen queue, in order, not in our loop. */
+ * Fairness: each ad_io() reads and queues at most 64 KiB before it yields;
+ * each wake-up of the host loop (ad_loop_wake) accepts at most
+ * AD_WAKE_ACCEPTS connections, and none once AD_WAKE_HANDSHAKES steps of
+ * transports' own handshakes ran (a TLS step costs public-key operations,
+ * milliseconds). So a wake-up's handshake work is bounded by what its
+ * accepts and the handshakes under way bring, and a flood of ClientHellos
+ * delays a connected peer's echo by about that: new connections wait in the
+ * listen queue, in order, not in our loop. Bytes are not counted against
+ * accepts: under heavy traffic new peers would wait for a quiet moment. */
 #ifndef ADAPTER_H
 #define ADAPTER_H
 
@@ -35,22 +36,21 @@ enum { AD_AGAIN = -1, AD_ERROR = -2 }; /* transport results besides byte counts 
 enum { AD_READ = 1, AD_WRITE = 2 };    /* what to wait for */
 enum { AD_SETUP = 4 };                  /* ad_transport.wants: its own handshake runs */
 #define AD_RBUF (64 * 1024)             /* largest read; a carry buffer's size */
-#define AD_WAKE_WORK (1024u * 1024)     /* work one wake-up may do, in bytes or their worth */
-#define AD_HANDSHAKE_WORK (256u * 1024) /* the worth of one step of a transport's handshake */
 #define AD_WAKE_ACCEPTS 16              /* connections one wake-up may accept */
+#define AD_WAKE_HANDSHAKES 4            /* handshake steps after which it accepts no more */
 
 /* The host loop's state that its connections share: one per thread. */
 typedef struct ad_loop {
 	uint8_t rbuf[AD_RBUF]; /* every read lands here first */
-	size_t work;           /* left in this wake-up */
-	size_t turn;           /* left in the running ad_io()'s turn */
-	unsigned accepts;      /* left in this wake-up */
+	size_t turn;           /* bytes left in the running ad_io()'s turn */
+	unsigned accepts, handshakes; /* left in this wake-up */
 	int64_t now;           /* the clock, read once per stretch of ad_io() */
 	unsigned char in_io, now_valid;
 } ad_loop;
 
-/* The transport: plain sockets (ad_socket) and TLS sessions (tls.h) alike. */
-typedef struct ad_transport {
+/* What a kind of transport does: one table per kind, shared by all its
+ * connections (ad_socket_ops; tls.c's for TLS sessions). */
+typedef struct ad_transport_ops {
 	/* Bytes moved (> 0), 0 at the end of the stream (read only), AD_AGAIN when
 	 * it would block, AD_ERROR when the transport is broken. */
 	long (*read)(void *ctx, void *buf, size_t len);
@@ -58,10 +58,24 @@ typedef struct ad_transport {
 	/* AD_READ / AD_WRITE the transport itself needs before it can go on (a TLS
 	 * handshake or a half-written record), or 0; with AD_SETUP while its own
 	 * handshake runs (TLS): each read or write then may be a costly step of
-	 * it, charged to the wake-up's work (AD_HANDSHAKE_WORK). NULL means 0. */
+	 * it, counted by the wake-up (ad_loop_handshake). NULL means 0. */
 	unsigned (*wants)(void *ctx);
 	/* Ends our direction once the last byte is out (TCP FIN, TLS close_notify). */
 	void (*shutdown)(void *ctx);
+	/* Bytes written but still below us, not yet taken by the peer (a
+	 * socket's send queue), or -1 when it cannot tell. A send queue of
+	 * megabytes drains while our own queue is empty: liveness looks here
+	 * before it calls a reading peer idle. NULL means -1. */
+	long (*unsent)(void *ctx);
+	/* 1: a read or write that moved less than asked left the transport
+	 * empty / full, so the call after it would only say AD_AGAIN (a plain
+	 * socket; TLS hands out a record at a time and may hold more). */
+	int short_is_all;
+} ad_transport_ops;
+
+/* A transport: its kind, and the state of this one (a socket, a session). */
+typedef struct ad_transport {
+	const ad_transport_ops *ops;
 	void *ctx;
 } ad_transport;
 
@@ -92,7 +106,6 @@ typedef struct ad_conn {
 	ad_transport t;
 	const ad_opts *o;
 	ad_loop *loop;
-	void *user;
 	uint8_t *in, *out;  /* carried input in[0..in_len); output out[off..len) of cap */
 	size_t off, len, cap;
 	/* act_at: bytes moved either way; close_at: our close frame left (or the
@@ -101,6 +114,7 @@ typedef struct ad_conn {
 	uint32_t in_len;    /* at most AD_RBUF: beside err, 8 bytes for both */
 	int err;            /* the ws_status that failed the connection, or 0 */
 	const char *why;    /* why ad_io() finished, for logs */
+	uint32_t unsent;    /* the transport's unsent bytes when liveness last looked */
 	unsigned char eof, shut, more, held; /* held: events wait (backpressure or budget) */
 	unsigned char closing; /* our close frame is queued: the last of the output */
 } ad_conn;
@@ -119,10 +133,13 @@ void ad_loop_wake(ad_loop *l);
  * first served; level-triggered readiness brings the loop back for them
  * after the connected peers had their turn). */
 int ad_loop_accept(ad_loop *l);
-/* Takes cost from the wake-up's work: 1, or 0 when it does not fit. */
-int ad_loop_charge(ad_loop *l, size_t cost);
-/* Returns ws_conn_init()'s status. The loop must outlive the connection. */
-int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t, void *user);
+/* Counts a step of a transport's handshake (done by ad_io(); call it for
+ * handshakes you drive yourself, as h2-server does before ALPN). */
+void ad_loop_handshake(ad_loop *l);
+/* Returns ws_conn_init()'s status. The loop, cfg and o must outlive the
+ * connection; to find your own state from an ad_conn in on_event, embed the
+ * ad_conn in it. */
+int ad_init(ad_conn *c, ad_loop *loop, const ws_config *cfg, const ad_opts *o, ad_transport t);
 /* Room for n more output bytes (NULL: out of memory); ad_commit() queues the
  * n <= requested bytes written there. */
 uint8_t *ad_reserve(ad_conn *c, size_t n);
@@ -140,5 +157,9 @@ size_t ad_pending(const ad_conn *c);
 void ad_free(ad_conn *c);
 /* A transport over a connected non-blocking socket. */
 ad_transport ad_socket(int fd);
+/* The bytes socket fd holds for its peer, written but not yet acknowledged
+ * (Linux's SIOCOUTQ), or -1 where that cannot be told: for transports'
+ * unsent(). */
+long ad_unsent(int fd);
 
 #endif

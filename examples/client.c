@@ -253,7 +253,7 @@ static int session(const ws_config *cfg, int64_t *lived)
 	close_sent = 0;
 	if ((fd = dial(ad_now() + opt.connect_ms)) < 0)
 		return END_LOST;
-	if (ad_init(&a, &loop, cfg, &o, ad_socket(fd), NULL) != WS_OK)
+	if (ad_init(&a, &loop, cfg, &o, ad_socket(fd)) != WS_OK)
 		return close(fd), END_FAIL;
 #ifdef WITH_TLS
 	if (opt.tls && tls_connect(fd, opt.host, opt.ca, opt.insecure, &a.t))

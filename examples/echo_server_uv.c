@@ -183,10 +183,18 @@ static void on_wake(uv_prepare_t *p)
 
 /* libuv accepts every pending connection itself; without TLS an accept and
  * an upgrade are cheap, so the per-wake-up accept bound is not needed here. */
+static long t_unsent(void *ctx)
+{
+	uv_os_fd_t fd;
+	return uv_fileno((uv_handle_t *)&((struct uconn *)ctx)->tcp, &fd) ? -1 : ad_unsent(fd);
+}
+
+static const ad_transport_ops uv_ops = { t_read, t_write, t_wants, t_shutdown, t_unsent, 0 };
+
 static void on_connection(uv_stream_t *l, int status)
 {
 	struct uconn *u = calloc(1, sizeof *u);
-	ad_transport t = { t_read, t_write, t_wants, t_shutdown, u };
+	ad_transport t = { &uv_ops, u };
 
 	if (status < 0 || !u) {
 		free(u);
@@ -200,7 +208,7 @@ static void on_connection(uv_stream_t *l, int status)
 		conns->prev = u;
 	conns = u;
 	if (uv_accept(l, (uv_stream_t *)&u->tcp) || nconns > srv.max_conns ||
-	    ad_init(&u->a, &srv.loop, &srv.cfg, &srv.opts, t, NULL) != WS_OK) {
+	    ad_init(&u->a, &srv.loop, &srv.cfg, &srv.opts, t) != WS_OK) {
 		u->a.why = nconns > srv.max_conns ? "at the connection cap" : NULL;
 		finish(u);
 		return;

@@ -116,7 +116,7 @@ static inline int srv_conn_init(ad_conn *a, int fd)
 	if (srv.tls && tls_accept(srv.tls, fd, &t))
 		return WS_E_ALLOC;
 #endif
-	return ad_init(a, &srv.loop, &srv.cfg, &srv.opts, t, NULL);
+	return ad_init(a, &srv.loop, &srv.cfg, &srv.opts, t);
 }
 
 static inline void srv_transport_free(ad_transport *t)

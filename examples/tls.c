@@ -372,6 +372,10 @@ static int setup(struct tls_conn *tc, const char *host)
 	return 0;
 }
 
+static long tls_unsent(void *ctx) { return ad_unsent(((struct tls_conn *)ctx)->fd); }
+
+static const ad_transport_ops tls_ops = { tls_read, tls_write, tls_wants, tls_shutdown, tls_unsent, 0 };
+
 /* A client's session is set up now (it speaks first); a server's once the
  * peer has sent a byte. */
 static int wrap(const mbedtls_ssl_config *conf, int fd, ad_transport *t, const char *host)
@@ -390,10 +394,7 @@ static int wrap(const mbedtls_ssl_config *conf, int fd, ad_transport *t, const c
 		free(tc);
 		return -1;
 	}
-	t->read = tls_read;
-	t->write = tls_write;
-	t->wants = tls_wants;
-	t->shutdown = tls_shutdown;
+	t->ops = &tls_ops;
 	t->ctx = tc;
 	return 0;
 }
@@ -466,24 +467,24 @@ int tls_connect(int fd, const char *host, const char *ca_file, int insecure, ad_
 
 const char *tls_failure(const ad_transport *t)
 {
-	return t->read == tls_read ? ((struct tls_conn *)t->ctx)->failure : NULL;
+	return t->ops == &tls_ops ? ((struct tls_conn *)t->ctx)->failure : NULL;
 }
 
 int tls_handshake(ad_transport *t)
 {
-	return t->read == tls_read ? (int)settle(t->ctx, handshake(t->ctx)) : AD_ERROR;
+	return t->ops == &tls_ops ? (int)settle(t->ctx, handshake(t->ctx)) : AD_ERROR;
 }
 
 const char *tls_alpn(const ad_transport *t)
 {
-	if (t->read != tls_read || !((struct tls_conn *)t->ctx)->done)
+	if (t->ops != &tls_ops || !((struct tls_conn *)t->ctx)->done)
 		return NULL; /* done: the session is set up */
 	return mbedtls_ssl_get_alpn_protocol(((struct tls_conn *)t->ctx)->ssl);
 }
 
 void tls_free(ad_transport *t)
 {
-	if (t->read != tls_read)
+	if (t->ops != &tls_ops)
 		return;
 	if (((struct tls_conn *)t->ctx)->ssl)
 		mbedtls_ssl_free(((struct tls_conn *)t->ctx)->ssl);

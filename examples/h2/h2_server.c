@@ -30,7 +30,6 @@ struct conn {
 	ad_transport t;  /* the TLS session (a.t is a copy once K_H1) */
 	h2_conn *h2;
 	int64_t start;
-	int deferred;    /* K_TLS: this wake-up's handshake work was spent; go on at the next */
 };
 
 static const char page[] =
@@ -48,7 +47,7 @@ static char tag_signal;
 
 static int h1_on_event(ad_conn *a, ws_event *ev)
 {
-	struct conn *c = a->user;
+	struct conn *c = (struct conn *)a; /* a is its first member */
 
 	if (ev->type == WS_EV_REQUEST) {
 		fprintf(stderr, "h2-server: ws conn=%d http/1.1 open path=%.*s\n", c->id, (int)ev->http.target.len,
@@ -106,10 +105,8 @@ static int start(struct conn *c)
 	const char *proto;
 	int r;
 
-	/* A handshake step costs milliseconds: this wake-up's share of them
-	 * (adapter.h), so that connected peers are not kept waiting. */
-	if ((c->deferred = srv.tls && !ad_loop_charge(&srv.loop, AD_HANDSHAKE_WORK)))
-		return ad_now() >= c->start + TLS_HANDSHAKE_MS;
+	if (srv.tls) /* a step costs milliseconds: the wake-up counts them (adapter.h) */
+		ad_loop_handshake(&srv.loop);
 	r = srv.tls ? tls_handshake(&c->t) : 1;
 	if (r == AD_AGAIN)
 		return ad_now() >= c->start + TLS_HANDSHAKE_MS;
@@ -125,7 +122,7 @@ static int start(struct conn *c)
 		c->kind = K_H2;
 		return h2_io(c->h2);
 	}
-	if (ad_init(&c->a, &srv.loop, &srv.cfg, &h1o, c->t, c) != WS_OK)
+	if (ad_init(&c->a, &srv.loop, &srv.cfg, &h1o, c->t) != WS_OK)
 		return 1;
 	c->kind = K_H1;
 	return ad_io(&c->a);
@@ -135,7 +132,7 @@ static int start(struct conn *c)
 static int64_t conn_deadline(struct conn *c)
 {
 	if (c->kind == K_TLS)
-		return c->deferred ? 0 : c->start + TLS_HANDSHAKE_MS;
+		return c->start + TLS_HANDSHAKE_MS;
 	return c->kind == K_H2 ? h2_deadline(c->h2) : ad_deadline(&c->a);
 }
 
@@ -150,7 +147,7 @@ static void step(struct conn *c)
 		return;
 	}
 	d = conn_deadline(c);
-	w = c->kind == K_TLS ? (c->t.wants ? c->t.wants(c->t.ctx) : AD_READ)
+	w = c->kind == K_TLS ? (c->t.ops->wants ? c->t.ops->wants(c->t.ctx) : AD_READ)
 	  : c->kind == K_H2 ? h2_wants(c->h2) : ad_wants(&c->a);
 	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
 	if (w != c->events) {

@@ -543,7 +543,7 @@ static int flush(struct h2_conn *h)
 		long w;
 
 		while (h->woff < h->wlen) {
-			if ((w = h->t.write(h->t.ctx, h->w + h->woff, h->wlen - h->woff)) == AD_AGAIN)
+			if ((w = h->t.ops->write(h->t.ctx, h->w + h->woff, h->wlen - h->woff)) == AD_AGAIN)
 				return 0;
 			if (w < 0)
 				return -1;
@@ -637,7 +637,7 @@ int h2_io(h2_conn *h)
 	/* Read only while the transport takes our output: a peer that does
 	 * not read cannot make us queue (pings, settings acks, echoes). */
 	while (nghttp2_session_want_read(h->s) && !h->eof && h->woff == h->wlen && budget) {
-		long r = h->t.read(h->t.ctx, rbuf, sizeof rbuf);
+		long r = h->t.ops->read(h->t.ctx, rbuf, sizeof rbuf);
 		ssize_t rv;
 		if (r == AD_AGAIN)
 			break;
@@ -688,7 +688,7 @@ int h2_io(h2_conn *h)
 
 unsigned h2_wants(const h2_conn *h)
 {
-	unsigned tw = h->t.wants ? h->t.wants(h->t.ctx) : 0, w = 0;
+	unsigned tw = h->t.ops->wants ? h->t.ops->wants(h->t.ctx) & (AD_READ | AD_WRITE) : 0, w = 0;
 
 	if (h->woff < h->wlen)
 		w |= AD_WRITE;
