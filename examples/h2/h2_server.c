@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	while (!shutting_down || (nconns > 0 && ad_now() < stop_at)) {
 		int64_t now = ad_now();
+		int got_signal = 0;
 
 		n = epoll_wait(ep, evs, 64, ad_timeout(shutting_down && (next_wake < 0 || stop_at < next_wake)
 		                                       ? stop_at : next_wake, now));
@@ -259,13 +260,19 @@ int main(int argc, char **argv)
 			struct signalfd_siginfo si;
 			if (srv_listener(evs[i].data.ptr) >= 0)
 				on_accept(srv_listener(evs[i].data.ptr));
-			else if (evs[i].data.ptr == &tag_signal && read(sfd, &si, sizeof si) > 0 && !signals++)
-				shut_down(), stop_at = ad_now() + 5000;
-			else if (evs[i].data.ptr != &tag_signal)
+			else if (evs[i].data.ptr == &tag_signal)
+				got_signal = read(sfd, &si, sizeof si) > 0;
+			else
 				step(evs[i].data.ptr);
 		}
-		if (signals > 1)
+		if (got_signal && ++signals > 1)
 			break;
+		/* After the batch, as echo-server does: shut_down() frees
+		 * connections (and closes listeners) that evs[] may point at. */
+		if (got_signal) {
+			shut_down();
+			stop_at = ad_now() + 5000;
+		}
 		if (next_wake < 0 || ad_now() < next_wake)
 			continue;
 		next_wake = -1;
