@@ -1,9 +1,12 @@
 /* h2_ws: see h2_ws.h. Log lines (stderr) name each WebSocket by its
  * connection and stream: "ws conn=N h2 stream=S open|closed ..."; other
- * requests "conn=N h2 stream=S GET / 200", "... refused 404: /x". */
+ * requests "conn=N h2 stream=S GET / 200", "... refused 404: /x". These
+ * per-stream lines are rate-limited per connection (LOG_BURST, LOG_PER_S);
+ * the lines held back are counted: "conn=N: K log lines suppressed". */
 #define _GNU_SOURCE
 #include "h2_ws.h"
 #include <nghttp2/nghttp2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,12 @@
 #define BUDGET (256u << 10)   /* bytes read per h2_io(): then yield to other connections */
 #define HEADER_BYTES 8192u    /* request header bytes per stream (as SETTINGS_MAX_HEADER_LIST_SIZE) */
 #define HEADER_COUNT 64u      /* request header fields per stream; beyond either: 431 */
+/* A connection may log LOG_BURST per-stream lines at once (an open and a
+ * close line for each of 32 streams), then LOG_PER_S a second: a peer that
+ * opens and resets thousands of streams a second (rapid reset) would
+ * otherwise write two lines for each. */
+#define LOG_BURST 64
+#define LOG_PER_S 10
 
 /* The request fields we look at, copied as they arrive (nghttp2 hands them
  * one by one); freed once the request is answered. */
@@ -54,6 +63,8 @@ struct h2_conn {
 	uint8_t *w;                /* what nghttp2 produced and the transport did not take: w[woff..wlen) */
 	size_t woff, wlen;
 	int64_t rx_at, tx_at, ping_at; /* ping_at: our PING awaits its ACK since then */
+	int64_t log_at, log_credit; /* the log's token bucket, in ms of LOG_PER_S */
+	unsigned long log_dropped;
 	unsigned char eof, more, unheld;
 	const char *why;
 };
@@ -65,10 +76,36 @@ static size_t pending(const struct stream *st) { return st->len - st->off; }
 
 static int is(const char *s, const char *lit) { return !strcmp(s, lit); }
 
-static void logf_(const struct stream *st, const char *fmt, const char *a, const char *b)
+/* Whether a per-stream log line may be written now: a token bucket of
+ * LOG_BURST lines refilled with LOG_PER_S a second. The count of the lines
+ * held back goes out before the next line that passes, and at the end. */
+static int log_pass(struct h2_conn *h)
 {
+	const int64_t cost = 1000 / LOG_PER_S, now = ad_now();
+
+	h->log_credit += now - h->log_at;
+	h->log_at = now;
+	if (h->log_credit > LOG_BURST * cost)
+		h->log_credit = LOG_BURST * cost;
+	if (h->log_credit < cost)
+		return h->log_dropped++, 0;
+	h->log_credit -= cost;
+	if (h->log_dropped)
+		fprintf(stderr, "h2-server: conn=%d: %lu log lines suppressed\n", h->id, h->log_dropped);
+	h->log_dropped = 0;
+	return 1;
+}
+
+static void logf_(const struct stream *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_pass(st->h))
+		return;
 	fprintf(stderr, "h2-server: %sconn=%d h2 stream=%d ", st->kind == S_WS ? "ws " : "", st->h->id, (int)st->id);
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 }
 
@@ -105,11 +142,8 @@ static int on_ws_event(struct stream *st, ws_event *ev)
 
 	if ((ev->flags & WS_EVF_MSG_END) || ev->type >= WS_EV_CLOSE)
 		st->msg_at = ad_now(); /* only complete messages hold off the idle timeout */
-	if (ev->type == WS_EV_CLOSE) {
-		char code[16];
-		snprintf(code, sizeof code, "%u", ev->code);
-		logf_(st, "closed code=%s%s", code, ev->code == WS_CLOSE_ABNORMAL ? " (transport ended)" : "");
-	}
+	if (ev->type == WS_EV_CLOSE)
+		logf_(st, "closed code=%u%s", ev->code, ev->code == WS_CLOSE_ABNORMAL ? " (transport ended)" : "");
 	if ((ev->type == WS_EV_TEXT || ev->type == WS_EV_BINARY) && ws_conn_state(&st->ws) == WS_STATE_OPEN) {
 		if (!(p = reserve(st, WS_SEND_SIZE_COMPRESSED(ev->len))))
 			return -1;
@@ -155,7 +189,7 @@ static void run(struct stream *st)
 		off += used;
 		if (rc < 0) { /* the close frame this error calls for (RFC 6455 §7.1.7) */
 			uint8_t *p = reserve(st, WS_CONTROL_FRAME_MAX);
-			logf_(st, "failed: %s%s", ws_status_str(rc), "");
+			logf_(st, "failed: %s", ws_status_str(rc));
 			if (p && ws_conn_fail(&st->ws, p, WS_CONTROL_FRAME_MAX, &n) == WS_OK)
 				st->len += n;
 			break;
@@ -323,7 +357,7 @@ static int answer(struct stream *st)
 		nv[n++] = (nghttp2_nv)NV("sec-websocket-extensions", ext);
 	logf_(st, "open path=%s protocol=%s", r->path, proto ? proto : "");
 	if (ext[0])
-		logf_(st, "extensions=%s%s", ext, "");
+		logf_(st, "extensions=%s", ext);
 	dp.read_callback = ws_read;
 	return nghttp2_submit_response(h->s, st->id, nv, n, &dp); /* :status 200, no 101 (RFC 8441 §5) */
 }
@@ -473,12 +507,10 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 		return 0;
 	/* RFC 8441 §5: RST_STREAM is the transport's abnormal end, 1006 for the
 	 * application. */
-	if (st->kind == S_WS && !st->eof_seen && ws_conn_recv_eof(&st->ws, &ev) == WS_OK && ev.type == WS_EV_CLOSE) {
-		char c[64];
-		snprintf(c, sizeof c, "%s", nghttp2_http2_strerror(code));
-		logf_(st, "closed code=1006 (transport ended: RST_STREAM %s)%s", c, "");
-	}
-	if (st->kind == S_NEW) /* e.g. a malformed request: nghttp2 answered it (RFC 9113 §8.1.1) */
+	if (st->kind == S_WS && !st->eof_seen && ws_conn_recv_eof(&st->ws, &ev) == WS_OK && ev.type == WS_EV_CLOSE)
+		logf_(st, "closed code=1006 (transport ended: RST_STREAM %s)", nghttp2_http2_strerror(code));
+	/* e.g. a malformed request: nghttp2 answered it (RFC 9113 §8.1.1) */
+	if (st->kind == S_NEW && log_pass(st->h))
 		fprintf(stderr, "h2-server: conn=%d stream=%d reset before the request was complete: %s\n", st->h->id,
 		        (int)id, nghttp2_http2_strerror(code));
 	if (st->in_len) /* window the stream held goes back to the connection */
@@ -506,7 +538,8 @@ h2_conn *h2_new(const h2_opts *o, ad_transport t, int id)
 	h->o = o;
 	h->t = t;
 	h->id = id;
-	h->rx_at = h->tx_at = ad_now();
+	h->rx_at = h->tx_at = h->log_at = ad_now();
+	h->log_credit = LOG_BURST * (1000 / LOG_PER_S);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
@@ -607,7 +640,7 @@ static void stream_timers(struct h2_conn *h, int64_t now)
 			continue;
 		if (st->close_at) {
 			int clean = ws_conn_state(&st->ws) == WS_STATE_CLOSED;
-			logf_(st, "close timed out%s%s", clean ? ": no END_STREAM" : "", "");
+			logf_(st, "close timed out%s", clean ? ": no END_STREAM" : "");
 			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
 			st->reset = 1;
 			continue;
@@ -745,7 +778,9 @@ void h2_free(h2_conn *h)
 	nghttp2_session_del(h->s);
 	for (st = h->streams; st; st = st->next) /* the connection's end is every stream's */
 		if (st->kind == S_WS && !st->eof_seen && ws_conn_state(&st->ws) != WS_STATE_CLOSED)
-			logf_(st, "closed code=1006 (transport ended: %s)%s", h->eof ? "connection closed" : "connection dropped", "");
+			logf_(st, "closed code=1006 (transport ended: %s)", h->eof ? "connection closed" : "connection dropped");
+	if (h->log_dropped)
+		fprintf(stderr, "h2-server: conn=%d: %lu log lines suppressed\n", h->id, h->log_dropped);
 	while (h->streams)
 		unlink_free(h->streams);
 	free(h->w);

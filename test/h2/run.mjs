@@ -448,6 +448,43 @@ async function hostileTests(srv) {
     c.sock.destroy();
   }
   {
+    // Rapid reset (CVE-2023-44487's shape): 1,000 extended CONNECTs, each
+    // reset at once. nghttp2 allows that many resets (its own limit: 1,000
+    // at once, then 33 a second); the log must not take a line per stream.
+    const c = await rawConnect(port, ca);
+    for (const t = Date.now(); !c.frames.some((f) => f.type === T.SETTINGS && !(f.flags & 1)) && Date.now() - t < 5000;) await sleep(10);
+    const logStart = srv.log.length;
+    const hdr = hpack([[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/echo'],
+      [':authority', `localhost:${port}`], ['sec-websocket-version', '13']]);
+    const cancel = Buffer.alloc(4);
+    cancel.writeUInt32BE(8);
+    const burst = [];
+    for (let i = 0; i < 1000; i++) burst.push(h2frame(T.HEADERS, 4, 1 + 2 * i, hdr), h2frame(T.RST_STREAM, 0, 1 + 2 * i, cancel));
+    const t0 = Date.now();
+    c.sock.write(Buffer.concat([...burst, h2frame(T.PING, 0, 0, Buffer.from('afterall'))]));
+    // The PING's ACK comes after every frame before it was processed: the
+    // burst's lines are all written by then.
+    for (const t = Date.now(); !c.frames.some((f) => f.type === T.PING && (f.flags & 1)) && !c.closed && Date.now() - t < 20000;) await sleep(20);
+    const took = Date.now() - t0;
+    const conn = (/conn=(\d+) /.exec(srv.log.slice(logStart).find((l) => / h2 stream=/.test(l)) || '') || [])[1];
+    c.sock.destroy(); // its end logs the count of the lines still held back
+    const note = new RegExp(`^h2-server: conn=${conn}: (\\d+) log lines suppressed`);
+    let mine, shown, suppressed;
+    for (const t = Date.now(); ; await sleep(20)) { // until every stream's two lines are shown or counted (or 3 s)
+      mine = srv.log.slice(logStart).filter((l) => l.includes(`conn=${conn} `) || l.includes(`conn=${conn}:`));
+      shown = mine.filter((l) => / h2 stream=/.test(l)).length;
+      suppressed = mine.reduce((a, l) => a + Number((note.exec(l) || [0, 0])[1]), 0);
+      if (shown + suppressed >= 2000 || Date.now() - t > 3000) break;
+    }
+    // 64 at once, 10 a second after that (h2_ws.c LOG_BURST, LOG_PER_S),
+    // over however long the burst took, and the notes that count the rest.
+    const allowed = 64 + Math.ceil(took / 100) + 1;
+    console.log(`     1,000 rapid resets in ${took} ms: ${mine.length} log lines (${shown} stream lines, ${suppressed} suppressed)`);
+    check(`hostile: 1,000 rapid resets log at most ${allowed} stream lines (${shown})`, shown <= allowed, { shown, suppressed, took });
+    check('hostile: ... and the suppressed lines are counted (shown + suppressed = open + closed for each stream)',
+      shown + suppressed === 2000, { shown, suppressed });
+  }
+  {
     // 32 streams that send 1 MiB each and read nothing: the windows close,
     // the server holds at most window + high-water per stream.
     const s = await connect(port);
