@@ -44,14 +44,18 @@ struct stream {
 	uint8_t *out;              /* WebSocket output out[off..len) of cap, read by the data provider */
 	size_t off, len, cap;
 	size_t page_off;           /* GET /: bytes of the page sent */
+	size_t close_end;          /* our close frame ends at out[close_end - 1] until it has left */
 	unsigned char held;        /* not fed: output above high_water */
 	unsigned char deferred;    /* the data provider said NGHTTP2_ERR_DEFERRED */
 	unsigned char fin;         /* the WebSocket is done: END_STREAM once out is drained */
 	unsigned char peer_ended;  /* the peer's END_STREAM: its transport end (RFC 8441 §5) */
 	unsigned char eof_seen;    /* ws_conn_recv_eof() called */
 	unsigned char reset;       /* we sent RST_STREAM: input is dropped */
-	int64_t msg_at;            /* the last complete message (or the open): the idle timeout */
-	int64_t close_at;          /* when the close began: the close timeout */
+	unsigned char closing;     /* our close frame is queued or out */
+	/* act_at: WebSocket bytes moved either way (the idle timeout);
+	 * close_at: our close frame left, or the peer ended the stream (the
+	 * close timeout), 0 before. */
+	int64_t act_at, close_at;
 };
 
 struct h2_conn {
@@ -62,7 +66,9 @@ struct h2_conn {
 	struct stream *streams;
 	uint8_t *w;                /* what nghttp2 produced and the transport did not take: w[woff..wlen) */
 	size_t woff, wlen;
-	int64_t rx_at, tx_at, ping_at; /* ping_at: our PING awaits its ACK since then */
+	/* act_at: bytes moved either way; tx_at: w[] last moved, or began to
+	 * wait; ping_at: our PING awaits its ACK since then, 0 when none */
+	int64_t act_at, tx_at, ping_at;
 	int64_t log_at, log_credit; /* the log's token bucket, in ms of LOG_PER_S */
 	unsigned long log_dropped;
 	unsigned char eof, more, unheld;
@@ -118,6 +124,7 @@ static uint8_t *reserve(struct stream *st, size_t n)
 	if (st->off && st->cap - st->len < n) {
 		memmove(st->out, st->out + st->off, st->len - st->off);
 		st->len -= st->off;
+		st->close_end = st->close_end > st->off ? st->close_end - st->off : 0;
 		st->off = 0;
 	}
 	if (st->cap - st->len >= n)
@@ -131,6 +138,46 @@ static uint8_t *reserve(struct stream *st, size_t n)
 	return p + st->len;
 }
 
+/* nghttp2 asks the data provider again (it said DEFERRED when empty). */
+static void wake(struct stream *st)
+{
+	if (st->deferred) {
+		st->deferred = 0;
+		nghttp2_session_resume_data(st->h->s, st->id);
+	}
+}
+
+/* Queues the n bytes written at reserve()'s pointer. */
+static void commit(struct stream *st, size_t n)
+{
+	st->len += n;
+	wake(st);
+}
+
+/* Our close frame (or the one an error calls for) was just queued, up to
+ * out[len]: the close timeout starts once it has left (ws_read), not while
+ * it waits behind the queue. */
+static void mark_closing(struct stream *st)
+{
+	st->closing = 1;
+	st->close_end = st->len;
+}
+
+/* Queues our close frame (RFC 6455 §5.5.1). A ws_status (WS_E_STATE: our
+ * close was out first). */
+static int send_close(struct stream *st, unsigned code, const void *reason, size_t len)
+{
+	uint8_t *p = reserve(st, WS_CONTROL_FRAME_MAX);
+	size_t n;
+	int rc = p ? ws_conn_close(&st->ws, code, reason, len, p, WS_CONTROL_FRAME_MAX, &n) : WS_E_ALLOC;
+
+	if (rc == WS_OK) {
+		commit(st, n);
+		mark_closing(st);
+	}
+	return rc;
+}
+
 /* What a WebSocket event calls for: the echo (each chunk as it comes, as the
  * echo servers do), the pong, the close echo (RFC 6455 §5.5.1). 0, or -1 when
  * out of memory. */
@@ -140,8 +187,6 @@ static int on_ws_event(struct stream *st, ws_event *ev)
 	size_t n = 0;
 	int rc = WS_OK;
 
-	if ((ev->flags & WS_EVF_MSG_END) || ev->type >= WS_EV_CLOSE)
-		st->msg_at = ad_now(); /* only complete messages hold off the idle timeout */
 	if (ev->type == WS_EV_CLOSE)
 		logf_(st, "closed code=%u%s", ev->code, ev->code == WS_CLOSE_ABNORMAL ? " (transport ended)" : "");
 	if ((ev->type == WS_EV_TEXT || ev->type == WS_EV_BINARY) && ws_conn_state(&st->ws) == WS_STATE_OPEN) {
@@ -151,25 +196,25 @@ static int on_ws_event(struct stream *st, ws_event *ev)
 		                           : ev->type == WS_EV_TEXT ? WS_OP_TEXT : WS_OP_BINARY,
 		                  ev->flags & WS_EVF_MSG_END ? 0 : WS_SEND_MORE, ev->data, ev->len, p,
 		                  st->cap - st->len, &n);
-	} else if (ev->flags & WS_EVF_REPLY) {
+		if (rc == WS_OK)
+			commit(st, n);
+	} else if ((ev->flags & WS_EVF_REPLY) && ev->type == WS_EV_PING) {
 		if (!(p = reserve(st, WS_CONTROL_FRAME_MAX)))
 			return -1;
-		if (ev->type == WS_EV_PING)
-			rc = ws_conn_reply(&st->ws, ev, p, WS_CONTROL_FRAME_MAX, &n);
-		else if ((rc = ws_conn_close(&st->ws, ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->code, ev->data,
-		                             ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->len, p,
-		                             WS_CONTROL_FRAME_MAX, &n)) == WS_E_STATE)
-			rc = WS_OK; /* our close was out first */
+		if ((rc = ws_conn_reply(&st->ws, ev, p, WS_CONTROL_FRAME_MAX, &n)) == WS_OK)
+			commit(st, n);
+	} else if ((ev->flags & WS_EVF_REPLY) &&
+	           (rc = send_close(st, ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->code, ev->data,
+	                            ev->code == WS_CLOSE_NO_STATUS ? 0 : ev->len)) == WS_E_STATE) {
+		rc = WS_OK; /* our close was out first */
 	}
-	if (rc != WS_OK)
-		return -1;
-	st->len += n;
-	return 0;
+	return rc == WS_OK ? 0 : -1;
 }
 
 /* Feeds st's input to libws until it is used up or the output is above
  * high_water, then gives the peer back, as window, exactly what libws
- * consumed. */
+ * consumed: above the mark its input stays unconsumed, so no window goes
+ * back for it (RFC 9113 §5.2) and the peer must stop sending. */
 static void run(struct stream *st)
 {
 	struct h2_conn *h = st->h;
@@ -190,8 +235,10 @@ static void run(struct stream *st)
 		if (rc < 0) { /* the close frame this error calls for (RFC 6455 §7.1.7) */
 			uint8_t *p = reserve(st, WS_CONTROL_FRAME_MAX);
 			logf_(st, "failed: %s", ws_status_str(rc));
-			if (p && ws_conn_fail(&st->ws, p, WS_CONTROL_FRAME_MAX, &n) == WS_OK)
-				st->len += n;
+			if (p && ws_conn_fail(&st->ws, p, WS_CONTROL_FRAME_MAX, &n) == WS_OK) {
+				commit(st, n);
+				mark_closing(st);
+			}
 			break;
 		}
 		if (ev.type == WS_EV_NONE)
@@ -223,13 +270,12 @@ static void run(struct stream *st)
 	}
 	if (ws_conn_should_close_transport(&st->ws))
 		st->fin = 1; /* RFC 8441 §5: the stream ends (END_STREAM) after the close frames */
-	if ((pending(st) || st->fin) && st->deferred) {
-		st->deferred = 0;
-		nghttp2_session_resume_data(h->s, st->id);
-	}
+	if (st->fin)
+		wake(st);
 }
 
-/* The data provider of a WebSocket stream: its output queue. */
+/* The data provider of a WebSocket stream: its output queue. Bytes taken
+ * are bytes the peer's window let out: activity for the idle timeout. */
 static ssize_t ws_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
                        nghttp2_data_source *src, void *user)
 {
@@ -237,13 +283,18 @@ static ssize_t ws_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t leng
 	size_t n = pending(st) < length ? pending(st) : length;
 
 	(void)s, (void)id, (void)user;
-	if (n)
+	if (n) {
+		int64_t now = ad_now();
 		memcpy(buf, st->out + st->off, n);
-	st->off += n;
+		st->off += n;
+		st->act_at = now; /* a peer that reads is not idle */
+		if (st->closing && !st->close_at && st->off >= st->close_end)
+			st->close_at = now; /* our close frame has left */
+	}
 	if (!pending(st) && st->cap > 4096) { /* drained: an idle stream holds no big buffer */
 		free(st->out);
 		st->out = NULL;
-		st->off = st->len = st->cap = 0;
+		st->off = st->len = st->cap = st->close_end = 0;
 	}
 	if (st->held && pending(st) <= st->h->o->high_water)
 		st->h->unheld = 1; /* h2_io() feeds it again */
@@ -345,7 +396,7 @@ static int answer(struct stream *st)
 	if (ws_conn_init(&st->ws, sizeof st->ws, h->o->ws) != WS_OK)
 		return refuse(st, "500", "ws_conn_init");
 	st->kind = S_WS;
-	st->msg_at = ad_now();
+	st->act_at = ad_now();
 	if ((proto = pick_protocol(h->o, r->subprotocols)))
 		nv[n++] = (nghttp2_nv)NV("sec-websocket-protocol", proto);
 	/* RFC 8441 §5: Sec-WebSocket-Extensions as in RFC 6455, here
@@ -467,6 +518,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
 	}
 	if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
 		st->peer_ended = 1;
+		if (st->kind == S_WS && !st->close_at)
+			st->close_at = ad_now(); /* what we still have to send gets close_ms */
 		run(st);
 	}
 	return 0;
@@ -482,6 +535,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 		nghttp2_session_consume(s, id, len); /* dropped, but the window is given back */
 		return 0;
 	}
+	st->act_at = ad_now(); /* bytes came: the stream is not idle, whole messages or not */
 	/* Flow control keeps unconsumed input within the window (nghttp2 has
 	 * checked it: FLOW_CONTROL_ERROR), so the buffer is the window's size. */
 	if (st->in_len + len > st->h->o->window || (!st->in && !(st->in = malloc(st->h->o->window)))) {
@@ -538,7 +592,7 @@ h2_conn *h2_new(const h2_opts *o, ad_transport t, int id)
 	h->o = o;
 	h->t = t;
 	h->id = id;
-	h->rx_at = h->tx_at = h->log_at = ad_now();
+	h->act_at = h->tx_at = h->log_at = ad_now();
 	h->log_credit = LOG_BURST * (1000 / LOG_PER_S);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
@@ -581,7 +635,7 @@ static int flush(struct h2_conn *h)
 			if (w < 0)
 				return -1;
 			h->woff += (size_t)w;
-			h->tx_at = ad_now();
+			h->tx_at = h->act_at = ad_now(); /* a peer that reads is not idle */
 		}
 		free(h->w);
 		h->w = NULL;
@@ -596,7 +650,7 @@ static int flush(struct h2_conn *h)
 			return -1;
 		memcpy(h->w, d, (size_t)n);
 		h->wlen = (size_t)n;
-		h->tx_at = ad_now();
+		h->tx_at = ad_now(); /* the write timeout counts from here */
 	}
 }
 
@@ -608,62 +662,85 @@ static int done(struct h2_conn *h, const char *why)
 	return 1;
 }
 
-static void earliest(int64_t *d, int64_t t)
+/* The policy: every deadline of a stream and of the connection, read by
+ * h2_io() to act and by h2_deadline() to tell the host loop when to call
+ * (as adapter.c's next_deadline). */
+enum { D_NONE, D_WRITE, D_CLOSE, D_IDLE, D_PING, D_PONG };
+
+static void earliest(int64_t *at, int *kind, int64_t t, int k)
 {
-	if (t >= 0 && (*d < 0 || t < *d))
-		*d = t;
+	if (*kind == D_NONE || t < *at)
+		*at = t, *kind = k;
 }
 
-/* A WebSocket's next deadline: its close timeout once the close began
- * (either side, or the stream ended), else its idle timeout. */
-static int64_t stream_deadline(const struct h2_conn *h, const struct stream *st)
+/* A stream's earliest deadline in *at and what it is, or D_NONE. */
+static int stream_deadline(const struct h2_conn *h, const struct stream *st, int64_t *at)
 {
-	if (st->close_at)
-		return h->o->close_ms ? st->close_at + h->o->close_ms : -1;
-	return h->o->idle_ms ? st->msg_at + h->o->idle_ms : -1;
+	const h2_opts *o = h->o;
+	int kind = D_NONE;
+
+	if (st->reset || st->kind != S_WS)
+		return D_NONE;
+	if (st->close_at && o->close_ms)
+		earliest(at, &kind, st->close_at + o->close_ms, D_CLOSE);
+	/* Liveness while open: WebSocket bytes moving either way keep a stream
+	 * (pongs count); a peer reading our output is alive. */
+	if (ws_conn_state(&st->ws) == WS_STATE_OPEN && !st->closing && !st->close_at && o->idle_ms)
+		earliest(at, &kind, st->act_at + o->idle_ms, D_IDLE);
+	return kind;
 }
 
-/* Runs the streams' timers: an idle WebSocket is closed with 1001; one whose
- * close does not complete in close_ms is reset (RFC 8441 §5: RST_STREAM is
- * the abnormal end; NO_ERROR when only the peer's END_STREAM is missing). */
+/* The connection's: our frames not taken by the transport (a peer that
+ * reads nothing gets no GOAWAY either: nothing more reaches it); liveness,
+ * bytes moving either way, else a PING (RFC 9113 §6.7) whose ACK, or our
+ * bytes leaving, must come within ping_ms; without streams, idle. */
+static int conn_deadline(const struct h2_conn *h, int64_t *at)
+{
+	const h2_opts *o = h->o;
+	int kind = D_NONE;
+
+	if (h->woff < h->wlen && o->write_ms)
+		earliest(at, &kind, h->tx_at + o->write_ms, D_WRITE);
+	if (!h->streams && o->idle_ms)
+		earliest(at, &kind, h->act_at + o->idle_ms, D_IDLE);
+	if (o->ping_ms && h->ping_at)
+		earliest(at, &kind, (h->tx_at > h->ping_at ? h->tx_at : h->ping_at) + o->ping_ms, D_PONG);
+	else if (o->ping_ms)
+		earliest(at, &kind, h->act_at + o->ping_ms, D_PING);
+	return kind;
+}
+
+/* Runs the streams' deadlines: an idle WebSocket is closed with 1001; one
+ * whose close does not complete in close_ms is reset (RFC 8441 §5:
+ * RST_STREAM is the abnormal end; NO_ERROR when only the peer's END_STREAM
+ * is missing). */
 static void stream_timers(struct h2_conn *h, int64_t now)
 {
 	struct stream *st;
 
 	for (st = h->streams; st; st = st->next) {
-		int64_t d;
-		if (st->kind != S_WS || st->reset)
-			continue;
-		if (!st->close_at && (st->fin || ws_conn_state(&st->ws) != WS_STATE_OPEN))
-			st->close_at = now;
-		if ((d = stream_deadline(h, st)) < 0 || now < d)
-			continue;
-		if (st->close_at) {
-			int clean = ws_conn_state(&st->ws) == WS_STATE_CLOSED;
-			logf_(st, "close timed out%s", clean ? ": no END_STREAM" : "");
-			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+		int64_t at = 0; /* set whenever kind is not D_NONE */
+		int kind;
+		while ((kind = stream_deadline(h, st, &at)) != D_NONE && at <= now) {
+			uint32_t code = NGHTTP2_INTERNAL_ERROR; /* no memory for the close frame */
+			if (kind == D_CLOSE) {
+				int clean = ws_conn_state(&st->ws) == WS_STATE_CLOSED;
+				logf_(st, "close timed out%s", clean ? ": no END_STREAM" : "");
+				code = clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL;
+			} else if (send_close(st, WS_CLOSE_GOING_AWAY, "idle timeout", 12) == WS_OK) {
+				continue;
+			}
+			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, code);
 			st->reset = 1;
-			continue;
-		}
-		if (reserve(st, WS_CONTROL_FRAME_MAX)) {
-			size_t n;
-			if (ws_conn_close(&st->ws, WS_CLOSE_GOING_AWAY, "idle timeout", 12, st->out + st->len,
-			                  WS_CONTROL_FRAME_MAX, &n) == WS_OK)
-				st->len += n;
-		}
-		st->close_at = now;
-		if (st->deferred) {
-			st->deferred = 0;
-			nghttp2_session_resume_data(h->s, st->id);
 		}
 	}
 }
 
 int h2_io(h2_conn *h)
 {
-	int64_t now;
+	int64_t now, at = 0;
 	size_t budget = BUDGET;
-	struct stream *st, *next;
+	int kind;
 
 	if (flush(h))
 		return done(h, NULL);
@@ -678,7 +755,7 @@ int h2_io(h2_conn *h)
 			h->eof = 1;
 			break;
 		}
-		h->rx_at = ad_now();
+		h->act_at = ad_now();
 		h->ping_at = 0; /* any byte shows the peer alive */
 		budget -= (size_t)r < budget ? (size_t)r : budget;
 		if ((rv = nghttp2_session_mem_recv(h->s, rbuf, (size_t)r)) < 0)
@@ -687,35 +764,36 @@ int h2_io(h2_conn *h)
 			return done(h, NULL);
 	}
 	while (h->unheld) { /* streams whose output drained below high_water */
+		struct stream *st;
 		h->unheld = 0;
-		for (st = h->streams; st; st = next) {
-			next = st->next; /* run() does not free streams: on_stream_close does */
+		for (st = h->streams; st; st = st->next) /* run() frees no stream: on_stream_close does */
 			if (st->held && pending(st) <= h->o->high_water)
 				run(st);
-		}
 		if (flush(h))
 			return done(h, NULL);
 	}
 	h->more = !budget;
+	/* Deadlines after reading: a process that stalled must not take a peer
+	 * whose answer waits in the socket for a dead one. */
 	now = ad_now();
 	stream_timers(h, now);
-	if (h->o->ping_ms && h->ping_at && now >= h->ping_at + h->o->ping_ms)
-		return done(h, "no PING ACK: connection dead");
-	if (h->o->ping_ms && !h->ping_at && now >= h->rx_at + h->o->ping_ms) {
-		nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL); /* RFC 9113 §6.7: liveness */
+	while ((kind = conn_deadline(h, &at)) != D_NONE && at <= now) {
+		if (kind == D_WRITE)
+			return done(h, "peer does not read");
+		if (kind == D_PONG)
+			return done(h, "no PING ACK: connection dead");
+		if (kind == D_IDLE) {
+			nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR); /* GOAWAY, then close */
+			flush(h);
+			return done(h, NULL);
+		}
+		nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL);
 		h->ping_at = now;
 	}
 	if (flush(h))
 		return done(h, NULL);
 	if (h->woff == h->wlen && (h->eof || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s))))
 		return done(h, NULL);
-	if (h->woff < h->wlen && h->o->write_ms && ad_now() >= h->tx_at + h->o->write_ms)
-		return done(h, "peer does not read");
-	if (!h->streams && h->o->idle_ms && ad_now() >= h->rx_at + h->o->idle_ms) {
-		nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR); /* GOAWAY, then close */
-		flush(h);
-		return done(h, NULL);
-	}
 	return 0;
 }
 
@@ -733,19 +811,15 @@ unsigned h2_wants(const h2_conn *h)
 int64_t h2_deadline(const h2_conn *h)
 {
 	const struct stream *st;
-	int64_t d = -1;
+	int64_t d = -1, at = 0;
 
 	if (h->more)
 		return 0;
-	if (h->woff < h->wlen && h->o->write_ms)
-		earliest(&d, h->tx_at + h->o->write_ms);
-	if (!h->streams && h->o->idle_ms)
-		earliest(&d, h->rx_at + h->o->idle_ms);
-	if (h->o->ping_ms)
-		earliest(&d, h->ping_at ? h->ping_at + h->o->ping_ms : h->rx_at + h->o->ping_ms);
+	if (conn_deadline(h, &at) != D_NONE)
+		d = at;
 	for (st = h->streams; st; st = st->next)
-		if (st->kind == S_WS && !st->reset)
-			earliest(&d, stream_deadline(h, st));
+		if (stream_deadline(h, st, &at) != D_NONE && (d < 0 || at < d))
+			d = at;
 	return d;
 }
 
@@ -753,19 +827,9 @@ void h2_shutdown(h2_conn *h)
 {
 	struct stream *st;
 
-	for (st = h->streams; st; st = st->next) {
-		uint8_t *p;
-		size_t n;
-		if (st->kind != S_WS || !(p = reserve(st, WS_CONTROL_FRAME_MAX)))
-			continue;
-		if (ws_conn_close(&st->ws, WS_CLOSE_GOING_AWAY, "server shutting down", 20, p, WS_CONTROL_FRAME_MAX,
-		                  &n) == WS_OK)
-			st->len += n;
-		if (st->deferred) {
-			st->deferred = 0;
-			nghttp2_session_resume_data(h->s, st->id);
-		}
-	}
+	for (st = h->streams; st; st = st->next)
+		if (st->kind == S_WS && !st->reset)
+			send_close(st, WS_CLOSE_GOING_AWAY, "server shutting down", 20);
 	nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s),
 	                      NGHTTP2_NO_ERROR, NULL, 0);
 	flush(h);

@@ -34,10 +34,12 @@ typedef struct h2_opts {
 	uint32_t max_streams;           /* SETTINGS_MAX_CONCURRENT_STREAMS */
 	uint32_t window;                /* SETTINGS_INITIAL_WINDOW_SIZE: input held per stream at most */
 	size_t high_water;              /* stop reading a stream while more output than this is queued */
-	int idle_ms;                    /* a WebSocket without a complete message for this long: close
-	                                 * 1001; a connection without streams nor input: GOAWAY */
-	int close_ms;                   /* a close (or our END_STREAM) not answered in this long: RST_STREAM */
-	int ping_ms;                    /* nothing received for this long: PING; no ACK in as long: dead */
+	int idle_ms;                    /* a WebSocket that moves no byte either way for this long: close
+	                                 * 1001; a connection without streams that moves none: GOAWAY */
+	int close_ms;                   /* a close (or our END_STREAM) not answered in this long after our
+	                                 * close frame left (or the peer ended): RST_STREAM */
+	int ping_ms;                    /* no byte moved for this long: PING; then no ACK, and none of
+	                                 * our bytes leaving, for as long: dead */
 	int write_ms;                   /* queued output that makes no progress for this long: dead */
 	int no_connect_protocol;        /* tests only: do not send SETTINGS_ENABLE_CONNECT_PROTOCOL */
 } h2_opts;

@@ -5,6 +5,13 @@ import tls from 'node:tls';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 export const T = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 };
+export const SETTINGS_INITIAL_WINDOW_SIZE = 4;
+
+export function windowUpdate(id, n) {
+  const p = Buffer.alloc(4);
+  p.writeUInt32BE(n);
+  return h2frame(T.WINDOW_UPDATE, 0, id, p);
+}
 
 function int(n, prefix) { // RFC 7541 §5.1, first byte's high bits 0
   const max = (1 << prefix) - 1;
@@ -33,9 +40,10 @@ export function h2frame(type, flags, id, payload = Buffer.alloc(0)) {
   return Buffer.concat([h, payload]);
 }
 
-// Connects with ALPN h2, sends the preface and an empty SETTINGS, acks the
-// server's; frames arrive in c.frames (and c.onframe).
-export function rawConnect(port, ca) {
+// Connects with ALPN h2, sends the preface and SETTINGS (settings: [id,
+// value] pairs), acks the server's; frames arrive in c.frames, each also
+// handed to c.onframe if set.
+export function rawConnect(port, ca, settings = []) {
   return new Promise((resolve, reject) => {
     const sock = tls.connect({ host: 'localhost', port, ca, ALPNProtocols: ['h2'], servername: 'localhost' });
     const c = { sock, frames: [], closed: false, buf: Buffer.alloc(0) };
@@ -50,11 +58,14 @@ export function rawConnect(port, ca) {
         c.buf = c.buf.subarray(9 + len);
         c.frames.push(f);
         if (f.type === T.SETTINGS && !(f.flags & 1)) sock.write(h2frame(T.SETTINGS, 1, 0));
+        if (c.onframe) c.onframe(f);
       }
     });
     sock.once('secureConnect', () => {
       if (sock.alpnProtocol !== 'h2') return reject(new Error('ALPN ' + sock.alpnProtocol));
-      sock.write(Buffer.concat([PREFACE, h2frame(T.SETTINGS, 0, 0)]));
+      const p = Buffer.alloc(6 * settings.length);
+      settings.forEach(([id, v], i) => { p.writeUInt16BE(id, 6 * i); p.writeUInt32BE(v, 6 * i + 2); });
+      sock.write(Buffer.concat([PREFACE, h2frame(T.SETTINGS, 0, 0, p)]));
       resolve(c);
     });
     sock.once('error', reject);

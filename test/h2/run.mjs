@@ -18,7 +18,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
 import { frame, deflateMessage, WsReader } from './wsframe.mjs';
-import { T, hpack, h2frame, rawConnect } from './raw.mjs';
+import { EventEmitter } from 'node:events';
+import { T, SETTINGS_INITIAL_WINDOW_SIZE, hpack, h2frame, rawConnect, windowUpdate } from './raw.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -83,9 +84,9 @@ async function logWait(srv, re, ms = 5000) {
   }
 }
 
-function connect(port) {
+function connect(port, opts = {}) {
   return new Promise((resolve, reject) => {
-    const s = http2.connect(`https://localhost:${port}`, { ca });
+    const s = http2.connect(`https://localhost:${port}`, { ca, ...opts });
     s.once('error', reject);
     s.once('remoteSettings', (st) => resolve(s));
   });
@@ -309,9 +310,16 @@ async function noSettingTests() {
 }
 
 // Timers over h2 (--idle-timeout 1 --ping-interval 1): an idle WebSocket is
-// closed with 1001; one that does not answer is reset after close_ms (5 s);
-// the connection is PINGed when silent, and dropped when the PING is not
-// acknowledged.
+// closed with 1001; one that does not answer is reset after close_ms (5 s),
+// counted from when our close frame left, not from when it was queued; the
+// connection is PINGed when silent, and dropped when the PING is not
+// acknowledged. Liveness is bytes moving either way (issue 21): a stream
+// that trickles a message, or whose echo is still being read, is not idle.
+const stampMsg = (p) => p.then((m) => Object.assign(m, { at: Date.now() }));
+const isIdleClose = (m) => m.opcode === 8 && m.data.readUInt16BE(0) === 1001 && m.data.subarray(2).toString() === 'idle timeout';
+const CONNECT_ECHO = (port) => hpack([[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'], [':path', '/echo'],
+  [':authority', `localhost:${port}`], ['sec-websocket-version', '13']]);
+
 async function timerTests() {
   const srv = await startServer(['--idle-timeout', '1', '--ping-interval', '1']);
   try {
@@ -320,13 +328,25 @@ async function timerTests() {
     // Each close frame stamped as it arrives, from a clock started before
     // the requests (the server's idle clock starts later): 1 s at least.
     const t0 = Date.now();
+    // Meanwhile, on a session whose windows are shut, a stream whose idle
+    // close (at 1 s) cannot leave until the window opens at 2.5 s: its
+    // close timeout starts then (the frame's arrival), not at 1 s.
+    const held = (async () => {
+      const s3 = await connect(srv.port, { settings: { initialWindowSize: 0 } });
+      const h = await request(s3, srv.port);
+      const reset = new Promise((res) => h.st.once('close', () => res({ code: h.st.rstCode, at: Date.now() })));
+      await sleep(2500 - (Date.now() - t0));
+      s3.settings({ initialWindowSize: 65535 });
+      const m = await stampMsg(h.ws.next(5000)).catch((e) => ({ opcode: e.message, at: NaN }));
+      const { code, at } = await Promise.race([reset, sleep(10000).then(() => ({ code: 'none', at: NaN }))]);
+      s3.destroy();
+      return { close: isIdleClose(m), left: m.at - t0, code, ms: at - m.at };
+    })();
     const a = await request(s, srv.port), b = await request(s, srv.port);
-    const stamp = (p) => p.then((m) => Object.assign(m, { at: Date.now() }));
-    const [ma, mb] = await Promise.all([stamp(a.ws.next(5000)), stamp(b.ws.next(5000))]);
-    const idle = (m) => m.opcode === 8 && m.data.readUInt16BE(0) === 1001 && m.data.subarray(2).toString() === 'idle timeout';
+    const [ma, mb] = await Promise.all([stampMsg(a.ws.next(5000)), stampMsg(b.ws.next(5000))]);
     const idleMs = [ma.at - t0, mb.at - t0];
-    check(`timers: idle WebSockets closed with 1001 "idle timeout" after about 1 s (${idleMs.join(', ')} ms)`, idle(ma) && idle(mb) && idleMs.every((x) => x >= 950 && x <= 3000),
-      { ms: idleMs });
+    check(`timers: idle WebSockets closed with 1001 "idle timeout" after about 1 s (${idleMs.join(', ')} ms)`,
+      isIdleClose(ma) && isIdleClose(mb) && idleMs.every((x) => x >= 950 && x <= 3000), { ms: idleMs });
     const aEnded = new Promise((res) => a.st.once('end', () => res(true)));
     const bClosed = new Promise((res) => b.st.once('close', () => res({ code: b.st.rstCode, at: Date.now() })));
     a.st.write(frame(8, ma.data.subarray(0, 2)));
@@ -340,11 +360,66 @@ async function timerTests() {
     check('timers: ... and the server logs 1006 for it', !!(await logWait(srv, new RegExp(`stream=${b.st.id} closed code=1006`))));
     check('timers: the server PINGs a silent connection', await Promise.race([pinged, sleep(3000).then(() => false)]));
     s.close();
+    const hc = await held;
+    check(`timers: a close held by a shut window: close_ms counts from when it left (left at ${hc.left} ms, reset ${hc.ms} ms later)`,
+      hc.close && hc.left >= 2400 && hc.code === http2.constants.NGHTTP2_CANCEL && hc.ms >= 4000 && hc.ms <= 8000, hc);
+
+    // A message trickled one byte every 200 ms (3.2 s, never a whole one
+    // within the 1 s idle timeout): the bytes keep the stream; its echo
+    // comes, and the idle close 1 s after the echo left (both stamped as
+    // they arrive: the client's own delays may shorten the gap a little).
+    // The sends keep their own clock, so a late timer does not stretch the
+    // gaps.
+    {
+      const s2 = await connect(srv.port);
+      const r = await request(s2, srv.port);
+      const bytes = frame(1, Buffer.from('xxxxxxxxxx'));
+      const start = Date.now();
+      for (let i = 0; i < bytes.length; i++) {
+        await sleep(start + 200 * (i + 1) - Date.now());
+        r.st.write(bytes.subarray(i, i + 1));
+      }
+      const took = Date.now() - start;
+      const m1 = await stampMsg(r.ws.next(5000)).catch((e) => ({ opcode: e.message, data: Buffer.alloc(0), at: NaN }));
+      const m2 = await stampMsg(r.ws.next(5000)).catch((e) => ({ opcode: e.message, at: NaN }));
+      check(`timers: a message trickled over ${took} ms is echoed, then the idle close ${m2.at - m1.at} ms after the echo`,
+        m1.opcode === 1 && m1.data.toString() === 'xxxxxxxxxx' && isIdleClose(m2) && m2.at - m1.at >= 700 && m2.at - m1.at <= 3000,
+        { first: m1.opcode, second: m2.opcode, ms: m2.at - m1.at });
+      s2.close();
+    }
+
+    // A peer that reads our echo slowly (a 4 KiB window every 150 ms: a
+    // 60 KB echo takes ~2 s, longer than the idle timeout) is not idle: the
+    // idle close comes 1 s after the echo's last byte left, not right behind
+    // it (within a window update or two, 300 ms, as a clock that counted
+    // only the message has it).
+    {
+      const c = await rawConnect(srv.port, ca, [[SETTINGS_INITIAL_WINDOW_SIZE, 4096]]);
+      const em = new EventEmitter(), ws = new WsReader(em);
+      c.onframe = (f) => {
+        if (f.type === T.DATA && f.id === 1) em.emit('data', f.payload);
+        if (f.type === T.PING && !(f.flags & 1)) c.sock.write(h2frame(T.PING, 1, 0, f.payload));
+      };
+      c.sock.write(h2frame(T.HEADERS, 4, 1, CONNECT_ECHO(srv.port)));
+      for (const t = Date.now(); !c.frames.some((f) => f.type === T.HEADERS && f.id === 1) && Date.now() - t < 5000;) await sleep(10);
+      const msg = crypto.randomBytes(60000), data = frame(2, msg);
+      const start = Date.now();
+      for (let i = 0; i < data.length; i += 16384) c.sock.write(h2frame(T.DATA, 0, 1, data.subarray(i, i + 16384)));
+      const pace = setInterval(() => c.sock.write(Buffer.concat([windowUpdate(1, 4096), windowUpdate(0, 4096)])), 150);
+      const m1 = await stampMsg(ws.next(10000)).catch((e) => ({ opcode: e.message, at: NaN }));
+      const m2 = await stampMsg(ws.next(5000)).catch((e) => ({ opcode: e.message, at: NaN }));
+      clearInterval(pace);
+      const drain = m1.at - start, gap = m2.at - m1.at;
+      check(`timers: an echo read slowly for ${drain} ms is not idle: the idle close ${gap} ms after its last byte`,
+        m1.opcode === 2 && m1.data.equals(msg) && drain >= 1200 && isIdleClose(m2) && gap >= 700 && gap <= 3000,
+        { first: m1.opcode, second: m2.opcode, drain, gap });
+      c.sock.destroy();
+    }
+
     // A peer that does not acknowledge PINGs (the raw client never does),
     // with a WebSocket open so that the connection is not merely idle.
     const c = await rawConnect(srv.port, ca);
-    c.sock.write(h2frame(T.HEADERS, 4, 1, hpack([[':method', 'CONNECT'], [':protocol', 'websocket'], [':scheme', 'https'],
-      [':path', '/echo'], [':authority', `localhost:${srv.port}`], ['sec-websocket-version', '13']])));
+    c.sock.write(h2frame(T.HEADERS, 4, 1, CONNECT_ECHO(srv.port)));
     const t1 = Date.now();
     const closedAt = new Promise((res) => c.sock.once('close', () => res(Date.now())));
     const ms = await Promise.race([closedAt, sleep(6000).then(() => NaN)]) - t1; // stamped at the close, not after logWait
