@@ -41,21 +41,21 @@ struct stream {
 	ws_conn ws;
 	uint8_t *in;               /* DATA not consumed by libws yet: at most the stream window */
 	size_t in_len;
-	uint8_t *out;              /* WebSocket output out[off..len) of cap, read by the data provider */
+	uint8_t *out;              /* output out[off..len) of cap (WebSocket frames, or the page), read by out_read */
 	size_t off, len, cap;
-	size_t page_off;           /* GET /: bytes of the page sent */
 	size_t close_end;          /* our close frame ends at out[close_end - 1] until it has left */
 	unsigned char held;        /* not fed: output above high_water */
 	unsigned char deferred;    /* the data provider said NGHTTP2_ERR_DEFERRED */
-	unsigned char fin;         /* the WebSocket is done: END_STREAM once out is drained */
+	unsigned char fin;         /* done: END_STREAM once out is drained */
 	unsigned char peer_ended;  /* the peer's END_STREAM: its transport end (RFC 8441 §5) */
 	unsigned char eof_seen;    /* ws_conn_recv_eof() called */
 	unsigned char reset;       /* we sent RST_STREAM: input is dropped */
 	unsigned char closing;     /* our close frame is queued or out */
-	/* act_at: WebSocket bytes moved either way (the idle timeout);
+	/* act_at: WebSocket bytes moved either way (the idle timeout); tx_at:
+	 * the output queue last moved, or began to wait (the write timeout);
 	 * close_at: our close frame left, or the peer ended the stream (the
 	 * close timeout), 0 before. */
-	int64_t act_at, close_at;
+	int64_t act_at, tx_at, close_at;
 };
 
 struct h2_conn {
@@ -150,12 +150,14 @@ static void wake(struct stream *st)
 /* Queues the n bytes written at reserve()'s pointer. */
 static void commit(struct stream *st, size_t n)
 {
+	if (!pending(st))
+		st->tx_at = ad_now(); /* the write timeout counts from here */
 	st->len += n;
 	wake(st);
 }
 
 /* Our close frame (or the one an error calls for) was just queued, up to
- * out[len]: the close timeout starts once it has left (ws_read), not while
+ * out[len]: the close timeout starts once it has left (out_read), not while
  * it waits behind the queue. */
 static void mark_closing(struct stream *st)
 {
@@ -176,6 +178,29 @@ static int send_close(struct stream *st, unsigned code, const void *reason, size
 		mark_closing(st);
 	}
 	return rc;
+}
+
+/* RST_STREAM (RFC 8441 §5: the WebSocket's abnormal end). The stream's
+ * buffers go now, not when nghttp2 has sent the frame (a peer that reads
+ * nothing never lets it out), and the connection window its unread input
+ * held goes back. */
+static void reset_stream(struct stream *st, uint32_t code)
+{
+	struct h2_conn *h = st->h;
+
+	if (st->reset)
+		return;
+	nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, code);
+	st->reset = 1;
+	st->held = 0;
+	free(st->out);
+	st->out = NULL;
+	st->off = st->len = st->cap = 0;
+	if (st->in_len)
+		nghttp2_session_consume_connection(h->s, st->in_len);
+	free(st->in);
+	st->in = NULL;
+	st->in_len = 0;
 }
 
 /* What a WebSocket event calls for: the echo (each chunk as it comes, as the
@@ -244,10 +269,8 @@ static void run(struct stream *st)
 		if (ev.type == WS_EV_NONE)
 			break;
 		if (on_ws_event(st, &ev)) { /* out of memory: RFC 8441 §5, the abnormal end */
-			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-			st->reset = 1;
-			off = st->in_len;
-			break;
+			reset_stream(st, NGHTTP2_INTERNAL_ERROR);
+			return;
 		}
 	}
 	if (ws_conn_should_close_transport(&st->ws))
@@ -274,12 +297,15 @@ static void run(struct stream *st)
 		wake(st);
 }
 
-/* The data provider of a WebSocket stream: its output queue. Bytes taken
- * are bytes the peer's window let out: activity for the idle timeout. */
-static ssize_t ws_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
-                       nghttp2_data_source *src, void *user)
+/* The data provider of every stream we answer with a body: its output
+ * queue. Bytes taken are bytes the peer's window let out: progress for the
+ * write timeout (only they are: a peer that sends and never reads must not
+ * hold it off), activity for the idle one. */
+static ssize_t out_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+                        nghttp2_data_source *src, void *user)
 {
 	struct stream *st = src->ptr;
+	struct h2_conn *h = st->h;
 	size_t n = pending(st) < length ? pending(st) : length;
 
 	(void)s, (void)id, (void)user;
@@ -287,35 +313,21 @@ static ssize_t ws_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t leng
 		int64_t now = ad_now();
 		memcpy(buf, st->out + st->off, n);
 		st->off += n;
-		st->act_at = now; /* a peer that reads is not idle */
+		st->tx_at = st->act_at = now; /* a peer that reads is not idle */
 		if (st->closing && !st->close_at && st->off >= st->close_end)
 			st->close_at = now; /* our close frame has left */
+		if (st->held && pending(st) <= h->o->high_water)
+			h->unheld = 1; /* h2_io() feeds it again */
 	}
-	if (!pending(st) && st->cap > 4096) { /* drained: an idle stream holds no big buffer */
+	if (!pending(st)) { /* drained: an idle stream holds no buffer */
 		free(st->out);
 		st->out = NULL;
 		st->off = st->len = st->cap = st->close_end = 0;
 	}
-	if (st->held && pending(st) <= st->h->o->high_water)
-		st->h->unheld = 1; /* h2_io() feeds it again */
 	if (!pending(st) && st->fin)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	else if (!n)
 		return st->deferred = 1, NGHTTP2_ERR_DEFERRED;
-	return (ssize_t)n;
-}
-
-static ssize_t page_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
-                         nghttp2_data_source *src, void *user)
-{
-	struct stream *st = src->ptr;
-	size_t left = strlen(st->h->o->page) - st->page_off, n = left < length ? left : length;
-
-	(void)s, (void)id, (void)user;
-	memcpy(buf, st->h->o->page + st->page_off, n);
-	st->page_off += n;
-	if (n == left)
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
 }
 
@@ -358,8 +370,10 @@ static int answer(struct stream *st)
 	nghttp2_nv nv[3] = { NV(":status", "200") };
 	nghttp2_data_provider dp;
 	size_t n = 1;
+	uint8_t *body;
 
 	dp.source.ptr = st;
+	dp.read_callback = out_read;
 	if (r->too_big)
 		return refuse(st, "431", "request header fields too large");
 	if (is(r->method, "GET") || is(r->method, "HEAD")) {
@@ -367,10 +381,20 @@ static int answer(struct stream *st)
 		                      NV("cache-control", "no-store") };
 		if (!is(r->path, "/"))
 			return refuse(st, "404", r->path);
+		if (is(r->method, "HEAD")) {
+			logf_(st, "%s %s 200", r->method, r->path);
+			st->kind = S_DONE;
+			return nghttp2_submit_response(h->s, st->id, page, 3, NULL);
+		}
+		/* Queued as a WebSocket's output is: the same write timeout. */
+		if (!(body = reserve(st, strlen(h->o->page))))
+			return refuse(st, "500", "out of memory");
 		logf_(st, "%s %s 200", r->method, r->path);
 		st->kind = S_DONE;
-		dp.read_callback = page_read;
-		return nghttp2_submit_response(h->s, st->id, page, 3, is(r->method, "GET") ? &dp : NULL);
+		memcpy(body, h->o->page, strlen(h->o->page));
+		commit(st, strlen(h->o->page));
+		st->fin = 1;
+		return nghttp2_submit_response(h->s, st->id, page, 3, &dp);
 	}
 	/* A plain CONNECT asks for a tunnel: we are not a proxy, and the method
 	 * is not one this resource supports (RFC 9110 §15.5.6). */
@@ -409,7 +433,6 @@ static int answer(struct stream *st)
 	logf_(st, "open path=%s protocol=%s", r->path, proto ? proto : "");
 	if (ext[0])
 		logf_(st, "extensions=%s", ext);
-	dp.read_callback = ws_read;
 	return nghttp2_submit_response(h->s, st->id, nv, n, &dp); /* :status 200, no 101 (RFC 8441 §5) */
 }
 
@@ -540,8 +563,8 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
 	 * checked it: FLOW_CONTROL_ERROR), so the buffer is the window's size. */
 	if (st->in_len + len > st->h->o->window || (!st->in && !(st->in = malloc(st->h->o->window)))) {
 		nghttp2_session_consume(s, id, len);
-		st->reset = 1;
-		return nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR), 0;
+		reset_stream(st, NGHTTP2_INTERNAL_ERROR);
+		return 0;
 	}
 	p = st->in + st->in_len;
 	memcpy(p, data, len);
@@ -607,11 +630,14 @@ h2_conn *h2_new(const h2_opts *o, ad_transport t, int id)
 	nghttp2_option_del(opt);
 	if (!ok)
 		goto fail;
-	/* The connection window covers every stream's, so that streams held by
-	 * backpressure cannot stall the others. */
+	/* The connection window never binds, the streams' do: a stream held
+	 * back cannot keep the others from their input, so all work that waits
+	 * on the peer is in the streams, where the write timeout sees it. Twice
+	 * their sum, as nghttp2 gives consumed bytes back to the connection
+	 * half its window at a time. Memory is the streams' windows either way. */
 	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, o->no_connect_protocol ? 3 : 4) ||
 	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0,
-	                                          (int32_t)(o->max_streams * o->window)))
+	                                          (int32_t)(2 * o->max_streams * o->window)))
 		goto fail;
 	return h;
 fail:
@@ -679,8 +705,13 @@ static int stream_deadline(const struct h2_conn *h, const struct stream *st, int
 	const h2_opts *o = h->o;
 	int kind = D_NONE;
 
-	if (st->reset || st->kind != S_WS)
+	if (st->reset)
 		return D_NONE;
+	/* Any stream: output the peer's window does not let out. */
+	if (pending(st) && o->write_ms)
+		earliest(at, &kind, st->tx_at + o->write_ms, D_WRITE);
+	if (st->kind != S_WS)
+		return kind;
 	if (st->close_at && o->close_ms)
 		earliest(at, &kind, st->close_at + o->close_ms, D_CLOSE);
 	/* Liveness while open: WebSocket bytes moving either way keep a stream
@@ -710,10 +741,12 @@ static int conn_deadline(const struct h2_conn *h, int64_t *at)
 	return kind;
 }
 
-/* Runs the streams' deadlines: an idle WebSocket is closed with 1001; one
- * whose close does not complete in close_ms is reset (RFC 8441 §5:
- * RST_STREAM is the abnormal end; NO_ERROR when only the peer's END_STREAM
- * is missing). */
+/* Runs the streams' deadlines. A stream whose output made no progress for
+ * write_ms is reset with CANCEL (RFC 9113 §7: "the stream is no longer
+ * needed"; keeping a window shut breaks no rule, so FLOW_CONTROL_ERROR
+ * would be wrong); an idle WebSocket is closed with 1001; one whose close
+ * does not complete in close_ms is reset (NO_ERROR when only the peer's
+ * END_STREAM is missing). */
 static void stream_timers(struct h2_conn *h, int64_t now)
 {
 	struct stream *st;
@@ -722,18 +755,34 @@ static void stream_timers(struct h2_conn *h, int64_t now)
 		int64_t at = 0; /* set whenever kind is not D_NONE */
 		int kind;
 		while ((kind = stream_deadline(h, st, &at)) != D_NONE && at <= now) {
-			uint32_t code = NGHTTP2_INTERNAL_ERROR; /* no memory for the close frame */
-			if (kind == D_CLOSE) {
+			if (kind == D_WRITE) {
+				logf_(st, "no progress for %d ms: RST_STREAM CANCEL", h->o->write_ms);
+				reset_stream(st, NGHTTP2_CANCEL);
+			} else if (kind == D_CLOSE) {
 				int clean = ws_conn_state(&st->ws) == WS_STATE_CLOSED;
 				logf_(st, "close timed out%s", clean ? ": no END_STREAM" : "");
-				code = clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL;
-			} else if (send_close(st, WS_CLOSE_GOING_AWAY, "idle timeout", 12) == WS_OK) {
-				continue;
+				reset_stream(st, clean ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+			} else if (send_close(st, WS_CLOSE_GOING_AWAY, "idle timeout", 12) != WS_OK) {
+				reset_stream(st, NGHTTP2_INTERNAL_ERROR);
 			}
-			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, code);
-			st->reset = 1;
 		}
 	}
+}
+
+/* Feeds the streams whose output drained below high_water. 0, or -1 when
+ * the transport broke. */
+static int feed(struct h2_conn *h)
+{
+	while (h->unheld) {
+		struct stream *st;
+		h->unheld = 0;
+		for (st = h->streams; st; st = st->next) /* run() frees no stream: on_stream_close does */
+			if (st->held && pending(st) <= h->o->high_water)
+				run(st);
+		if (flush(h))
+			return -1;
+	}
+	return 0;
 }
 
 int h2_io(h2_conn *h)
@@ -760,16 +809,7 @@ int h2_io(h2_conn *h)
 		budget -= (size_t)r < budget ? (size_t)r : budget;
 		if ((rv = nghttp2_session_mem_recv(h->s, rbuf, (size_t)r)) < 0)
 			return done(h, nghttp2_strerror((int)rv));
-		if (flush(h))
-			return done(h, NULL);
-	}
-	while (h->unheld) { /* streams whose output drained below high_water */
-		struct stream *st;
-		h->unheld = 0;
-		for (st = h->streams; st; st = st->next) /* run() frees no stream: on_stream_close does */
-			if (st->held && pending(st) <= h->o->high_water)
-				run(st);
-		if (flush(h))
+		if (flush(h) || feed(h))
 			return done(h, NULL);
 	}
 	h->more = !budget;
@@ -790,7 +830,7 @@ int h2_io(h2_conn *h)
 		nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL);
 		h->ping_at = now;
 	}
-	if (flush(h))
+	if (feed(h) || flush(h))
 		return done(h, NULL);
 	if (h->woff == h->wlen && (h->eof || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s))))
 		return done(h, NULL);
@@ -813,7 +853,7 @@ int64_t h2_deadline(const h2_conn *h)
 	const struct stream *st;
 	int64_t d = -1, at = 0;
 
-	if (h->more)
+	if (h->more || h->unheld)
 		return 0;
 	if (conn_deadline(h, &at) != D_NONE)
 		d = at;

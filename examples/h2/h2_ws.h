@@ -13,8 +13,24 @@
  * Backpressure is HTTP/2 flow control: nghttp2 sends WINDOW_UPDATE only for
  * the bytes libws consumed (nghttp2_session_consume), and a stream whose
  * output queue is above high_water is not fed, so its window closes and the
- * peer must stop sending on it. Memory per connection is bounded by
- * max_streams x (window + high_water + one echoed chunk + zlib state).
+ * peer must stop sending on it. A stream whose output makes no progress for
+ * write_ms (the peer keeps its window shut) is reset, RST_STREAM CANCEL, and
+ * its buffers freed at once; a connection whose frames the transport does
+ * not take for write_ms is closed. Streams are bounded one by one, so one
+ * that stalls holds up no other.
+ *
+ * Memory per connection is bounded by max_streams x (window of input + the
+ * output queue: high_water + the echo of one event, which carries at most
+ * window bytes, or the inflate buffer's with permessage-deflate + a close
+ * frame), plus: the frame being written (16 KiB); nghttp2's queue of control
+ * frames (what one 16 KiB read asks for: no more is read while anything
+ * waits for the transport, and nghttp2 ends a session that lets more than
+ * 1000 ACKs queue up); a few hundred bytes per stream (2.6 KiB more while
+ * its request arrives); with permessage-deflate, each stream's zlib state.
+ * With h2-server's numbers (32 streams, window and high_water 64 KiB, a
+ * 64 KiB inflate buffer) that is 32 x 192 KiB = 6 MiB of buffers, held for
+ * write_ms at most by a peer that reads nothing (test/h2/run.mjs, "stall",
+ * holds the server's RSS to it).
  *
  * The host loop drives it like ad_conn: h2_io() after any readiness (1: done,
  * call h2_free() and close the transport), then h2_wants() and
@@ -33,14 +49,15 @@ typedef struct h2_opts {
 	const char *page;               /* served for GET / (text/html) */
 	uint32_t max_streams;           /* SETTINGS_MAX_CONCURRENT_STREAMS */
 	uint32_t window;                /* SETTINGS_INITIAL_WINDOW_SIZE: input held per stream at most */
-	size_t high_water;              /* stop reading a stream while more output than this is queued */
+	size_t high_water;              /* stop feeding a stream while more output than this is queued */
 	int idle_ms;                    /* a WebSocket that moves no byte either way for this long: close
 	                                 * 1001; a connection without streams that moves none: GOAWAY */
 	int close_ms;                   /* a close (or our END_STREAM) not answered in this long after our
 	                                 * close frame left (or the peer ended): RST_STREAM */
 	int ping_ms;                    /* no byte moved for this long: PING; then no ACK, and none of
 	                                 * our bytes leaving, for as long: dead */
-	int write_ms;                   /* queued output that makes no progress for this long: dead */
+	int write_ms;                   /* queued output that makes no progress for this long: RST_STREAM
+	                                 * CANCEL (a stream's), close (the transport's) */
 	int no_connect_protocol;        /* tests only: do not send SETTINGS_ENABLE_CONNECT_PROTOCOL */
 } h2_opts;
 
