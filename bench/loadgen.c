@@ -295,7 +295,7 @@ static long xread(struct lconn *c, void *buf, size_t len)
 {
 	ssize_t n;
 	if (opt.tls_ca)
-		return c->t.read(c->t.ctx, buf, len);
+		return c->t.ops->read(c->t.ctx, buf, len);
 	while ((n = recv(c->fd, buf, len, 0)) < 0 && errno == EINTR)
 		;
 	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
@@ -305,7 +305,7 @@ static long xwrite(struct lconn *c, const void *buf, size_t len)
 {
 	ssize_t n;
 	if (opt.tls_ca)
-		return c->t.write(c->t.ctx, buf, len);
+		return c->t.ops->write(c->t.ctx, buf, len);
 	while ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
 	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
@@ -345,7 +345,7 @@ static int flush(struct lconn *c)
 	if (c->off == c->len)
 		c->off = c->len = 0;
 	/* A TLS handshake waiting for the server: a writable socket is no news. */
-	if (opt.tls_ca && c->t.wants(c->t.ctx) == AD_READ)
+	if (opt.tls_ca && c->t.ops->wants(c->t.ctx) == AD_READ)
 		set_events(c, EPOLLIN);
 	else
 		set_events(c, EPOLLIN | (c->off < c->len ? EPOLLOUT : 0u));
