@@ -150,5 +150,5 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk
--include mcu/mcu.mk
+-include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk
+-include ports/mcu/mcu.mk

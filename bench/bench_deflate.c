@@ -89,7 +89,7 @@ static uint32_t rnd(void)
 }
 
 /* Masks for the client: fast and deterministic, for a benchmark only (real
- * clients use a CSPRNG, see examples/client.c). */
+ * clients use a CSPRNG, see demos/client/client.c). */
 static int bench_rand(void *ctx, void *buf, size_t len)
 {
 	uint8_t *p = buf;

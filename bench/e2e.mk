@@ -3,7 +3,7 @@
 # `ws` (bench/echo_node.mjs) in turn, server on CPU 0, load generator on
 # CPU 1, 16 B / 1 KiB / 64 KiB messages over 1 and 64 connections (64 x 1 KiB
 # at depth 1, 8 and 16); then the same over wss:// (mbedTLS in ours and in
-# loadgen, OpenSSL in Node), with a test CA made by test/interop/tls_certs.sh.
+# loadgen, OpenSSL in Node), with a test CA made by test/e2e/interop/tls_certs.sh.
 # Reports msgs/s, server CPU and system calls per message, round trips, and
 # the issue-13 targets (64 x 1 KiB, depth 1 and 8).
 #   make bench-e2e        table on stdout, $(BUILD)/bench-e2e.json (~3 min)
@@ -14,7 +14,8 @@
 #                         bytes against our echo server, every echo compared
 #                         byte for byte (~1 s); part of make check
 # Uses BUILD, CFLAGS_ALL, LIBS and CHECK_STEPS from the main Makefile, and
-# the echo-server and node_modules rules of examples/examples.mk.
+# the echo-server rule of examples/examples.mk and the Node peers of
+# test/e2e/e2e.mk.
 E2E_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 E2E_FLAGS ?=
 
@@ -24,7 +25,7 @@ $(BUILD)/bench/loadgen: bench/loadgen.c examples/tls.c examples/tls.h examples/a
 	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c examples/adapter.c -DWITH_TLS examples/tls.c $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
 
 .PHONY: bench-e2e bench-e2e-check
-bench-e2e: $(BUILD)/examples/echo-server $(BUILD)/bench/loadgen node_modules/.package-lock.json
+bench-e2e: $(BUILD)/examples/echo-server $(BUILD)/bench/loadgen test/e2e/node_modules/.package-lock.json
 	@$(E2E_PYTHON) bench/e2e.py --bin $(BUILD) --json $(BUILD)/bench-e2e.json $(E2E_FLAGS)
 
 bench-e2e-check: $(BUILD)/examples/echo-server $(BUILD)/bench/loadgen

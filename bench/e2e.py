@@ -209,7 +209,7 @@ def bench(args):
     tls = None
     if not args.no_tls:  # a test CA and a localhost certificate, made now
         tls = tempfile.mkdtemp(prefix='libws-e2e-')
-        subprocess.run(['sh', os.path.join(ROOT, 'test', 'interop', 'tls_certs.sh'), tls], check=True, timeout=60)
+        subprocess.run(['sh', os.path.join(ROOT, 'test', 'e2e', 'interop', 'tls_certs.sh'), tls], check=True, timeout=60)
     try:
         for scheme, size, conns, k in [('ws', *c) for c in cases] + ([('wss', *c) for c in cases] if tls else []):
             row = {'case': f'{"wss " if scheme == "wss" else ""}{conns}x{size}', 'size': size, 'conns': conns,

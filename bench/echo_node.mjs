@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { WebSocketServer } from 'ws';
+import { createRequire } from 'node:module';
+
+// Node's ws comes from the end-to-end tests' lock file (npm ci in test/e2e/).
+const { WebSocketServer } = createRequire(new URL('../test/e2e/', import.meta.url))('ws');
 
 const i = process.argv.indexOf('--port');
 const port = i > 0 ? Number(process.argv[i + 1]) : 0;

@@ -5,7 +5,7 @@
 # instance, all in one room, and 1, 4 and 16 senders.
 #   make bench-fanout   a table on stdout (about 30 s); FANOUT_FLAGS adds
 #                       options (e.g. --duration 10 --clients 200)
-# Uses BUILD, CFLAGS_ALL, LIBS and the chat-server rule of examples/examples.mk.
+# Uses BUILD, CFLAGS_ALL, LIBS and the chat-server rule of demos/demos.mk.
 FANOUT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 FANOUT_FLAGS ?=
 

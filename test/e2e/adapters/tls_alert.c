@@ -1,4 +1,4 @@
-/* tls-alert PORT CA: a wss:// client for test/adapters/run.py that sends a
+/* tls-alert PORT CA: a wss:// client for test/e2e/adapters/run.py that sends a
  * warning alert (no_renegotiation) and a WebSocket frame in one TCP segment,
  * then waits 3 s for the echo. mbedTLS takes such an alert in silence and
  * says WANT_READ; a server that had read the next record ahead must still

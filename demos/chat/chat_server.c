@@ -28,8 +28,8 @@
  *
  * Build: see examples/examples.mk (needs libjansson-dev, libhiredis-dev). */
 #define _GNU_SOURCE
-#include "../adapter.h"
-#include "../server_common.h"
+#include "adapter.h"
+#include "server_common.h"
 #include "chat_redis.h"
 #include <jansson.h>
 #include <signal.h>
@@ -702,7 +702,7 @@ int main(int argc, char **argv)
 	socklen_t sl = sizeof sa;
 	char **rest = calloc((size_t)argc + 3, sizeof *rest), host[NI_MAXHOST], port[NI_MAXSERV];
 	static char own[SRV_MAX_LISTEN + 1][NI_MAXHOST + NI_MAXSERV + 16];
-	const char *page_path = "examples/chat/index.html";
+	const char *page_path = "demos/chat/index.html";
 	double close_s = 5, idle = -1;
 	sigset_t sigs;
 	int sfd, i, n, nrest = 0, signals = 0;

@@ -3,7 +3,7 @@
  * redisAsyncHandleRead/Write and redisAsyncCommand are used. */
 #define _GNU_SOURCE
 #include "chat_redis.h"
-#include "../adapter.h"
+#include "adapter.h"
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// WebSocket over HTTP/2 (RFC 8441) against examples/h2 (h2-server), with real
+// WebSocket over HTTP/2 (RFC 8441) against demos/h2 (h2-server), with real
 // peers: Node's http2 client doing extended CONNECT and its own framing
 // (wsframe.mjs), Debian's Chromium (headless, through playwright-core), and
 // Node's ws over HTTP/1.1 on the same port. Which transport each WebSocket
@@ -7,7 +7,7 @@
 // "ws conn=N http/1.1 ..."). Prints "h2: N passed, M failed" (--name sets
 // the "h2"; --only node|no-setting|h1|timers|chromium|chromium-deflate|
 // hostile|stall|shutdown runs one part; H2_VERBOSE=1 shows the server's log).
-//   node test/h2/run.mjs --bin build/examples --chromium /usr/bin/chromium --certs build/h2-certs
+//   node test/e2e/h2/run.mjs --bin build/examples --chromium /usr/bin/chromium --certs build/h2-certs
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -39,7 +39,7 @@ function check(name, ok, detail) {
   return ok;
 }
 
-execFileSync('sh', ['test/interop/tls_certs.sh', certs]);
+execFileSync('sh', ['test/e2e/interop/tls_certs.sh', certs]);
 const ca = fs.readFileSync(path.join(certs, 'ca.pem'));
 
 const servers = []; // killed whenever this process ends, so that none outlives it

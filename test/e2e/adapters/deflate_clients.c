@@ -1,6 +1,6 @@
 /* deflate-clients: many permessage-deflate clients that echo through a
  * server and say which of them the server dropped before they were done
- * (issue 21 #2), for test/adapters/run.py.
+ * (issue 21 #2), for test/e2e/adapters/run.py.
  *
  *     deflate-clients --port P [--conns 500] [--messages 16] [--size 8192]
  *                     [--read-rate BYTES_PER_S] [--rcvbuf B] [--timeout 60]

@@ -2,7 +2,7 @@
 // resolver gives first. Run by localhost.sh inside a private mount namespace
 // whose /etc/hosts and /etc/gai.conf put FIRST (::1 or 127.0.0.1) first:
 //
-//   node test/interop/localhost.mjs --bin build/examples --certs DIR --first ::1
+//   node test/e2e/interop/localhost.mjs --bin build/examples --certs DIR --first ::1
 //
 // Node connects to the first address only here (no "happy eyeballs"), as
 // Debian's Node 18 does: a server that listens on one family alone fails.
@@ -172,7 +172,7 @@ async function main() {
   });
 
   await run('chat-server at http://localhost', async () => {
-    const s = await start('chat-server', ['--token', 'tok', '--page', 'examples/chat/index.html']);
+    const s = await start('chat-server', ['--token', 'tok', '--page', 'demos/chat/index.html']);
     const page = await get(`http://localhost:${s.port}/`);
     check(page.status === 200 && page.addr === first, `node http client -> the chat page at http://localhost: 200 over ${first}`,
       JSON.stringify(page));

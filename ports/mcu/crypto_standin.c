@@ -5,7 +5,7 @@
  * this small, slow, plain SHA-1 (FIPS 180-4 §6.1) and base64 (RFC 4648 §4).
  * It is checked against the RFC 6455 §1.3 accept-key vector on the target
  * (test_handshake, baremetal_echo) and against mbedTLS on the host
- * (mcu/check_standin.c). Not constant-time, not hardened: nothing in a
+ * (ports/mcu/check_standin.c). Not constant-time, not hardened: nothing in a
  * WebSocket handshake is secret, but do not reuse it for anything that is. */
 #include <string.h>
 #include "ws/crypto.h"

@@ -18,7 +18,7 @@ const arg = (name, def) => {
 	return i > 0 ? process.argv[i + 1] : def;
 };
 const bin = arg('bin', 'build/examples');
-const page = arg('page', 'examples/chat/index.html');
+const page = arg('page', 'demos/chat/index.html');
 const exe = arg('chromium', '/usr/bin/chromium');
 const shot = arg('screenshot', 'build/chat-screenshot.png');
 const TOKEN = 'browser-token';

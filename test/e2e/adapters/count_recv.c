@@ -1,4 +1,4 @@
-/* LD_PRELOAD shim for test/adapters/run.py: counts the process's recv()
+/* LD_PRELOAD shim for test/e2e/adapters/run.py: counts the process's recv()
  * calls, and those that failed with EAGAIN, in the file named by
  * COUNT_RECV_FILE as "calls eagain\n", rewritten after every call (so it
  * holds whatever the process is doing, and survives SIGKILL). */

@@ -14,7 +14,7 @@
  *        $(pkg-config --cflags --libs libws libnghttp2) -lmbedtls -lmbedx509 */
 #define _GNU_SOURCE
 #include "h2_ws.h"
-#include "../server_common.h"
+#include "server_common.h"
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 

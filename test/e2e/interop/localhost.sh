@@ -11,7 +11,7 @@
 set -u
 bin=$1 work=$2
 mkdir -p "$work"
-if ! sh test/interop/tls_certs.sh "$work/certs"; then
+if ! sh test/e2e/interop/tls_certs.sh "$work/certs"; then
 	echo "localhost: 0 passed, 1 failed (test certificates: tls_certs.sh failed)"
 	exit 1
 fi
@@ -26,7 +26,7 @@ for first in ::1 127.0.0.1; do
 	[ "$first" = ::1 ] || gai=$work/gai-ipv4.conf
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	$ns sh -c 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/gai.conf &&
-		exec timeout -k 5 150 node test/interop/localhost.mjs --bin "$3" --certs "$4" --first "$5"' \
+		exec timeout -k 5 150 node test/e2e/interop/localhost.mjs --bin "$3" --certs "$4" --first "$5"' \
 		sh "$work/hosts" "$gai" "$bin" "$work/certs" "$first" >"$work/out" 2>&1
 	rc=$?
 	cat "$work/out"

@@ -30,7 +30,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 counts = {"ok": 0, "FAIL": 0}
 children = []
 
@@ -668,13 +668,13 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "examples"))
     bindir = os.path.abspath(ap.parse_args().bin)
     t_start = time.monotonic()
-    node_ok = os.path.isdir(os.path.join(ROOT, "node_modules", "ws"))
+    node_ok = os.path.isdir(os.path.join(HERE, "..", "node_modules", "ws"))
     try:
         import websockets  # noqa: F401
         py_ok = True
     except ImportError:
         py_ok = False
-    check(node_ok, "node peers available", "node_modules/ws missing: run `npm ci` at the repo root")
+    check(node_ok, "node peers available", "test/e2e/node_modules/ws missing: run `npm ci --prefix test/e2e`")
     check(py_ok, "python peers available", f"{sys.executable} cannot import websockets (apt install python3-websockets)")
 
     srv, port = start_echo_server(bindir)

@@ -509,7 +509,7 @@ _certs = {}
 
 
 def certs():
-    """The test certificates of test/interop/tls_certs.sh, made once per run
+    """The test certificates of test/e2e/interop/tls_certs.sh, made once per run
     (removed at the end of main)."""
     if "dir" not in _certs:
         d = tempfile.mkdtemp(prefix="libws-adapters-certs-")

@@ -29,7 +29,7 @@
  * its request arrives); with permessage-deflate, each stream's zlib state.
  * With h2-server's numbers (32 streams, window and high_water 64 KiB, a
  * 64 KiB inflate buffer) that is 32 x 192 KiB = 6 MiB of buffers, held for
- * write_ms at most by a peer that reads nothing (test/h2/run.mjs, "stall",
+ * write_ms at most by a peer that reads nothing (test/e2e/h2/run.mjs, "stall",
  * holds the server's RSS to it).
  *
  * The host loop drives it like ad_conn: h2_io() after any readiness (1: done,
@@ -38,7 +38,7 @@
 #ifndef H2_WS_H
 #define H2_WS_H
 
-#include "../adapter.h"
+#include "adapter.h"
 
 typedef struct h2_opts {
 	const ws_config *ws;            /* per stream: a server config with WS_CFG_START_OPEN;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The adapters as a user builds them: libws installed into a scratch prefix,
-# the example files copied out of the tree, each program compiled with
+# the example files (and the ws-client demo that drives them) copied out of the tree, each program compiled with
 # `cc prog.c adapter.c $(pkg-config --cflags --libs libws)` (+ its loop or
 # TLS libraries), then the CMake project of examples/cmake
 # (pkg_check_modules(... IMPORTED_TARGET libws)); each echo server answers
@@ -24,7 +24,7 @@ fi
 export PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig"
 export LD_LIBRARY_PATH="$tmp/usr/lib"
 mkdir "$tmp/src" "$tmp/bin"
-cp examples/*.c examples/*.h "$tmp/src/"
+cp examples/*.c examples/*.h demos/client/client.c "$tmp/src/"
 cp -r examples/cmake "$tmp/src/cmake"
 cd "$tmp/src"
 ws=$(pkg-config --cflags --libs libws)

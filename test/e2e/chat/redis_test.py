@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Scale-out of the chat demo (README, "Scaling out"): a real redis-server on
 a free loopback port, two chat-server instances with --redis, and a real nginx
-in front of them (examples/chat/nginx.conf.in). Clients through nginx and
+in front of them (demos/chat/nginx.conf.in). Clients through nginx and
 directly on each instance: messages cross instances in one order per room and
 none is lost, history and presence counts agree, nginx spreads clients over
 both instances; a stopped Redis blocks nothing; a killed Redis leaves local

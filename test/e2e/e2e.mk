@@ -1,0 +1,99 @@
+# End-to-end tests: the examples and demos against real peers (Node's ws,
+# Python's websockets, Chromium, Redis, nginx), included by the main Makefile
+# after examples/examples.mk and demos/demos.mk. Each ends with "NAME: N
+# passed, M failed"; make check runs them one by one (CHECK_STEPS).
+#   make interop    the servers and ws-client against Node's ws and Python's
+#                   websockets, with and without permessage-deflate
+#   make localhost  clients that name "localhost" with ::1 first and 127.0.0.1 first
+#   make adapters   the hardening cases of test/e2e/adapters/run.py (about 3 min)
+#   make downstream the adapters built against an installed libws (pkg-config
+#                   and CMake)
+#   make chat       the chat server's tests, then the page in Chromium
+#   make chat-redis two chat instances scaled out through Redis behind nginx
+#   make h2         the HTTP/2 demo against Chromium and Node, then under ASan
+
+E2E := test/e2e
+# Debian's python3-websockets lives in the system interpreter, which may not
+# be the first python3 on PATH (pyenv and the like).
+INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: interop localhost adapters downstream chat chat-redis h2
+
+# The Node peers (ws, playwright-core) come from `npm ci` in test/e2e/ (CI
+# runs it; here too when they are missing or older than the lock file).
+NODE_PEERS := $(E2E)/node_modules/.package-lock.json
+$(NODE_PEERS): $(E2E)/package-lock.json
+	npm ci --prefix $(E2E) --no-audit --no-fund --loglevel=error
+
+interop: examples $(NODE_PEERS)
+	@$(INTEROP_PYTHON) $(E2E)/interop/run.py --bin $(BUILD)/examples
+
+# Each order set in a private mount namespace (localhost.sh); about 10 s.
+# Ends with two summary lines.
+localhost: examples $(NODE_PEERS)
+	@sh $(E2E)/interop/localhost.sh $(BUILD)/examples $(BUILD)/localhost
+
+# What a public server and a long-running client must survive (issue 10 §3):
+# timeouts, caps, EMFILE, amplification, backpressure, backoff, EPIPE, ttys;
+# TLS handshake floods, paced deflate peers, silent TLS memory, alerts and
+# close_notify, close timeouts (issue 21).
+adapters: examples $(BUILD)/test/count_recv.so $(BUILD)/test/tls-alert $(BUILD)/test/deflate-clients
+	@timeout -k 10 300 $(INTEROP_PYTHON) $(E2E)/adapters/idle_mem.py --bin $(BUILD)/examples -n 2000 --no-tls --check 4
+	@timeout -k 10 900 $(INTEROP_PYTHON) $(E2E)/adapters/run.py --bin $(BUILD)/examples --server echo-server \
+		--server echo-server-poll --server echo-server-uv
+
+# An LD_PRELOAD shim that counts the server's recv() calls (wss:// reads).
+$(BUILD)/test/count_recv.so: $(E2E)/adapters/count_recv.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
+
+# A wss:// client that sends a warning alert and a frame in one segment.
+$(BUILD)/test/tls-alert: $(E2E)/adapters/tls_alert.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
+
+# 500 permessage-deflate clients that read at a set pace and count the
+# connections the server dropped before they were done (issue 21 #2).
+$(BUILD)/test/deflate-clients: $(E2E)/adapters/deflate_clients.c $(BUILD)/libws.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS) -lz
+
+# The adapters built from an installed copy through pkg-config, and the
+# CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
+downstream: lib
+	@sh $(E2E)/adapters/downstream.sh "$(MAKE)" $(BUILD)
+
+CHECK_STEPS += interop localhost adapters downstream
+
+# The server's logic through Python's websockets (about 10 s), then two pages
+# in Debian's Chromium through playwright-core (browser_test.js); the
+# screenshot lands in $(BUILD)/chat-screenshot.png.
+chat: $(CHAT_SERVER) $(NODE_PEERS)
+	@timeout 60 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
+	@timeout 60 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
+		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
+
+# Scale-out (docs/scaling.md): redis-server, two chat-server instances with
+# --redis and nginx in front (demos/chat/nginx.conf.in), all on loopback
+# ports, all Debian packages (redis-server, nginx); about 25 s.
+chat-redis: $(CHAT_SERVER)
+	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/chat/redis_test.py --bin $(BUILD)/examples \
+		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis
+
+CHECK_STEPS += chat chat-redis
+
+# Chromium (headless, the test CA's certificate through its SPKI hash) and
+# Node's http2 client against h2-server: WebSockets as streams of one HTTP/2
+# connection, echoes, permessage-deflate, close and reset, timers, refusals,
+# hostile peers, stalled windows, and the HTTP/1.1 upgrade on the same port;
+# then the same against the server built with ASan+UBSan (about 90 s in
+# all). Ends with "h2: N passed, M failed" and "h2-asan: ...".
+H2_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+h2: $(H2_SERVER) $(NODE_PEERS)
+	@timeout 170 node $(E2E)/h2/run.mjs --bin $(BUILD)/examples --chromium $(CHROMIUM) --certs $(BUILD)/h2-certs
+	@$(MAKE) --no-print-directory -s BUILD=$(BUILD)/san-h2 OPT=-O1 SAN="$(H2_SAN)" $(BUILD)/san-h2/examples/h2-server
+	@timeout 170 node $(E2E)/h2/run.mjs --bin $(BUILD)/san-h2/examples --chromium $(CHROMIUM) --certs $(BUILD)/h2-certs \
+		--name h2-asan
+
+CHECK_STEPS += h2
