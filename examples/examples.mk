@@ -161,3 +161,22 @@ h2: $(H2_SERVER) node_modules/.package-lock.json
 		--name h2-asan
 
 CHECK_STEPS += h2
+
+# examples/minimal.c: the library alone, no adapter. `make examples` builds it
+# with the warnings of every example (gcc and clang); `make minimal` builds it
+# as a newcomer does, against an installed libws with nothing but
+# `cc minimal.c $(pkg-config --cflags --libs libws)`, and drives it with
+# Python's websockets and raw sockets (test/minimal/run.py, about 10 s). Ends
+# with "minimal: N passed, M failed".
+MINIMAL := $(BUILD)/examples/minimal
+examples: $(MINIMAL)
+
+$(MINIMAL): examples/minimal.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)
+
+.PHONY: minimal
+minimal: lib
+	@timeout -k 10 180 $(INTEROP_PYTHON) test/minimal/run.py "$(MAKE)" $(BUILD)
+
+CHECK_STEPS += minimal
