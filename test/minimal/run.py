@@ -68,9 +68,13 @@ def start(exe, tmp):
     return p, int(m.group(1))
 
 
-def handshake(port):
-    """A raw client socket, upgraded; returns it."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def handshake(port, rcvbuf=None):
+    """A raw client socket (with a receive buffer of rcvbuf bytes), upgraded; returns it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
     s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
     head = b""
@@ -191,7 +195,7 @@ def raw_cases(port, server):
 
     name = "raw: 8 MiB sent while not reading (partial writes, backpressure), all echoed in order"
     try:
-        s = handshake(port)
+        s = handshake(port, rcvbuf=16384)  # else loopback's buffers (up to 32 MiB here) take it all
         chunks = [os.urandom(65536) for _ in range(128)]
         err = []
 
@@ -203,7 +207,7 @@ def raw_cases(port, server):
                 err.append(e)
         t = threading.Thread(target=writer, daemon=True)
         t.start()
-        time.sleep(1)  # the server's output fills while nobody reads
+        time.sleep(1)  # the server's socket fills (EAGAIN), then its output buffer, then it stops reading
         got = b""
         while len(got) < 8 << 20:
             fin, op, p = read_frame(s)
