@@ -1,6 +1,7 @@
 /* echo-server: the adapter core (adapter.c) on epoll. Echoes every message
  * chunk by chunk (text as text, binary as binary), answers pings, echoes close
- * frames; /reject401 and /reject403 refuse the handshake (for tests). Prints
+ * frames. --token SECRET refuses requests without it (401); --origin URL
+ * refuses those whose Origin is present and another (403). Prints
  * "listening on ws://ADDR:PORT/" (port 0 picks one). SIGTERM/SIGINT: close
  * 1001 to everyone, exit once they answered or close_ms ran out.
  *

@@ -29,3 +29,12 @@ $(BUILD)/examples/echo-server-poll: examples/echo_server_poll.c $(EXAMPLE_DEPS)
 $(BUILD)/examples/echo-server-uv: examples/echo_server_uv.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS) -luv
+
+# examples/minimal.c: the library alone, no adapter; `make minimal`
+# (test/e2e/e2e.mk) builds it as a newcomer does, from an installed libws.
+MINIMAL := $(BUILD)/examples/minimal
+examples: $(MINIMAL)
+
+$(MINIMAL): examples/minimal.c $(BUILD)/libws.a $(wildcard include/ws/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,7 +49,7 @@ static uint8_t srv_inflated[64 * 1024];
 static void *srv_alloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
 static void srv_free(void *ctx, void *p) { (void)ctx; free(p); }
 
-static int srv_is(ws_str s, const char *lit) { return s.len == strlen(lit) && !memcmp(s.ptr, lit, s.len); }
+static inline int srv_is(ws_str s, const char *lit) { return s.len == strlen(lit) && !memcmp(s.ptr, lit, s.len); }
 
 /* A line about one connection on stderr, at most 20 at once and 10 a second
  * after that: a flood of failing connections must not become a flood of log
@@ -77,8 +78,46 @@ static void srv_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Echoes each chunk as it comes: the first with the message's opcode, the
- * rest as continuations, WS_SEND_MORE on all but the last. */
+/* --token and --origin (NULL without them): who may connect. */
+static const char *srv_token, *srv_origin;
+
+/* 1 if s[0..n) is the --token; constant time, so it cannot be guessed byte by byte. */
+static int srv_token_is(const char *s, size_t n)
+{
+	size_t i, want = strlen(srv_token);
+	unsigned char d = n != want;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(s[i] ^ srv_token[i < want ? i : 0]);
+	return !d;
+}
+
+/* 1 if the request has the token: "Authorization: Bearer TOKEN", or ?token=TOKEN
+ * in its target for browsers (which cannot set headers on a WebSocket). */
+static int srv_authorized(const ws_http *h)
+{
+	ws_str name, value, t = h->target;
+	const char *q = memchr(t.ptr, '?', t.len);
+	size_t pos = 0, i, j;
+
+	for (i = q ? (size_t)(q - t.ptr) + 1 : t.len; i < t.len; i = j + 1) { /* NAME=VALUE&... */
+		for (j = i; j < t.len && t.ptr[j] != '&'; j++)
+			;
+		if (j - i > 6 && !memcmp(t.ptr + i, "token=", 6) && srv_token_is(t.ptr + i + 6, j - i - 6))
+			return 1;
+	}
+	while (ws_header_next(h->head, &pos, &name, &value))
+		if (name.len == 13 && !strncasecmp(name.ptr, "Authorization", 13) && value.len > 7 &&
+		    !strncasecmp(value.ptr, "Bearer ", 7) && srv_token_is(value.ptr + 7, value.len - 7))
+			return 1;
+	return 0;
+}
+
+/* Answers the request (401 without the --token; 403 for an Origin other than
+ * --origin: browsers send Origin, so another site's page cannot connect with
+ * its visitor's cookies, RFC 6455 §10.2), then echoes each chunk as it comes:
+ * the first with the message's opcode, the rest as continuations,
+ * WS_SEND_MORE on all but the last. */
 static int srv_on_event(ad_conn *a, ws_event *ev)
 {
 	static const char *const protocols[] = { "echo", "chat", NULL }; /* our preference */
@@ -90,10 +129,11 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 		ws_accept_opts opts = { ws_select_protocol(&ev->http, protocols), NULL };
 		if (!(p = ad_reserve(a, 4096)))
 			return -1;
-		if (srv_is(ev->http.target, "/reject401"))
+		if (srv_token && !srv_authorized(&ev->http))
 			rc = ws_conn_reject(&a->ws, 401, "WWW-Authenticate: Bearer\r\n", "unauthorized\n", 13, p, 4096, &n);
-		else if (srv_is(ev->http.target, "/reject403"))
-			rc = ws_conn_reject(&a->ws, 403, NULL, "forbidden\n", 10, p, 4096, &n);
+		else if (srv_origin && ev->http.origin.len &&
+		         !ws_origin_allowed(&ev->http, (const char *const[]){ srv_origin, NULL }))
+			rc = ws_conn_reject(&a->ws, 403, NULL, "origin not allowed\n", 19, p, 4096, &n);
 		else
 			rc = ws_conn_accept(&a->ws, &opts, p, 4096, &n);
 		ad_commit(a, n);
@@ -312,6 +352,11 @@ static int srv_usage(const char *name, int status)
 	        "                        0: never)\n"
 	        "  --write-timeout S     drop a peer that reads none of its output for S s (default 30)\n"
 	        "  --max-conns N         refuse connections beyond N (default: the fd limit minus 32)\n"
+	        "  --token SECRET        accept only requests with Authorization: Bearer SECRET or\n"
+	        "                        ?token=SECRET in the URL; 401 for the others\n"
+	        "  --origin URL          refuse (403) a request whose Origin header is present and\n"
+	        "                        not URL (e.g. https://example.com), so that another site's\n"
+	        "                        page cannot connect through its visitors' browsers\n"
 #ifdef WITH_TLS
 	        "  --tls-cert FILE       serve wss:// with this PEM certificate chain\n"
 	        "  --tls-key FILE        and this PEM key\n"
@@ -355,6 +400,10 @@ static int srv_setup(int argc, char **argv, const char *name)
 			wr = strtod(v, &e);
 		else if (!strcmp(a, "--max-conns"))
 			srv.max_conns = (int)strtol(v, &e, 10);
+		else if (!strcmp(a, "--token"))
+			srv_token = v, e = *v ? "" : "x";
+		else if (!strcmp(a, "--origin"))
+			srv_origin = v, e = *v ? "" : "x";
 		else
 			e = "x";
 		if (*e || idle < 0 || ping < 0 || wr < 0)

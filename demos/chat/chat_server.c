@@ -46,7 +46,6 @@ struct conn {
 	unsigned events;
 	int room;            /* index in rooms[], -1 for none */
 	int dirty;           /* output queued by someone else's event: step it */
-	int drop;            /* test hook: hang up without a close frame */
 	int pending;         /* joined locally, Redis's answer (count, history) not in yet */
 	uint64_t token;      /* that join's token: serial << 24 | fd */
 	char user[NAME_MAX_LEN + 1];
@@ -73,12 +72,12 @@ static struct {
 	int norigins;
 	char *page;
 	size_t page_len;
-	int history, test_hooks;
+	int history;
 	double rate, burst;
 	unsigned max_message;
 	const char *redis;   /* HOST:PORT, or NULL */
 	char instance[NAME_MAX_LEN + 1];
-} chat = { "devtoken", { NULL }, 0, NULL, 0, 20, 0, 5, 10, 4096, NULL, "" };
+} chat = { "devtoken", { NULL }, 0, NULL, 0, 20, 5, 10, 4096, NULL, "" };
 
 static struct room rooms[MAX_ROOMS];
 static struct conn **byfd;
@@ -451,8 +450,6 @@ static void on_message(struct conn *c, const char *data, size_t len)
 		say(c, json_string_value(text));
 	else if (!strcmp(t, "message"))
 		send_error(c, "message needs a non-empty text string");
-	else if (!strcmp(t, "drop") && chat.test_hooks)
-		c->drop = 1;
 	else
 		send_error(c, "unknown type");
 	json_decref(o);
@@ -613,9 +610,7 @@ static void step(struct conn *c)
 	int64_t d;
 
 	c->dirty = 0;
-	if (ad_io(&c->a) || c->drop) {
-		if (c->drop)
-			c->a.why = "dropped (test hook)";
+	if (ad_io(&c->a)) {
 		destroy(c);
 		return;
 	}
@@ -689,7 +684,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: chat-server --port PORT [--token T] [--allow-origin URL]... [--page FILE]\n"
 	                "       [--history N] [--rate PER_S] [--burst N] [--max-message BYTES]\n"
-	                "       [--close-timeout S] [--test-hooks] [--redis HOST:PORT [--instance ID]]\n"
+	                "       [--close-timeout S] [--redis HOST:PORT [--instance ID]]\n"
 	                "       [echo-server options: --host,\n"
 	                "       --idle-timeout, --ping-interval, --write-timeout, --max-conns]\n");
 	return 2;
@@ -712,10 +707,6 @@ int main(int argc, char **argv)
 	rest[nrest++] = argv[0];
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--test-hooks")) {
-			chat.test_hooks = 1;
-			continue;
-		}
 		if (!v && !strcmp(a, "--help"))
 			return usage(), 0;
 		if (!v || strncmp(a, "--", 2)) {

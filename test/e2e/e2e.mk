@@ -8,6 +8,7 @@
 #   make adapters   the hardening cases of test/e2e/adapters/run.py (about 3 min)
 #   make downstream the adapters built against an installed libws (pkg-config
 #                   and CMake)
+#   make minimal    examples/minimal.c built alone and driven by websockets
 #   make chat       the chat server's tests, then the page in Chromium
 #   make chat-redis two chat instances scaled out through Redis behind nginx
 #   make h2         the HTTP/2 demo against Chromium and Node, then under ASan
@@ -18,7 +19,7 @@ E2E := test/e2e
 INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: interop localhost adapters downstream chat chat-redis h2
+.PHONY: interop localhost adapters downstream minimal chat chat-redis h2
 
 # The Node peers (ws, playwright-core) come from `npm ci` in test/e2e/ (CI
 # runs it; here too when they are missing or older than the lock file).
@@ -64,7 +65,13 @@ $(BUILD)/test/deflate-clients: $(E2E)/adapters/deflate_clients.c $(BUILD)/libws.
 downstream: lib
 	@sh $(E2E)/adapters/downstream.sh "$(MAKE)" $(BUILD)
 
-CHECK_STEPS += interop localhost adapters downstream
+# examples/minimal.c built as a newcomer does, against an installed libws
+# with nothing but `cc minimal.c $(pkg-config --cflags --libs libws)`, and
+# driven by Python's websockets and raw sockets (about 10 s).
+minimal: lib
+	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/minimal/run.py "$(MAKE)" $(BUILD)
+
+CHECK_STEPS += interop localhost adapters downstream minimal
 
 # The server's logic through Python's websockets (about 10 s), then two pages
 # in Debian's Chromium through playwright-core (browser_test.js); the

@@ -2,8 +2,8 @@
 // The chat page in a real browser: Debian's Chromium, headless, driven by
 // playwright-core (which downloads no browser). Two pages join one room and
 // see each other's messages (markup shown as text); one page's connection is
-// dropped by the server and the page reconnects by itself, rejoins and keeps
-// chatting; a wrong token is refused. Prints "chat-browser: N passed, M failed"
+// cut without a close frame (by a relay of the test's own) and the page
+// reconnects by itself, rejoins and keeps chatting; a wrong token is refused. Prints "chat-browser: N passed, M failed"
 // and saves a screenshot.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -32,7 +32,7 @@ function check(name, ok, detail) {
 function startServer(extra) {
 	return new Promise((resolve, reject) => {
 		const p = spawn(path.join(bin, 'chat-server'), ['--port', '0', '--token', TOKEN, '--page', page,
-			'--test-hooks', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+			...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
 		let out = '';
 		p.on('error', reject);
 		p.stdout.on('data', (d) => {
@@ -43,8 +43,28 @@ function startServer(extra) {
 	});
 }
 
+// A TCP relay in front of the server: a page loaded through it connects
+// through it, and cut() hangs up on both sides without a close frame, as a
+// dying proxy or a lost network does.
+function startRelay() {
+	const socks = new Set();
+	const relay = { port: 0, target: 0, cut: () => { for (const s of socks) s.destroy(); } };
+	relay.server = net.createServer((c) => {
+		const up = net.connect(relay.target, '127.0.0.1');
+		const end = () => { c.destroy(); up.destroy(); socks.delete(c); socks.delete(up); };
+		for (const s of [c, up]) { socks.add(s); s.on('error', end); s.on('close', end); }
+		c.pipe(up);
+		up.pipe(c);
+	});
+	return new Promise((r) => relay.server.listen(0, '127.0.0.1', () => r(Object.assign(relay,
+		{ port: relay.server.address().port }))));
+}
+
 async function main(deflate) {
-	const srv = await startServer(deflate ? ['--deflate'] : []);
+	const relay = await startRelay();
+	// --deflate last: chat-server takes the word after an option it passes on as its value.
+	const srv = await startServer(['--allow-origin', `http://127.0.0.1:${relay.port}`, ...(deflate ? ['--deflate'] : [])]);
+	relay.target = srv.port;
 	const base = `http://127.0.0.1:${srv.port}/`;
 	const tag = deflate ? ' (permessage-deflate)' : '';
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'libws-chat-chromium-'));
@@ -59,10 +79,10 @@ async function main(deflate) {
 	});
 	ctx.setDefaultTimeout(8000);
 	try {
-		const open = async (user, token) => {
+		const open = async (user, token, via = base) => {
 			const pg = await ctx.newPage();
 			pg.on('pageerror', (e) => check('no page error on ' + user, false, String(e)));
-			await pg.goto(`${base}?token=${token}&user=${user}&room=lobby`);
+			await pg.goto(`${via}?token=${token}&user=${user}&room=lobby`);
 			return pg;
 		};
 		const logHas = (pg, text) => pg.waitForFunction((t) => [...document.querySelectorAll('#log li')]
@@ -72,7 +92,7 @@ async function main(deflate) {
 			await pg.press('#text', 'Enter');
 		};
 
-		const a = await open('alice', TOKEN);
+		const a = await open('alice', TOKEN, `http://127.0.0.1:${relay.port}/`);
 		await a.waitForFunction(() => document.getElementById('state').textContent === 'open');
 		check(`page A connects${tag}`, true);
 		const ext = await a.evaluate(() => window.chat.ws.extensions);
@@ -96,11 +116,11 @@ async function main(deflate) {
 		await logHas(a, 'hi alice');
 		check('A sees B\'s message', true);
 
-		// The server hangs up on A without a close frame (test hook).
-		await a.evaluate(() => window.chat.ws.send(JSON.stringify({ type: 'drop' })));
+		// A's connection is cut without a close frame, both ways.
+		relay.cut();
 		await a.waitForFunction(() => window.chat.opens === 2 && window.chat.lastClose === 1006 &&
 			document.getElementById('state').textContent === 'open', null, { timeout: 10000 });
-		check('A reconnects by itself after the server dropped it', true);
+		check('A reconnects by itself after its connection was cut', true);
 		await logHas(a, 'joined lobby as alice');
 		check('A rejoined its room after reconnecting', true);
 		await logHas(a, 'hi alice'); // the history replayed on rejoin
@@ -158,6 +178,7 @@ async function main(deflate) {
 	} finally {
 		await ctx.close().catch(() => {});
 		srv.p.kill('SIGTERM');
+		relay.server.close();
 		fs.rmSync(profile, { recursive: true, force: true });
 	}
 }

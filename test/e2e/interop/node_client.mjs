@@ -2,6 +2,8 @@
 //   node_client.mjs ws://HOST:PORT SERVER_PID                echo-server without --deflate
 //   node_client.mjs ws://HOST:PORT SERVER_PID --deflate takeover|low-memory
 //                                   echo-server --deflate / --deflate-low-memory
+//   node_client.mjs ws://HOST:PORT SERVER_PID --guard TOKEN ORIGIN
+//                                   echo-server --token TOKEN --origin ORIGIN
 // Prints "ok NAME" or "FAIL NAME: why" per case, then "done". Every case
 // checks a real outcome: bytes echoed, message type, close code and reason,
 // negotiated subprotocol and extension, HTTP status, bytes on the wire.
@@ -9,8 +11,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import WebSocket from 'ws';
 
-const [base, serverPid, flag, mode] = process.argv.slice(2);
+const [base, serverPid, flag, mode, guardOrigin] = process.argv.slice(2);
 const deflateMode = flag === '--deflate' ? mode : null;
+const guardToken = flag === '--guard' ? mode : null;
 const TIMEOUT = 20000;
 
 // The Sec-WebSocket-Extensions header of the server's 101 lands in ws.agreed.
@@ -143,22 +146,6 @@ const plainCases = [
     const ws = await open('/any/path?x=1');
     assert(ws.protocol === '', `got "${ws.protocol}"`);
     ws.close(); await closed(ws);
-  }],
-  ['reject 401 -> unexpected-response 401 with WWW-Authenticate', async () => {
-    try { await open('/reject401'); } catch (e) {
-      assert(e.res, `no HTTP response: ${e.message}`);
-      assert(e.res.statusCode === 401, `status ${e.res.statusCode}`);
-      assert(e.res.headers['www-authenticate'] === 'Bearer', `header ${e.res.headers['www-authenticate']}`);
-      return;
-    }
-    throw new Error('handshake succeeded');
-  }],
-  ['reject 403 -> unexpected-response 403', async () => {
-    try { await open('/reject403'); } catch (e) {
-      assert(e.res && e.res.statusCode === 403, e.res ? `status ${e.res.statusCode}` : e.message);
-      return;
-    }
-    throw new Error('handshake succeeded');
   }],
   ['50 concurrent connections', async () => {
     const all = await Promise.all(Array.from({ length: 50 }, () => open()));
@@ -350,7 +337,34 @@ function deflateCases() {
   return all;
 }
 
-const cases = deflateMode ? deflateCases() : plainCases;
+// Who may connect (--token, --origin): refused with the right status, and
+// let in with the token either way and the right Origin or none.
+async function refused(path, opts, status) {
+  try { await open(path, [], opts); } catch (e) {
+    assert(e.res, `no HTTP response: ${e.message}`);
+    assert(e.res.statusCode === status, `status ${e.res.statusCode}`);
+    if (status === 401) assert(e.res.headers['www-authenticate'] === 'Bearer', `header ${e.res.headers['www-authenticate']}`);
+    return;
+  }
+  throw new Error('handshake succeeded');
+}
+async function admitted(path, opts) {
+  const ws = await open(path, [], opts), next = inbox(ws);
+  ws.send('let in');
+  assert((await next()).data.toString() === 'let in', 'no echo');
+  ws.close(); await closed(ws);
+}
+const guardCases = () => [
+  ['--token: no token -> 401 with WWW-Authenticate: Bearer', () => refused('/', {}, 401)],
+  ['--token: a wrong ?token= -> 401', () => refused('/?token=wrong', {}, 401)],
+  ['--token: a wrong Bearer -> 401', () => refused('/', { headers: { Authorization: 'Bearer wrong' } }, 401)],
+  ['--token: ?token= among other parameters -> open, echo', () => admitted(`/x?a=1&token=${guardToken}&b=2`, {})],
+  ['--token: Authorization: Bearer -> open, echo', () => admitted('/', { headers: { Authorization: `Bearer ${guardToken}` } })],
+  ['--origin: another Origin (with the token) -> 403', () => refused(`/?token=${guardToken}`, { origin: 'http://evil.example' }, 403)],
+  ['--origin: the allowed Origin -> open, echo', () => admitted(`/?token=${guardToken}`, { origin: guardOrigin })],
+];
+
+const cases = deflateMode ? deflateCases() : guardToken ? guardCases() : plainCases;
 for (const [name, fn] of cases) {
   try {
     await fn();

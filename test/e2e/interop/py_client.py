@@ -1,6 +1,7 @@
 """Python websockets clients against our echo server:
     py_client.py ws://HOST:PORT                                 echo-server without --deflate
     py_client.py ws://HOST:PORT --deflate takeover|low-memory   echo-server --deflate[-low-memory]
+    py_client.py ws://HOST:PORT --guard TOKEN ORIGIN            echo-server --token TOKEN --origin ORIGIN
 Prints "ok NAME" or "FAIL NAME: why" per case, then "done"."""
 import asyncio
 import json
@@ -15,6 +16,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 
 BASE = sys.argv[1]
 DEFLATE_MODE = sys.argv[3] if sys.argv[2:3] == ["--deflate"] else None
+GUARD = sys.argv[3:5] if sys.argv[2:3] == ["--guard"] else None  # [token, allowed origin]
 TIMEOUT = 20
 MAX = 64 << 20
 
@@ -81,9 +83,9 @@ async def subprotocol(offer, want):
         assert ws.subprotocol == want, f"got {ws.subprotocol!r}"
 
 
-async def reject(path, status):
+async def reject(path, status, **kw):
     try:
-        async with connect(path):
+        async with connect(path, **kw):
             pass
     except InvalidStatusCode as e:
         assert e.status_code == status, f"status {e.status_code}"
@@ -136,8 +138,6 @@ CASES = [
      lambda: subprotocol(["chat", "echo"], "echo")),
     ("subprotocol: offer chat -> chat", lambda: subprotocol(["chat"], "chat")),
     ("subprotocol: offer other -> none", lambda: subprotocol(["other"], None)),
-    ("reject 401 -> InvalidStatusCode 401 with WWW-Authenticate", lambda: reject("/reject401", 401)),
-    ("reject 403 -> InvalidStatusCode 403", lambda: reject("/reject403", 403)),
     ("20 concurrent connections", lambda: many(20)),
 ]
 
@@ -253,8 +253,31 @@ def deflate_cases():
     return cases
 
 
+# --- who may connect: echo-server --token --origin ---
+
+async def admitted(path, **kw):
+    async with connect(path, **kw) as ws:
+        await ws.send("let in")
+        assert await recv(ws) == "let in", "no echo"
+
+
+def guard_cases():
+    token, origin = GUARD
+    return [
+        ("--token: no token -> InvalidStatusCode 401 with WWW-Authenticate", lambda: reject("/", 401)),
+        ("--token: a wrong ?token= -> 401", lambda: reject("/?token=wrong", 401)),
+        ("--token: a wrong Bearer -> 401", lambda: reject("/", 401, extra_headers={"Authorization": "Bearer wrong"})),
+        ("--token: ?token= among other parameters -> open, echo", lambda: admitted(f"/x?a=1&token={token}&b=2")),
+        ("--token: Authorization: Bearer -> open, echo",
+         lambda: admitted("/", extra_headers={"Authorization": f"Bearer {token}"})),
+        ("--origin: another Origin (with the token) -> 403",
+         lambda: reject(f"/?token={token}", 403, origin="http://evil.example")),
+        ("--origin: the allowed Origin -> open, echo", lambda: admitted(f"/?token={token}", origin=origin)),
+    ]
+
+
 async def main():
-    for name, fn in (deflate_cases() if DEFLATE_MODE else CASES):
+    for name, fn in (deflate_cases() if DEFLATE_MODE else guard_cases() if GUARD else CASES):
         try:
             await asyncio.wait_for(fn(), 2 * TIMEOUT)
             print(f"ok {name}", flush=True)

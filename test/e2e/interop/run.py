@@ -174,6 +174,29 @@ def run_peer_client(label, argv, timeout, env=None):
         check(False, f"{label}: script did not finish", f"timeout or crash; stderr: {tail(p.err)}")
 
 
+def guard_cases(bindir, name, node_ok, py_ok):
+    """A second instance of NAME with --token and --origin, and the clients'
+    cases for them: 401 without the token, 403 from another Origin, and in
+    with the token (either way) and the allowed Origin or none."""
+    token, origin = "s3cret-T0ken", "https://app.example"
+    label = f"{name} --token --origin"
+    srv, port = start_echo_server(bindir, "--token", token, "--origin", origin, name=name)
+    if not check(srv is not None, f"{label} starts and prints its port"):
+        return
+    url = f"ws://127.0.0.1:{port}"
+    if node_ok:
+        run_peer_client(f"node ws client -> {label}",
+                        ["node", os.path.join(HERE, "node_client.mjs"), url, str(srv.p.pid), "--guard", token, origin],
+                        60)
+    if py_ok:
+        run_peer_client(f"python websockets client -> {label}",
+                        [sys.executable, os.path.join(HERE, "py_client.py"), url, "--guard", token, origin], 60)
+    alive = srv.p.poll() is None
+    srv.stop()
+    check(alive and srv.p.returncode == 0, f"{label} survived every case and exited 0 on SIGTERM",
+          f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
+
+
 # --- our client, their servers ---------------------------------------------
 
 def run_client(bindir, url, args=(), feed=(), want_lines=None, want_err=None, eof=True, timeout=30, procs=None):
@@ -700,6 +723,7 @@ def main():
           f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
     if py_ok:
         sigterm_case(bindir, "echo-server shutdown")
+    guard_cases(bindir, "echo-server", node_ok, py_ok)
 
     for peer, ok, argv in (("node", node_ok, ["node", os.path.join(HERE, "node_server.mjs")]),
                            ("python", py_ok, [sys.executable, os.path.join(HERE, "py_server.py")])):
@@ -756,6 +780,7 @@ def main():
                   f"{label} survived every case, exited 0 on SIGTERM", f"rc {srv.p.returncode}; stderr {tail(srv.err)}")
         if py_ok:
             sigterm_case(bindir, f"{name} shutdown", name)
+        guard_cases(bindir, name, node_ok, py_ok)
 
     # Our ws-client --deflate against their servers, in each of their modes.
     peers = []
