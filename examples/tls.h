@@ -6,8 +6,9 @@
  * Link with -lmbedtls -lmbedx509 -lmbedcrypto.
  *
  * Memory: mbedTLS allocates its record buffers per connection, about 2 x
- * 16.5 KiB, for as long as the session lives (see README: measured per idle
- * connection). Reads take whatever the socket holds, up to 17 KiB, so that a
+ * 16.5 KiB, for as long as the session lives; a server session is set up
+ * only once the first byte arrived, so a silent connection holds none
+ * (docs/adapters.md has the figures). Reads take whatever the socket holds, up to 17 KiB, so that a
  * small message costs one recv(); that buffer is freed as soon as mbedTLS has
  * taken its bytes, so an idle session holds none. */
 #ifndef TLS_H
