@@ -21,28 +21,32 @@ INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || ec
 
 examples: $(EXAMPLE_BINS)
 
+# The adapter: the pump and deadlines (adapter.c), the loop they share
+# (ad_loop.c), the policy (ad_policy.c) and the plain socket (ad_socket.c).
+ADAPTER := examples/adapter.c examples/ad_loop.c examples/ad_policy.c examples/ad_socket.c
+ADAPTER_DEPS := $(ADAPTER) examples/adapter.h examples/ad_loop.h examples/ad_policy.h examples/ad_transport.h
 # wss:// through mbedTLS (examples/tls.c): the same package the library uses.
-EXAMPLE_DEPS := examples/adapter.c examples/adapter.h examples/server_common.h examples/tls.c \
+EXAMPLE_DEPS := $(ADAPTER_DEPS) examples/server_common.h examples/tls.c \
 	examples/tls.h $(BUILD)/libws.a $(wildcard include/ws/*.h)
 EXAMPLE_TLS := -DWITH_TLS examples/tls.c
 EXAMPLE_LIBS := $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
 
 $(BUILD)/examples/echo-server: examples/echo_server.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 $(BUILD)/examples/echo-server-poll: examples/echo_server_poll.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 # libuv (Debian libuv1-dev); no TLS there: libuv owns the socket.
 $(BUILD)/examples/echo-server-uv: examples/echo_server_uv.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS) -luv
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(BUILD)/libws.a $(LIBS) -luv
 
 $(BUILD)/examples/ws-client: examples/client.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 CHAT_TOKEN ?= devtoken
 # Only what the chat needs is installed and built (scripts/deps.sh run).
@@ -112,7 +116,7 @@ examples: $(CHAT_SERVER)
 # async API: Debian libhiredis-dev).
 $(CHAT_SERVER): examples/chat/chat_server.c examples/chat/chat_redis.c examples/chat/chat_redis.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/chat/chat_redis.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) \
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/chat/chat_redis.c $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS) \
 		-ljansson -lhiredis
 
 # The server's logic through Python's websockets (about 10 s), then two pages
@@ -144,7 +148,7 @@ examples: $(H2_SERVER)
 
 $(H2_SERVER): examples/h2/h2_server.c examples/h2/h2_ws.c examples/h2/h2_ws.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/h2/h2_ws.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2
+	$(CC) $(CFLAGS_ALL) -o $@ $< examples/h2/h2_ws.c $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2
 
 # Chromium (headless, the test CA's certificate through its SPKI hash) and
 # Node's http2 client against it: WebSockets as streams of one HTTP/2
