@@ -31,8 +31,9 @@ int ad_policy_eof(ad_conn *c);
 /* Deadline kind (AD_D_*) is due at now: 0 to go on, 1 when the connection
  * is finished (c->why set). */
 int ad_policy_due(ad_conn *c, int kind, int64_t now);
-/* After ad_io()'s work: 1 when the connection is over, else 0, after our
- * FIN once the closing handshake is done. */
+/* After ad_io()'s work: 1 when the connection is over (the peer ended, our
+ * output is out), else 0. Once the closing handshake is done and our output
+ * is out it ends our direction: a lingering close, read until the peer's. */
 int ad_policy_end(ad_conn *c, int64_t now);
 
 #endif

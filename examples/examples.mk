@@ -93,6 +93,21 @@ $(BUILD)/test/deflate-clients: test/adapters/deflate_clients.c $(BUILD)/libws.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS) -lz
 
+# One adapter loop per thread under ThreadSanitizer (issue 22): two server
+# loops of 100 connections and a loop of their 200 clients, each in its own
+# thread, every echo checked (test/adapters/threads.c); about 20 s. TSan
+# makes the program exit nonzero on any data race. Ends with
+# "adapter-threads: N passed, M failed".
+.PHONY: adapter-threads
+ADAPTER_TSAN := -fsanitize=thread -fno-omit-frame-pointer
+adapter-threads:
+	@$(MAKE) --no-print-directory -s BUILD=$(BUILD)/tsan OPT=-O1 SAN="$(ADAPTER_TSAN)" $(BUILD)/tsan/test/adapter-threads
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout -k 10 300 $(BUILD)/tsan/test/adapter-threads
+
+$(BUILD)/test/adapter-threads: test/adapters/threads.c $(ADAPTER_DEPS) $(BUILD)/libws.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(BUILD)/libws.a $(LIBS) -lpthread
+
 # The adapters built from an installed copy through pkg-config, and the
 # CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
 downstream: lib
@@ -105,7 +120,7 @@ downstream: lib
 localhost: examples node_modules/.package-lock.json
 	@sh test/interop/localhost.sh $(BUILD)/examples $(BUILD)/localhost
 
-CHECK_STEPS += interop localhost adapters downstream
+CHECK_STEPS += interop localhost adapters adapter-threads downstream
 
 # The chat demo (examples/chat/): rooms, history, token auth, origin checks,
 # rate limits, heartbeats; JSON through jansson (Debian libjansson-dev).
