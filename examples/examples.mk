@@ -8,6 +8,7 @@
 #                   and without permessage-deflate (about 45 s); ends with
 #                   "interop: N passed, M failed"
 #   make adapters   the hardening cases of test/adapters/run.py (about 60 s)
+#   make adapter-threads  one adapter loop per thread under ThreadSanitizer
 #   make downstream the adapters built against an installed libws (pkg-config
 #                   and CMake)
 
