@@ -19,10 +19,11 @@
 E2E_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 E2E_FLAGS ?=
 
-$(BUILD)/bench/loadgen: bench/loadgen.c examples/tls.c examples/tls.h examples/adapter.h examples/adapter.c $(BUILD)/libws.a \
-		$(wildcard include/ws/*.h)
+$(BUILD)/bench/loadgen: bench/loadgen.c examples/tls.c examples/tls.h $(wildcard examples/ad*.h) examples/ad_socket.c \
+		$(BUILD)/libws.a $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c examples/adapter.c -DWITH_TLS examples/tls.c $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c examples/ad_socket.c -DWITH_TLS examples/tls.c $(BUILD)/libws.a \
+		-lmbedtls -lmbedx509 $(LIBS)
 
 .PHONY: bench-e2e bench-e2e-check
 bench-e2e: $(BUILD)/examples/echo-server $(BUILD)/bench/loadgen test/e2e/node_modules/.package-lock.json

@@ -21,7 +21,7 @@
  * (examples/adapter.c), like any other client. Masks come from xorshift:
  * fine for a benchmark against our own servers, not for a real client. */
 #define _GNU_SOURCE
-#include "../examples/adapter.h"
+#include "../examples/ad_policy.h" /* and adapter.h */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +60,7 @@ static struct {
 
 enum { P_JOINING, P_WARMUP, P_MEASURE };
 static int phase, ep, njoined, nconns;
+static ad_loop loop; /* the one thread's: its read buffer and clock */
 static struct fc **conns;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t m_pub, m_deliv;
@@ -225,7 +226,7 @@ static struct fc *dial(int id, int port, const ws_config *cfg, const ad_opts *o)
 		fprintf(stderr, "fanout: connection %d to port %d: %s\n", id, port, strerror(errno));
 		return NULL;
 	}
-	if (ad_init(&c->a, cfg, o, ad_socket(c->fd), NULL) != WS_OK || !(p = ad_reserve(&c->a, 1024)) ||
+	if (ad_init(&c->a, &loop, cfg, o, ad_socket(c->fd)) != WS_OK || !(p = ad_reserve(&c->a, 1024)) ||
 	    ws_conn_connect(&c->a.ws, &copts, p, 1024, &n) != WS_OK) {
 		fprintf(stderr, "fanout: connection %d: cannot start the handshake\n", id);
 		return NULL;
@@ -293,6 +294,7 @@ int main(int argc, char **argv)
 		return usage();
 	memset(padding, 'x', (size_t)opt.size);
 	signal(SIGPIPE, SIG_IGN);
+	ad_loop_init(&loop);
 	ws_config_init(&cfg, WS_ROLE_CLIENT);
 	cfg.rand = xrand;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || !(conns = calloc((size_t)total, sizeof *conns)))

@@ -5,14 +5,15 @@
 # instance, all in one room, and 1, 4 and 16 senders.
 #   make bench-fanout   a table on stdout (about 30 s); FANOUT_FLAGS adds
 #                       options (e.g. --duration 10 --clients 200)
-# Uses BUILD, CFLAGS_ALL, LIBS and the chat-server rule of demos/demos.mk.
+# Uses BUILD, CFLAGS_ALL, LIBS, ADAPTER of examples/examples.mk and the chat-server
+# rule of demos/demos.mk.
 FANOUT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 FANOUT_FLAGS ?=
 
-$(BUILD)/bench/fanout: bench/fanout.c examples/adapter.c examples/adapter.h $(BUILD)/libws.a \
-		$(wildcard include/ws/*.h)
+# (examples.mk is read after this file: its ADAPTER only in the recipe.)
+$(BUILD)/bench/fanout: bench/fanout.c $(wildcard examples/ad*.[ch]) $(BUILD)/libws.a $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ bench/fanout.c examples/adapter.c $(BUILD)/libws.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/fanout.c $(ADAPTER) $(BUILD)/libws.a $(LIBS)
 
 .PHONY: bench-fanout
 bench-fanout: $(BUILD)/bench/fanout $(BUILD)/examples/chat-server

@@ -55,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ws/ws.h>
-#include "../examples/adapter.h" /* the transport type; with -DWITH_TLS, examples/tls.c */
+#include "../examples/ad_transport.h" /* ad_socket(); with -DWITH_TLS, examples/tls.c */
 #ifdef WITH_TLS
 #include "../examples/tls.h"
 #endif
@@ -69,7 +69,7 @@ enum { P_WARMUP, P_MEASURE, P_DRAIN, P_CLOSING };
 
 struct lconn {
 	ws_conn ws;
-	ad_transport t;            /* --tls-ca: the TLS session; else unused */
+	ad_transport t;            /* the socket, or with --tls-ca the TLS session over it */
 	int fd, state;
 	unsigned events;
 	uint8_t *out;              /* output not yet written: out[off..len) */
@@ -290,27 +290,6 @@ static void set_events(struct lconn *c, unsigned want)
 	}
 }
 
-/* The socket, or the TLS session over it: bytes, 0 at the end, AD_AGAIN, AD_ERROR. */
-static long xread(struct lconn *c, void *buf, size_t len)
-{
-	ssize_t n;
-	if (opt.tls_ca)
-		return c->t.ops->read(c->t.ctx, buf, len);
-	while ((n = recv(c->fd, buf, len, 0)) < 0 && errno == EINTR)
-		;
-	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
-}
-
-static long xwrite(struct lconn *c, const void *buf, size_t len)
-{
-	ssize_t n;
-	if (opt.tls_ca)
-		return c->t.ops->write(c->t.ctx, buf, len);
-	while ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n >= 0 ? (long)n : errno == EAGAIN || errno == EWOULDBLOCK ? AD_AGAIN : AD_ERROR;
-}
-
 static void finish(struct lconn *c, int failed)
 {
 	if (c->state == C_DONE)
@@ -333,7 +312,7 @@ static void finish(struct lconn *c, int failed)
 static int flush(struct lconn *c)
 {
 	while (c->off < c->len) { /* TLS writes a record at a time: until it would block */
-		long n = xwrite(c, c->out + c->off, c->len - c->off);
+		long n = c->t.ops->write(c->t.ctx, c->out + c->off, c->len - c->off);
 		if (n == AD_AGAIN)
 			break;
 		if (n < 0)
@@ -482,7 +461,7 @@ static int read_once(struct lconn *c, uint64_t now)
 	ws_event ev;
 	int rc;
 
-	n = xread(c, c->in + c->have, IN_SIZE - c->have);
+	n = c->t.ops->read(c->t.ctx, c->in + c->have, IN_SIZE - c->have);
 	if (n == AD_AGAIN) {
 		if (opt.tls_ca && flush(c)) /* TLS: a handshake just done lets the request out */
 			finish(c, 1);
@@ -550,6 +529,7 @@ static void on_writable(struct lconn *c)
 			finish(c, 1);
 			return;
 		}
+		c->t = ad_socket(c->fd);
 #ifdef WITH_TLS
 		if (opt.tls_ca && tls_connect(c->fd, "localhost", opt.tls_ca, 0, &c->t)) {
 			finish(c, 1);

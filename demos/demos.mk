@@ -12,7 +12,7 @@ examples: $(WS_CLIENT)
 
 $(WS_CLIENT): demos/client/client.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(DEMO_CFLAGS) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 # The chat demo (demos/chat/): rooms, history, token auth, origin checks,
 # rate limits, heartbeats; JSON through jansson (Debian libjansson-dev). With
@@ -24,7 +24,7 @@ examples: $(CHAT_SERVER)
 
 $(CHAT_SERVER): demos/chat/chat_server.c demos/chat/chat_redis.c demos/chat/chat_redis.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $< demos/chat/chat_redis.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) \
+	$(CC) $(DEMO_CFLAGS) -o $@ $< demos/chat/chat_redis.c $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS) \
 		-ljansson -lhiredis
 
 CHAT_TOKEN ?= devtoken
@@ -45,4 +45,4 @@ examples: $(H2_SERVER)
 
 $(H2_SERVER): demos/h2/h2_server.c demos/h2/h2_ws.c demos/h2/h2_ws.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $< demos/h2/h2_ws.c examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2
+	$(CC) $(DEMO_CFLAGS) -o $@ $< demos/h2/h2_ws.c $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS) -lnghttp2

@@ -5,7 +5,7 @@
  * "listening on ws://ADDR:PORT/" (port 0 picks one). SIGTERM/SIGINT: close
  * 1001 to everyone, exit once they answered or close_ms ran out.
  *
- * Build alone: cc echo_server.c adapter.c $(pkg-config --cflags --libs libws)
+ * Build alone: cc echo_server.c adapter.c ad_loop.c ad_policy.c ad_socket.c $(pkg-config --cflags --libs libws)
  * (with -DWITH_TLS tls.c and -lmbedtls -lmbedx509 for --tls-cert/--tls-key) */
 #define _GNU_SOURCE
 #include "adapter.h"

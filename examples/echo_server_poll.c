@@ -2,7 +2,7 @@
  * POSIX, no epoll. Same behaviour and options as echo-server; poll() costs
  * O(connections) per wake-up, so this one is for a few thousand at most.
  *
- * Build alone: cc echo_server_poll.c adapter.c $(pkg-config --cflags --libs libws)
+ * Build alone: cc echo_server_poll.c adapter.c ad_loop.c ad_policy.c ad_socket.c $(pkg-config --cflags --libs libws)
  * (with -DWITH_TLS tls.c and -lmbedtls -lmbedx509 for --tls-cert/--tls-key) */
 #define _GNU_SOURCE
 #include "adapter.h"

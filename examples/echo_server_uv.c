@@ -5,7 +5,7 @@
  * meanwhile: above its high-water mark reading stops). Same behaviour and
  * options as echo-server, without TLS (libuv owns the socket).
  *
- * Build alone: cc echo_server_uv.c adapter.c $(pkg-config --cflags --libs libws libuv) */
+ * Build alone: cc echo_server_uv.c adapter.c ad_loop.c ad_policy.c ad_socket.c $(pkg-config --cflags --libs libws libuv) */
 #define _GNU_SOURCE
 #include "adapter.h"
 #include "server_common.h"

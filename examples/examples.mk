@@ -11,24 +11,28 @@ EXAMPLE_BINS := $(BUILD)/examples/echo-server $(BUILD)/examples/echo-server-poll
 
 examples: $(EXAMPLE_BINS)
 
+# The adapter: the pump and deadlines (adapter.c), the loop they share
+# (ad_loop.c), the policy (ad_policy.c) and the plain socket (ad_socket.c).
+ADAPTER := examples/adapter.c examples/ad_loop.c examples/ad_policy.c examples/ad_socket.c
+ADAPTER_DEPS := $(ADAPTER) examples/adapter.h examples/ad_loop.h examples/ad_policy.h examples/ad_transport.h
 # wss:// through mbedTLS (examples/tls.c): the same package the library uses.
-EXAMPLE_DEPS := examples/adapter.c examples/adapter.h examples/server_common.h examples/tls.c \
+EXAMPLE_DEPS := $(ADAPTER_DEPS) examples/server_common.h examples/tls.c \
 	examples/tls.h $(BUILD)/libws.a $(wildcard include/ws/*.h)
 EXAMPLE_TLS := -DWITH_TLS examples/tls.c
 EXAMPLE_LIBS := $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)
 
 $(BUILD)/examples/echo-server: examples/echo_server.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 $(BUILD)/examples/echo-server-poll: examples/echo_server_poll.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 # libuv (Debian libuv1-dev); no TLS there: libuv owns the socket.
 $(BUILD)/examples/echo-server-uv: examples/echo_server_uv.c $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< examples/adapter.c $(BUILD)/libws.a $(LIBS) -luv
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(BUILD)/libws.a $(LIBS) -luv
 
 # examples/minimal.c: the library alone, no adapter; `make minimal`
 # (test/e2e/e2e.mk) builds it as a newcomer does, from an installed libws.

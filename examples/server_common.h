@@ -1,11 +1,11 @@
 /* What the echo servers (epoll, poll, libuv) share: the command line, the
  * libws configuration, the listening socket and the echo itself. Header-only
  * (static functions; inline where a server may not use them), so that each server still builds from its own .c file
- * and adapter.c. */
+ * and the adapter's (adapter.c, ad_loop.c, ad_policy.c, ad_socket.c). */
 #ifndef SERVER_COMMON_H
 #define SERVER_COMMON_H
 
-#include "adapter.h"
+#include "ad_policy.h" /* and adapter.h */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

@@ -14,7 +14,7 @@
 #ifndef TLS_H
 #define TLS_H
 
-#include "adapter.h"
+#include "ad_transport.h" /* tls.c also needs ad_socket.c (ad_unsent) */
 
 typedef struct tls_server tls_server;
 

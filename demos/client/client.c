@@ -3,10 +3,10 @@
  * received is printed as one line on stdout, and nothing else goes there. At
  * stdin EOF it closes with 1000, waits for the close handshake and exits 0.
  *
- * Build alone: cc client.c adapter.c $(pkg-config --cflags --libs libws)
+ * Build alone: cc client.c adapter.c ad_loop.c ad_policy.c ad_socket.c $(pkg-config --cflags --libs libws)
  * (with -DWITH_TLS tls.c and -lmbedtls -lmbedx509 for wss://) */
 #define _GNU_SOURCE
-#include "adapter.h"
+#include "ad_policy.h" /* and adapter.h */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>

@@ -10,7 +10,7 @@
  * SETTINGS_ENABLE_CONNECT_PROTOCOL). Logs each WebSocket on stderr with its
  * transport: "ws conn=N h2 stream=S ..." or "ws conn=N http/1.1 ...".
  *
- * Build: cc h2_server.c h2_ws.c ../adapter.c ../tls.c -DWITH_TLS
+ * Build: cc h2_server.c h2_ws.c ../adapter.c ../ad_loop.c ../ad_policy.c ../ad_socket.c ../tls.c -DWITH_TLS
  *        $(pkg-config --cflags --libs libws libnghttp2) -lmbedtls -lmbedx509 */
 #define _GNU_SOURCE
 #include "h2_ws.h"

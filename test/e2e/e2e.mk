@@ -6,6 +6,7 @@
 #                   websockets, with and without permessage-deflate
 #   make localhost  clients that name "localhost" with ::1 first and 127.0.0.1 first
 #   make adapters   the hardening cases of test/e2e/adapters/run.py (about 3 min)
+#   make adapter-threads  one adapter loop per thread under ThreadSanitizer
 #   make downstream the adapters built against an installed libws (pkg-config
 #                   and CMake)
 #   make minimal    examples/minimal.c built alone and driven by websockets
@@ -19,7 +20,7 @@ E2E := test/e2e
 INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: interop localhost adapters downstream minimal chat chat-redis h2
+.PHONY: interop localhost adapters adapter-threads downstream minimal chat chat-redis h2
 
 # The Node peers (ws, playwright-core) come from `npm ci` in test/e2e/ (CI
 # runs it; here too when they are missing or older than the lock file).
@@ -60,6 +61,20 @@ $(BUILD)/test/deflate-clients: $(E2E)/adapters/deflate_clients.c $(BUILD)/libws.
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS) -lz
 
+# One adapter loop per thread under ThreadSanitizer (issue 22): two server
+# loops of 100 connections and a loop of their 200 clients, each in its own
+# thread, every echo checked (adapters/threads.c); about 20 s. TSan makes the
+# program exit nonzero on any data race. Ends with "adapter-threads: N
+# passed, M failed".
+ADAPTER_TSAN := -fsanitize=thread -fno-omit-frame-pointer
+adapter-threads:
+	@$(MAKE) --no-print-directory -s BUILD=$(BUILD)/tsan OPT=-O1 SAN="$(ADAPTER_TSAN)" $(BUILD)/tsan/test/adapter-threads
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout -k 10 300 $(BUILD)/tsan/test/adapter-threads
+
+$(BUILD)/test/adapter-threads: $(E2E)/adapters/threads.c $(ADAPTER_DEPS) $(BUILD)/libws.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(BUILD)/libws.a $(LIBS) -lpthread
+
 # The adapters built from an installed copy through pkg-config, and the
 # CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
 downstream: lib
@@ -71,7 +86,7 @@ downstream: lib
 minimal: lib
 	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/minimal/run.py "$(MAKE)" $(BUILD)
 
-CHECK_STEPS += interop localhost adapters downstream minimal
+CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
 
 # The server's logic through Python's websockets (about 10 s), then two pages
 # in Debian's Chromium through playwright-core (browser_test.js); the

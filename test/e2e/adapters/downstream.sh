@@ -1,7 +1,8 @@
 #!/bin/sh
 # The adapters as a user builds them: libws installed into a scratch prefix,
-# the example files (and the ws-client demo that drives them) copied out of the tree, each program compiled with
-# `cc prog.c adapter.c $(pkg-config --cflags --libs libws)` (+ its loop or
+# the example files (and the ws-client demo that drives them) copied out of
+# the tree, each program compiled with
+# `cc prog.c $ad $(pkg-config --cflags --libs libws)` (+ its loop or
 # TLS libraries), then the CMake project of examples/cmake
 # (pkg_check_modules(... IMPORTED_TARGET libws)); each echo server answers
 # ws-client once. Prints "downstream: N passed, M failed".
@@ -29,17 +30,18 @@ cp -r examples/cmake "$tmp/src/cmake"
 cd "$tmp/src"
 ws=$(pkg-config --cflags --libs libws)
 tls="-DWITH_TLS tls.c -lmbedtls -lmbedx509 -lmbedcrypto"
+ad="adapter.c ad_loop.c ad_policy.c ad_socket.c" # the adapter's files
 build_one() { # name command...
 	name=$1
 	shift
 	if "$@" >"$tmp/log" 2>&1; then ok; else bad "$name: $*"; cat "$tmp/log"; fi
 }
-build_one echo-server $cc -o "$tmp/bin/echo-server" echo_server.c adapter.c $ws
-build_one echo-server-poll $cc -o "$tmp/bin/echo-server-poll" echo_server_poll.c adapter.c $ws
-build_one echo-server-uv $cc -o "$tmp/bin/echo-server-uv" echo_server_uv.c adapter.c $(pkg-config --cflags --libs libws libuv)
-build_one ws-client $cc -o "$tmp/bin/ws-client" client.c adapter.c $ws
-build_one "echo-server with TLS" $cc -o "$tmp/bin/echo-server-tls" echo_server.c adapter.c $ws $tls
-build_one "ws-client with TLS" $cc -o "$tmp/bin/ws-client-tls" client.c adapter.c $ws $tls
+build_one echo-server $cc -o "$tmp/bin/echo-server" echo_server.c $ad $ws
+build_one echo-server-poll $cc -o "$tmp/bin/echo-server-poll" echo_server_poll.c $ad $ws
+build_one echo-server-uv $cc -o "$tmp/bin/echo-server-uv" echo_server_uv.c $ad $(pkg-config --cflags --libs libws libuv)
+build_one ws-client $cc -o "$tmp/bin/ws-client" client.c $ad $ws
+build_one "echo-server with TLS" $cc -o "$tmp/bin/echo-server-tls" echo_server.c $ad $ws $tls
+build_one "ws-client with TLS" $cc -o "$tmp/bin/ws-client-tls" client.c $ad $ws $tls
 if command -v cmake >/dev/null; then
 	build_one "cmake configure" cmake -S cmake -B "$tmp/cmake-build" -DCMAKE_BUILD_TYPE=Release
 	build_one "cmake build" cmake --build "$tmp/cmake-build"
