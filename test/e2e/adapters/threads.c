@@ -8,7 +8,7 @@
  * three threads at once: TSan reports it and exits nonzero.
  * Prints "adapter-threads: N passed, M failed". */
 #define _GNU_SOURCE
-#include "../../examples/ad_policy.h"
+#include "../../../examples/ad_policy.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
