@@ -75,7 +75,7 @@
 #if ECHO_OUT_SIZE < 256 || ECHO_OUT_SIZE > 65535 || ECHO_IN_SIZE > 65535
 #error "ECHO_OUT_SIZE must be 256 to 65535 bytes, ECHO_IN_SIZE at most 65535"
 #endif
-#if ECHO_IN_SIZE < TCP_WND && ECHO_IN_SIZE < TCP_MSS + 2 * REPLY_ROOM
+#if ECHO_IN_SIZE < TCP_WND && (TCP_QUEUE_OOSEQ || ECHO_IN_SIZE < TCP_MSS + 2 * REPLY_ROOM)
 #error "ECHO_IN_SIZE must be TCP_WND, or (with TCP_QUEUE_OOSEQ 0) TCP_MSS + 306 or more"
 #endif
 

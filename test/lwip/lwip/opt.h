@@ -13,5 +13,7 @@
 #define TCP_WND (4 * TCP_MSS)
 #define TCP_SND_BUF (2 * TCP_MSS)
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
+/* lwIP's default is 1; the fake hands data over in order only, as with 0. */
+#define TCP_QUEUE_OOSEQ 0
 
 #endif
