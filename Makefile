@@ -116,7 +116,7 @@ deps-lib:
 # imports, install + pkg-config, the fuzz corpora replayed (fuzz/fuzz.mk).
 # Groups run side by side, each in its own build directory; the steps of a
 # group (joined by commas) one after the other (test/steps.sh).
-TEST_GROUPS := unit,symbols,install-test sanitize-gcc sanitize-clang nodeflate fuzz-replay
+TEST_GROUPS := unit,symbols,install-test,lwip sanitize-gcc sanitize-clang nodeflate fuzz-replay
 # make check runs them, then the steps the fragments included below append
 # (interop, adapters, chat, HTTP/2, bench checks, the MCU build) one by one.
 # CI puts its own steps first (CI_STEPS=fuzz-ci: .ci/run). Both end with one
@@ -150,5 +150,5 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk
+-include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/lwip/lwip.mk
 -include ports/mcu/mcu.mk

@@ -10,42 +10,9 @@
  *
  * The server below is written against two calls, link_read() and
  * link_write(), so that it ports to any byte transport: a UART, a USB CDC
- * endpoint, or TCP. With lwIP's raw API (callbacks on the TCP/IP thread, no
- * sockets) the adapter has this shape:
- *
- *     static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
- *     {
- *         struct peer *p = peer_alloc();          // a static pool: ws_conn + in[] + have
- *         ws_conn_init(&p->ws, sizeof p->ws, &server_cfg);
- *         tcp_arg(pcb, p);
- *         tcp_recv(pcb, on_recv);
- *         tcp_sent(pcb, on_sent);                 // output drained: feed held input again
- *         tcp_err(pcb, on_err);                   // pcb already freed: release p
- *         return ERR_OK;
- *     }
- *
- *     static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *q, err_t err)
- *     {
- *         struct peer *p = arg;
- *         if (!q) {                               // FIN: ws_conn_recv_eof(), then tcp_close()
- *             ...
- *         }
- *         if (q->tot_len > sizeof p->in - p->have)
- *             return ERR_MEM;                     // lwIP keeps q and offers it again later
- *         pbuf_copy_partial(q, p->in + p->have, q->tot_len, 0);
- *         p->have += q->tot_len;
- *         tcp_recved(pcb, q->tot_len);            // reopen the TCP window by what we took
- *         pbuf_free(q);
- *         serve(p);                               // the loop of server_poll() below, with
- *         return ERR_OK;                          // link_write() = tcp_write(pcb, out, n,
- *     }                                           // TCP_WRITE_FLAG_COPY) + tcp_output(pcb)
- *
- * Flow control follows the adapter rule of DESIGN.md: before each
- * ws_conn_recv() call, if tcp_sndbuf(pcb) cannot take the largest reply
- * (WS_SEND_SIZE of the input left, or WS_CONTROL_FRAME_MAX), stop and keep
- * the unconsumed bytes; on_sent() resumes. Once
- * ws_conn_should_close_transport() is true, tcp_close(pcb). Timers (a
- * handshake deadline, pings) are lwIP sys_timeout()s. */
+ * endpoint, or TCP. For TCP on lwIP's raw API (callbacks on the TCP/IP
+ * thread, no sockets, a static pool of peers, flow control through
+ * tcp_sndbuf()/tcp_sent() and the receive window), see examples/lwip_echo.c. */
 #include <stdio.h>
 #include <string.h>
 #include "ws/ws.h"
