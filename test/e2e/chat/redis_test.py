@@ -120,7 +120,7 @@ def nginx_start(work, port, a, b):
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(prefix, "tmp", d), exist_ok=True)
     here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "..", "..", "examples", "chat", "nginx.conf.in")) as f:
+    with open(os.path.join(here, "..", "..", "..", "demos", "chat", "nginx.conf.in")) as f:
         conf = f.read()
     # As root (CI), workers become nobody; they only use descriptors the
     # master opened, so the build directory's permissions do not matter.
