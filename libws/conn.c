@@ -89,18 +89,16 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 
 	if (WS_UNLIKELY(b0 & 0x70)) {
 		/* RFC 6455 §5.2; RFC 7692 §6.1: RSV1 only on a message's first frame */
-		if ((b0 & 0x70 & ~c->rsv_) || op == WS_OP_CONTINUATION || (op & 8))
+		if ((b0 & 0x70 & ~c->rsv_) || op == WS_OP_CONTINUATION || ws__is_control(op))
 			return WS_E_RSV;
 	}
-	if (WS_UNLIKELY(!(WS__OPCODES_KNOWN >> op & 1)))
+	if (WS_UNLIKELY(!ws__opcode_known(op)))
 		return WS_E_OPCODE;
 	if (WS_UNLIKELY((b1 >> 7) != (cfg->role == WS_ROLE_SERVER))) /* RFC 6455 §5.1 */
 		return cfg->role == WS_ROLE_SERVER ? WS_E_MASK_REQUIRED : WS_E_MASK_UNEXPECTED;
-	if (op & 8) {
-		if (WS_UNLIKELY(!(b0 & WS_FIN)))
-			return WS_E_CONTROL_FRAGMENTED;
-		if (WS_UNLIKELY((b1 & 0x7f) > WS_CONTROL_PAYLOAD_MAX))
-			return WS_E_CONTROL_TOO_LONG;
+	if (ws__is_control(op)) {
+		if ((n = ws__control_check(b0, b1)) != 0)
+			return n;
 	} else if (op == WS_OP_CONTINUATION) { /* RFC 6455 §5.4 */
 		if (WS_UNLIKELY(!c->u_.f.msg))
 			return WS_E_UNEXPECTED_CONTINUATION;
@@ -108,7 +106,7 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 		return WS_E_EXPECTED_CONTINUATION;
 	}
 	n = ws__header_rest(p, avail, cfg->flags & WS_CFG_LENIENT_LENGTH, plen);
-	if (n <= 0 || (op & 8))
+	if (n <= 0 || ws__is_control(op))
 		return n;
 	if (WS_UNLIKELY(*plen > cfg->max_frame))
 		return WS_E_FRAME_TOO_BIG;
@@ -352,7 +350,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 					rc = ws__fail(c, n);
 				break;
 			}
-			if (p[0] & 8) {
+			if (ws__is_control(p[0] & 0x0f)) {
 				if (avail - (size_t)n < plen)
 					break; /* control frames are delivered whole */
 				pos += (size_t)n + (size_t)plen;
@@ -467,7 +465,7 @@ int ws_conn_state(const ws_conn *c)
 		return WS_STATE_CLOSED;
 	if (!ws__handshake_done(c))
 		return WS_STATE_HANDSHAKE;
-	if ((b & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV))
+	if (ws__close_done(c))
 		return WS_STATE_CLOSED;
 	if (b & WS__CLOSE_SENT)
 		return WS_STATE_CLOSE_SENT;
@@ -483,11 +481,9 @@ int ws_conn_error(const ws_conn *c)
 
 int ws_conn_should_close_transport(const ws_conn *c)
 {
-	unsigned b = c->bits_;
-
-	if (b & WS__DONE)
+	if (c->bits_ & WS__DONE)
 		return 1;
-	return !c->error_ && (b & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV);
+	return !c->error_ && ws__close_done(c);
 }
 
 /* The callback shim: ws_conn_recv() in a loop. */

@@ -86,14 +86,45 @@ WS_INLINE int ws__may_send(const ws_conn *c)
 }
 
 /* Nothing more may arrive: the peer's close was received, or the
- * transport ended (EOF, failure written, rejection). */
+ * transport ended (EOF, failure written, rejection). Nonzero if so, with
+ * no branch, so that a fast path may or it with other tests. */
 WS_INLINE int ws__recv_over(const ws_conn *c)
 {
-	return (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) != 0;
+	return c->bits_ & (WS__CLOSE_RECV | WS__DONE);
 }
 
-/* Opcodes that exist: 0, 1, 2, 8, 9, 10 (RFC 6455 §5.2). */
-#define WS__OPCODES_KNOWN 0x0707u
+/* The close handshake is over: close frames went both ways. */
+WS_INLINE int ws__close_done(const ws_conn *c)
+{
+	return (c->bits_ & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV);
+}
+
+/* Opcodes 8-15 are control frames (RFC 6455 §5.5). */
+WS_INLINE int ws__is_control(unsigned op)
+{
+	return (op & 8) != 0;
+}
+
+/* The checks of a frame header that its first two bytes b0, b1 allow and
+ * no connection state affects, for ws_frame_header_decode() and the
+ * connection alike (RFC 6455 §5.2, §5.5). */
+
+/* Opcodes that exist: 0, 1, 2, 8, 9, 10. */
+WS_INLINE int ws__opcode_known(unsigned op)
+{
+	return 0x0707u >> op & 1;
+}
+
+/* A control frame is not fragmented and carries at most 125 bytes. Returns
+ * 0 or the error. */
+WS_INLINE int ws__control_check(unsigned b0, unsigned b1)
+{
+	if (WS_UNLIKELY(!(b0 & WS_FIN)))
+		return WS_E_CONTROL_FRAGMENTED;
+	if (WS_UNLIKELY((b1 & 0x7f) > WS_CONTROL_PAYLOAD_MAX))
+		return WS_E_CONTROL_TOO_LONG;
+	return 0;
+}
 
 /* Decodes the extended length and mask key of a header at p[0..avail), whose
  * first two bytes were already judged. Returns the header length, 0 if more
