@@ -69,6 +69,13 @@ enum {
 	WS__RX_FLUSH       /* a compressed message's bytes are all in; inflated output remains */
 };
 
+/* Where the send path is between frames (ws_conn.send_). */
+enum {
+	WS__TX_IDLE = 0,    /* between messages */
+	WS__TX_FRAGMENTED,  /* inside a fragmented message sent plain */
+	WS__TX_COMPRESSED   /* inside a fragmented compressed message */
+};
+
 /* The connection's lifecycle, asked in one way everywhere. */
 
 /* The opening handshake is over (or was done elsewhere): frames flow. */
