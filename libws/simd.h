@@ -34,8 +34,8 @@
 #define WS_UNLIKELY(x) (x)
 #endif
 /* The hot paths are forced inline for speed, except in a build for size
- * (-Os, as for a microcontroller), where the compiler chooses: about 1 KB
- * less flash on a Cortex-M3. */
+ * (-Os, as for a microcontroller), where the compiler chooses: less flash
+ * (make mcu). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define WS_INLINE static inline __attribute__((always_inline))
 #else
