@@ -37,10 +37,11 @@ static int written(int rc, size_t *out_len)
  * it; if not, *out_len gets the bytes needed (for WS_E_BUFFER). */
 WS_INLINE int has_room(size_t cap, size_t hl, uint64_t more, size_t *out_len)
 {
-	if (WS_LIKELY(cap >= hl && cap - hl >= more))
-		return 1;
-	*out_len = hl + (size_t)more;
-	return 0;
+	if (WS_UNLIKELY(cap < hl || cap - hl < more)) {
+		*out_len = hl + (size_t)more;
+		return 0;
+	}
+	return 1;
 }
 
 /* A client's key for its next frame: fresh and unpredictable for each frame
@@ -48,17 +49,6 @@ WS_INLINE int has_room(size_t cap, size_t hl, uint64_t more, size_t *out_len)
 WS_INLINE int fresh_key(ws_conn *c, int client, uint8_t key[4])
 {
 	return client && ws__random(c, key, 4);
-}
-
-/* Writes a frame's header into out, which has room for it: a client's with
- * a fresh mask key, returned in key. Returns its length, or 0 if the random
- * callback failed (WS_E_RAND). */
-WS_INLINE size_t write_header(ws_conn *c, int client, unsigned b0, uint64_t len, uint8_t *out,
-                              uint8_t key[4])
-{
-	if (fresh_key(c, client, key))
-		return 0;
-	return ws__header_write(out, b0, len, client ? key : NULL);
 }
 
 /* Writes a whole frame into out, which has room for it: the header, then
@@ -69,12 +59,13 @@ WS_INLINE int send_whole(ws_conn *c, int client, unsigned b0, const void *data, 
                          uint8_t *out, size_t *out_len)
 {
 	uint8_t key[4];
-	size_t hl = write_header(c, client, b0, len, out, key);
+	size_t hl;
 
-	if (WS_UNLIKELY(!hl)) {
+	if (WS_UNLIKELY(fresh_key(c, client, key))) {
 		*out_len = 0;
 		return WS_E_RAND;
 	}
+	hl = ws__header_write(out, b0, len, client ? key : NULL);
 	*out_len = hl + len;
 	if (!len)
 		; /* data may be NULL: neither copy may see it */
@@ -178,7 +169,6 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 {
 	int rc = send_allowed(c, opcode, flags, len), client = c->cfg_->role == WS_ROLE_CLIENT;
 	uint8_t key[4];
-	size_t hl;
 
 	*out_len = 0;
 	if (WS_UNLIKELY(rc != WS_OK))
@@ -190,10 +180,9 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 		return WS_E_STATE;
 	if (!has_room(cap, ws__header_size(len, client), 0, out_len))
 		return WS_E_BUFFER;
-	hl = write_header(c, client, first_byte(opcode, flags), len, out, key);
-	if (WS_UNLIKELY(!hl))
+	if (WS_UNLIKELY(fresh_key(c, client, key)))
 		return WS_E_RAND;
-	*out_len = hl;
+	*out_len = ws__header_write(out, first_byte(opcode, flags), len, client ? key : NULL);
 	note_sent(c, opcode, flags);
 	return WS_OK;
 }
