@@ -136,10 +136,11 @@ typedef struct chunk {
 
 /* What every chunk of a message of opcode op goes through, in two steps
  * (RFC 6455 §5.3 and §8.1): chunk_unmask(), then text_rest() if it says
- * so. Text is UTF-8, validated incrementally from *st: short text (up to
- * WS__UNMASK_INLINE bytes) at a sequence boundary is judged ASCII in the
- * unmasking pass and needs no call; the rest is validated by text_rest(),
- * longer masked text unmasked in the same pass. Other chunks are unmasked.
+ * so. Text is UTF-8, validated incrementally from the state st: short
+ * text (up to WS__UNMASK_INLINE bytes) at a sequence boundary (st 0) is
+ * judged ASCII in the unmasking pass and needs no call; the rest is
+ * validated by text_rest(), longer masked text unmasked in the same pass.
+ * Other chunks are unmasked.
  * Returns 1 if text_rest() is to run. The whole-message path takes the
  * second step out of line, deliver() inline: the rules are the same. */
 WS_INLINE int chunk_unmask(const ws_conn *c, chunk *k, unsigned op, uint32_t st)
