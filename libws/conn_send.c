@@ -283,9 +283,11 @@ int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, 
                  void *out, size_t cap, size_t *out_len)
 {
 #ifndef __OPTIMIZE_SIZE__
+	/* ws__may_send(), its bit test or-ed with the others; c->send_ is
+	 * nonzero unless WS__TX_IDLE. */
 	if (WS_LIKELY(len < 65536 && cap >= len + 8 &&
-	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | (c->send_ != WS__TX_IDLE)) &&
-	              ws__may_send(c) && !c->ext_)) {
+	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ | ws__send_over(c)) &&
+	              !c->ext_ && ws__handshake_done(c))) {
 		if (c->cfg_->role == WS_ROLE_CLIENT)
 			return send_masked(c, WS_FIN | opcode, data, len, out, out_len);
 		return send_whole(c, 0, WS_FIN | opcode, data, len, out, out_len);

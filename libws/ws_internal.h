@@ -71,7 +71,7 @@ enum {
 
 /* Where the send path is between frames (ws_conn.send_). */
 enum {
-	WS__TX_IDLE = 0,    /* between messages */
+	WS__TX_IDLE = 0,    /* between messages (0: ws_conn_send() tests send_ as a truth value) */
 	WS__TX_FRAGMENTED,  /* inside a fragmented message sent plain */
 	WS__TX_COMPRESSED   /* inside a fragmented compressed message */
 };
@@ -84,12 +84,19 @@ WS_INLINE int ws__handshake_done(const ws_conn *c)
 	return c->state_ >= WS__OPEN;
 }
 
+/* Nothing more may be sent: our close went out, or the transport was
+ * given up. Nonzero if so, with no branch, as ws__recv_over(). */
+WS_INLINE int ws__send_over(const ws_conn *c)
+{
+	return c->bits_ & (WS__CLOSE_SENT | WS__DONE);
+}
+
 /* Frames of any kind may be written: open, our close not sent, the
  * transport not given up. A sticky error is checked apart, since callers
  * return it rather than WS_E_STATE. */
 WS_INLINE int ws__may_send(const ws_conn *c)
 {
-	return ws__handshake_done(c) && !(c->bits_ & (WS__CLOSE_SENT | WS__DONE));
+	return ws__handshake_done(c) && !ws__send_over(c);
 }
 
 /* Nothing more may arrive: the peer's close was received, or the
