@@ -140,15 +140,19 @@ typedef struct chunk {
  * text (up to WS__UNMASK_INLINE bytes) at a sequence boundary (st 0) is
  * judged ASCII in the unmasking pass and needs no call; the rest is
  * validated by text_rest(), longer masked text unmasked in the same pass.
- * Other chunks stay masked here: chunk_event() unmasks them, last.
+ * Other chunks are unmasked.
  * Returns 1 if text_rest() is to run. The whole-message path takes the
  * second step out of line, deliver() inline: the rules are the same. */
 WS_INLINE int chunk_unmask(const ws_conn *c, chunk *k, unsigned op, uint32_t st)
 {
 	int ascii;
 
-	if (op != WS_OP_TEXT || (c->cfg_->flags & WS_CFG_NO_UTF8_CHECK))
+	if (op != WS_OP_TEXT || (c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) {
+		if (k->masked)
+			ws__unmask(k->d, k->n, k->key);
+		k->masked = 0;
 		return 0;
+	}
 	if (k->n > WS__UNMASK_INLINE)
 		return 1;
 	if (k->masked)
@@ -179,9 +183,7 @@ WS_INLINE void text_rest(chunk *k, uint32_t *st)
  * the valid bytes before it come as an event and the error on the next
  * call (it is sticky, so no state after it is ever read), so that events
  * do not depend on how the input was split: k->end is cleared then. With no
- * such bytes, the error now, with no event (ev_none()). A chunk still
- * masked (not text) is unmasked last, so that the whole-message path keeps
- * nothing across the call. */
+ * such bytes, the error now, with no event (ev_none()). */
 WS_INLINE int chunk_event(ws_conn *c, ws_event *ev, chunk *k, unsigned op, unsigned flags)
 {
 	if (WS_UNLIKELY(k->err)) {
@@ -197,8 +199,6 @@ WS_INLINE int chunk_event(ws_conn *c, ws_event *ev, chunk *k, unsigned op, unsig
 	ev->data = k->d;
 	ev->len = k->n;
 	ev->code = 0;
-	if (k->masked)
-		ws__unmask(k->d, k->n, k->key);
 	return WS_OK;
 }
 
