@@ -89,18 +89,16 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 
 	if (WS_UNLIKELY(b0 & 0x70)) {
 		/* RFC 6455 §5.2; RFC 7692 §6.1: RSV1 only on a message's first frame */
-		if ((b0 & 0x70 & ~c->rsv_) || op == WS_OP_CONTINUATION || (op & 8))
+		if ((b0 & 0x70 & ~c->rsv_) || op == WS_OP_CONTINUATION || ws__is_control(op))
 			return WS_E_RSV;
 	}
-	if (WS_UNLIKELY(!(WS__OPCODES_KNOWN >> op & 1)))
+	if (WS_UNLIKELY(!ws__opcode_known(op)))
 		return WS_E_OPCODE;
 	if (WS_UNLIKELY((b1 >> 7) != (cfg->role == WS_ROLE_SERVER))) /* RFC 6455 §5.1 */
 		return cfg->role == WS_ROLE_SERVER ? WS_E_MASK_REQUIRED : WS_E_MASK_UNEXPECTED;
-	if (op & 8) {
-		if (WS_UNLIKELY(!(b0 & WS_FIN)))
-			return WS_E_CONTROL_FRAGMENTED;
-		if (WS_UNLIKELY((b1 & 0x7f) > WS_CONTROL_PAYLOAD_MAX))
-			return WS_E_CONTROL_TOO_LONG;
+	if (ws__is_control(op)) {
+		if ((n = ws__control_check(b0, b1)) != 0)
+			return n;
 	} else if (op == WS_OP_CONTINUATION) { /* RFC 6455 §5.4 */
 		if (WS_UNLIKELY(!c->u_.f.msg))
 			return WS_E_UNEXPECTED_CONTINUATION;
@@ -108,7 +106,7 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 		return WS_E_EXPECTED_CONTINUATION;
 	}
 	n = ws__header_rest(p, avail, cfg->flags & WS_CFG_LENIENT_LENGTH, plen);
-	if (n <= 0 || (op & 8))
+	if (n <= 0 || ws__is_control(op))
 		return n;
 	if (WS_UNLIKELY(*plen > cfg->max_frame))
 		return WS_E_FRAME_TOO_BIG;
@@ -123,80 +121,167 @@ WS_INLINE int parse_header(ws_conn *c, const uint8_t *p, size_t avail, uint64_t 
 	return n;
 }
 
-/* The one way payload reaches the application (DESIGN.md, "Inside the
- * receive path"). d[0..n) is the next chunk of the current message, still
- * masked with *key if key is not NULL; end: the message's last byte is in
- * it; err: a fault found right after these bytes. It owns the limit on what
- * the application receives, UTF-8 (fail-fast), the event, MSG_BEGIN/END and
- * the end-of-message reset. On any fault the valid bytes before it come as
- * an event and the error on the next call (it is sticky, so no state after
- * it is ever read), so that events do not depend on how the input was
- * split; with no such bytes, the error now, with no event (ev_none(), the
- * same whether the whole-message path or the frame loop called). whole (a
- * constant): the chunk is a whole message of opcode op that no state was
- * opened for (the small-frame path), which needs no bookkeeping. */
-WS_INLINE int deliver(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, const uint32_t *key, int end,
-                      int err, int whole, unsigned op)
+/* A chunk of a message on its way to the application: d[0..n), still
+ * masked with key (the key for d[0]) while masked is set; end: the
+ * message's last byte is in it; err: a fault found right after these
+ * bytes, or 0. */
+typedef struct chunk {
+	uint8_t *d;
+	size_t n;
+	uint32_t key;
+	int masked;
+	int end;
+	int err;
+} chunk;
+
+/* What every chunk of a message of opcode op goes through, in two steps
+ * (RFC 6455 §5.3 and §8.1): chunk_unmask(), then text_rest() if it says
+ * so. Text is UTF-8, validated incrementally from the state st: short
+ * text (up to WS__UNMASK_INLINE bytes) at a sequence boundary (st 0) is
+ * judged ASCII in the unmasking pass and needs no call; the rest is
+ * validated by text_rest(), longer masked text unmasked in the same pass.
+ * Other chunks are unmasked.
+ * Returns 1 if text_rest() is to run. The whole-message path takes the
+ * second step out of line, deliver() inline: the rules are the same. */
+WS_INLINE int chunk_unmask(const ws_conn *c, chunk *k, unsigned op, uint32_t st)
 {
-	const ws_config *cfg = c->cfg_;
-	uint32_t fresh = 0, *st = whole ? &fresh : &c->u_.f.utf8;
+	int ascii;
 
-	if (!whole) {
-		uint64_t room = cfg->max_message - c->u_.f.msg_len;
-		if (WS_UNLIKELY(n > room)) { /* only inflated output gets here */
-			n = (size_t)room;
-			err = WS_E_MESSAGE_TOO_BIG;
-		}
-		op = c->u_.f.msg;
+	if (op != WS_OP_TEXT || (c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) {
+		if (k->masked)
+			ws__unmask(k->d, k->n, k->key);
+		k->masked = 0;
+		return 0;
 	}
-	if (op == WS_OP_TEXT && !(cfg->flags & WS_CFG_NO_UTF8_CHECK)) {
-		size_t ok = n;
+	if (k->n > WS__UNMASK_INLINE)
+		return 1;
+	if (k->masked)
+		ascii = ws__unmask_ascii(k->d, k->n, k->key);
+	else
+		ascii = ws__ascii_small(k->d, k->n);
+	k->masked = 0;
+	return !ascii || st;
+}
 
-		if (key && n >= 64) {
-			ok = ws__unmask_utf8(d, n, *key, st); /* one pass while hot */
-		} else {
-			if (key)
-				ws__unmask(d, n, *key);
-			/* Short ASCII at a sequence boundary needs no call. */
-			if (*st || n > 32 || !ws__ascii_small(d, n))
-				ok = ws_utf8_validate(st, d, n);
+/* The second step: UTF-8 for text that chunk_unmask() did not settle. On a
+ * fault k->n becomes the valid prefix's length and k->err WS_E_UTF8. */
+WS_INLINE void text_rest(chunk *k, uint32_t *st)
+{
+	size_t ok = k->masked ? ws__unmask_utf8(k->d, k->n, k->key, st) : ws_utf8_validate(st, k->d, k->n);
+
+	k->masked = 0;
+	if (WS_UNLIKELY(ok < k->n)) {
+		k->n = ok;
+		k->err = WS_E_UTF8;
+	} else if (WS_UNLIKELY(k->end && *st && !k->err)) {
+		k->err = WS_E_UTF8; /* the message ends inside a sequence */
+	}
+}
+
+/* The event for a judged chunk of a message of opcode op, with flags
+ * (MSG_BEGIN, COMPRESSED) and MSG_END if it ends the message. On a fault
+ * the valid bytes before it come as an event and the error on the next
+ * call (it is sticky, so no state after it is ever read), so that events
+ * do not depend on how the input was split: k->end is cleared then. With no
+ * such bytes, the error now, with no event (ev_none()). */
+WS_INLINE int chunk_event(ws_conn *c, ws_event *ev, chunk *k, unsigned op, unsigned flags)
+{
+	if (WS_UNLIKELY(k->err)) {
+		ws__fail(c, k->err);
+		if (!k->n) {
+			ev_none(ev);
+			return k->err;
 		}
-		if (WS_UNLIKELY(ok < n)) {
-			n = ok;
-			err = WS_E_UTF8;
-		} else if (WS_UNLIKELY(end && *st && !err)) {
-			err = WS_E_UTF8; /* the message ends inside a sequence */
-		}
-	} else if (key) {
-		ws__unmask(d, n, *key);
+		k->end = 0;
 	}
 	ev->type = op == WS_OP_TEXT ? WS_EV_TEXT : WS_EV_BINARY;
-	ev->data = d;
-	ev->len = n;
-	if (WS_UNLIKELY(err)) {
-		ws__fail(c, err);
-		if (!n) {
-			ev_none(ev); /* every field: the whole-message path filled some in */
-			return err;
-		}
-		end = 0;
+	ev->flags = flags | (k->end ? WS_EVF_MSG_END : 0);
+	ev->data = k->d;
+	ev->len = k->n;
+	ev->code = 0;
+	return WS_OK;
+}
+
+/* The one way a chunk of a message opened by the frame loop reaches the
+ * application (DESIGN.md, "Inside the receive path"): the limit on what the
+ * application receives, the two steps above, the event, MSG_BEGIN/END and
+ * the end-of-message reset. */
+WS_INLINE int deliver(ws_conn *c, ws_event *ev, chunk k)
+{
+	uint64_t room = c->cfg_->max_message - c->u_.f.msg_len;
+	unsigned op = c->u_.f.msg;
+	int rc;
+
+	if (WS_UNLIKELY(k.n > room)) { /* only inflated output gets here */
+		k.n = (size_t)room;
+		k.err = WS_E_MESSAGE_TOO_BIG;
 	}
-	if (whole) {
-		ev->flags = WS_EVF_MSG_BEGIN | (end ? WS_EVF_MSG_END : 0);
-		return WS_OK;
-	}
-	c->u_.f.msg_len += n;
-	ev->flags = (c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0) |
-	            (c->bits_ & WS__INFLATE ? WS_EVF_COMPRESSED : 0);
+	if (chunk_unmask(c, &k, op, c->u_.f.utf8))
+		text_rest(&k, &c->u_.f.utf8);
+	rc = chunk_event(c, ev, &k, op,
+	                 (c->bits_ & WS__BEGIN_PENDING ? WS_EVF_MSG_BEGIN : 0) |
+	                         (c->bits_ & WS__INFLATE ? WS_EVF_COMPRESSED : 0));
+	if (rc)
+		return rc;
+	c->u_.f.msg_len += k.n;
 	c->bits_ &= (uint8_t)~WS__BEGIN_PENDING;
-	if (end) {
-		ev->flags |= WS_EVF_MSG_END;
+	if (k.end) {
 		c->bits_ &= (uint8_t)~WS__INFLATE;
 		c->u_.f.msg = 0;
 		c->u_.f.msg_len = 0;
 		c->u_.f.fragments = 0;
 	}
 	return WS_OK;
+}
+
+/* The common case: a whole single-frame text or binary message, all of it in
+ * p[0..avail): FIN, no RSV bits, masked as the role requires, a minimal
+ * length (any size), no message in progress, within max_frame and
+ * max_message. Everything the general path would check holds for it, and it
+ * needs no state of its own: recv_whole() does the rest. Returns the header's
+ * length (the payload's in *plen), or 0 to take the general path. Frames of
+ * 126 bytes and up come here too (JSON of a few hundred bytes to a few KiB is
+ * most traffic), so that they pay a header decode and an unmask, not the
+ * frame machinery. */
+WS_INLINE size_t whole_header(const ws_conn *c, const uint8_t *p, size_t avail, size_t *plen)
+{
+	const ws_config *cfg = c->cfg_;
+	unsigned b0 = p[0], server = cfg->role == WS_ROLE_SERVER;
+	uint64_t len;
+	int hl;
+
+	if ((b0 - (WS_FIN | WS_OP_TEXT) >= 2) | ((unsigned)p[1] >> 7 != server) | c->u_.f.msg)
+		return 0;
+	hl = ws__header_rest(p, avail, 0, &len); /* a length that is not minimal: the general path */
+	if (hl <= 0 || avail - (size_t)hl < len || len > cfg->max_frame || len > cfg->max_message)
+		return 0;
+	*plen = (size_t)len;
+	return (size_t)hl;
+}
+
+/* A whole message that short ASCII did not settle: the second step, out of
+ * line, so that ws_conn_recv()'s shortcut makes no call of its own. */
+WS_NOINLINE static int whole_text(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, uint32_t key, int masked)
+{
+	chunk k = {d, n, key, masked, 1, 0};
+	uint32_t st = 0;
+
+	text_rest(&k, &st);
+	return chunk_event(c, ev, &k, WS_OP_TEXT, WS_EVF_MSG_BEGIN);
+}
+
+/* The message whose header whole_header() took (hl bytes at p; n payload
+ * bytes after it), for the shortcut in ws_conn_recv() and the frame loop
+ * alike: no state is opened for it, the rest is deliver()'s. */
+WS_INLINE int recv_whole(ws_conn *c, ws_event *ev, uint8_t *p, size_t hl, size_t n)
+{
+	int server = c->cfg_->role == WS_ROLE_SERVER;
+	chunk k = {p + hl, n, server ? ws__key32(p + hl - 4) : 0, server, 1, 0};
+	unsigned op = p[0] & 0x0f;
+
+	if (chunk_unmask(c, &k, op, 0))
+		return whole_text(c, ev, k.d, k.n, k.key, k.masked);
+	return chunk_event(c, ev, &k, op, WS_EVF_MSG_BEGIN);
 }
 
 /* Takes a data frame's header (n bytes at p, payload length plen) as the
@@ -216,48 +301,6 @@ WS_INLINE void frame_begin(ws_conn *c, const uint8_t *p, size_t n, uint64_t plen
 	c->u_.f.rx = WS__RX_PAYLOAD;
 	if (c->cfg_->role == WS_ROLE_SERVER)
 		memcpy(c->u_.f.mask, p + n - 4, 4);
-}
-
-/* The common case: a whole single-frame text or binary message, all of it in
- * p[0..avail): FIN, no RSV bits, masked as the role requires, a minimal
- * length (any size), no message in progress, within max_frame and
- * max_message. Everything the general path would check holds for it, and it
- * needs no state of its own: deliver() does the rest. Returns the header's
- * length (the payload's in *plen), or 0 to take the general path. Frames of
- * 126 bytes and up come here too (JSON of a few hundred bytes to a few KiB is
- * most traffic), so that they pay a header decode and an unmask, not the
- * frame machinery. */
-WS_INLINE size_t whole_header(const ws_conn *c, const uint8_t *p, size_t avail, size_t *plen)
-{
-	const ws_config *cfg = c->cfg_;
-	unsigned b0 = p[0], server = cfg->role == WS_ROLE_SERVER;
-	unsigned l7 = p[1] ^ server << 7; /* the length, or >= 128 if the mask bit is wrong */
-	uint64_t len = l7;
-	size_t hl = 2;
-
-	if ((b0 - (WS_FIN | WS_OP_TEXT) >= 2) | (l7 > 127) | c->u_.f.msg)
-		return 0;
-	if (WS_UNLIKELY(l7 >= 126)) {
-		if (l7 == 126) {
-			if (avail < 4 || (len = (unsigned)p[2] << 8 | p[3]) < 126)
-				return 0;
-			hl = 4;
-		} else {
-			if (avail < 10)
-				return 0; /* a length with the top bit set is never all here */
-			len = 0;
-			for (int i = 2; i < 10; i++)
-				len = len << 8 | p[i];
-			if (len < 65536)
-				return 0;
-			hl = 10;
-		}
-	}
-	hl += 4 * server;
-	if (avail < hl || avail - hl < len || len > cfg->max_frame || len > cfg->max_message)
-		return 0;
-	*plen = (size_t)len;
-	return hl;
 }
 
 /* The payload of a plain data frame at d[0..avail). */
@@ -281,7 +324,7 @@ WS_INLINE int recv_payload(ws_conn *c, uint8_t *d, size_t avail, size_t *used, w
 	end = !c->u_.f.frame_left && (c->u_.f.frame & WS_FIN);
 	if (!n && !end && !(c->bits_ & WS__BEGIN_PENDING))
 		return WS_OK; /* an empty middle fragment says nothing */
-	return deliver(c, ev, d, n, c->cfg_->role == WS_ROLE_SERVER ? &key : NULL, end, 0, 0, 0);
+	return deliver(c, ev, (chunk){d, n, key, c->cfg_->role == WS_ROLE_SERVER, end, 0});
 }
 
 #if WS_DEFLATE
@@ -317,7 +360,7 @@ static int recv_inflate(ws_conn *c, uint8_t *d, size_t avail, size_t *used, ws_e
 		c->u_.f.rx = WS__RX_HEADER;
 	if (!made && !r)
 		return WS_OK; /* the transform wants more input */
-	return deliver(c, ev, out, made, NULL, r == 1, r < 0 ? r : 0, 0, 0);
+	return deliver(c, ev, (chunk){out, made, 0, 0, r == 1, r < 0 ? r : 0});
 }
 #endif
 
@@ -340,9 +383,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 				break;
 			used = whole_header(c, p, avail, &len1);
 			if (used) {
-				int server = c->cfg_->role == WS_ROLE_SERVER;
-				uint32_t key = server ? ws__key32(p + used - 4) : 0;
-				rc = deliver(c, ev, p + used, len1, server ? &key : NULL, 1, 0, 1, p[0] & 0x0f);
+				rc = recv_whole(c, ev, p, used, len1);
 				pos += used + len1;
 				break;
 			}
@@ -352,7 +393,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 					rc = ws__fail(c, n);
 				break;
 			}
-			if (p[0] & 8) {
+			if (ws__is_control(p[0] & 0x0f)) {
 				if (avail - (size_t)n < plen)
 					break; /* control frames are delivered whole */
 				pos += (size_t)n + (size_t)plen;
@@ -377,7 +418,7 @@ static int recv_frames(ws_conn *c, uint8_t *buf, size_t len, size_t *consumed, w
 	return rc;
 }
 
-/* Everything but the common case, and the event cleared first. */
+/* Everything but the shortcut, and the event cleared first. */
 WS_NOINLINE static int recv_general(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
 	ev_none(ev);
@@ -395,52 +436,20 @@ WS_NOINLINE static int recv_general(ws_conn *c, void *buf, size_t len, size_t *c
 	return recv_frames(c, buf, len, consumed, ev);
 }
 
-#ifndef __OPTIMIZE_SIZE__
-/* A whole text message found by ws_conn_recv(), masked with key if masked. */
-WS_NOINLINE static int recv_whole_text(ws_conn *c, ws_event *ev, uint8_t *d, size_t n, uint32_t key,
-                                       int masked)
-{
-	return deliver(c, ev, d, n, masked ? &key : NULL, 1, 0, 1, WS_OP_TEXT);
-}
-#endif
-
-/* The common case first, with nothing else in the way: an open connection
- * between messages, and a whole message in the buffer (whole_header()).
- * Everything that needs a call is a call away, so that this path keeps its
- * values in scratch registers and saves none. */
+/* The shortcut first, with nothing else in the way: an open connection
+ * between frames, and a whole message in the buffer (whole_header()), taken
+ * by recv_whole() as the frame loop would take it. A build for size takes
+ * no shortcut: the frame loop finds the same messages (make mcu shows what
+ * that saves). */
 int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev)
 {
-	/* A build for size keeps one way: the general path takes whole messages
-	 * too (1.1 KiB less on a Cortex-M3). */
 #ifndef __OPTIMIZE_SIZE__
-	uint8_t *p = buf, *d;
 	size_t hl, n;
-	uint32_t key;
-	int server;
 
-	if (WS_LIKELY(len >= 2 && !(c->error_ | (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) | c->u_.f.rx) &&
-	              ws__handshake_done(c) && (hl = whole_header(c, p, len, &n)))) {
-		d = p + hl;
-		server = c->cfg_->role == WS_ROLE_SERVER;
-		key = server ? ws__key32(d - 4) : 0;
+	if (WS_LIKELY(len >= 2 && !(c->error_ | ws__recv_over(c) | c->u_.f.rx) && ws__handshake_done(c) &&
+	              (hl = whole_header(c, buf, len, &n)))) {
 		*consumed = hl + n;
-		ev->flags = WS_EVF_MSG_BEGIN | WS_EVF_MSG_END;
-		ev->data = d;
-		ev->len = n;
-		ev->code = 0;
-		if (p[0] & 1 && !(c->cfg_->flags & WS_CFG_NO_UTF8_CHECK)) { /* text */
-			/* Short ASCII, the usual short text, is judged in the unmasking pass. */
-			if (n > WS__UNMASK_INLINE)
-				return recv_whole_text(c, ev, d, n, key, server);
-			if (!(server ? ws__unmask_ascii(d, n, key) : ws__ascii_small(d, n)))
-				return recv_whole_text(c, ev, d, n, key, 0);
-			ev->type = WS_EV_TEXT;
-			return WS_OK;
-		}
-		ev->type = p[0] & 1 ? WS_EV_TEXT : WS_EV_BINARY;
-		if (server)
-			ws__unmask(d, n, key); /* last: nothing is kept across the call */
-		return WS_OK;
+		return recv_whole(c, ev, buf, hl, n);
 	}
 #endif
 	return recv_general(c, buf, len, consumed, ev);
@@ -467,7 +476,7 @@ int ws_conn_state(const ws_conn *c)
 		return WS_STATE_CLOSED;
 	if (!ws__handshake_done(c))
 		return WS_STATE_HANDSHAKE;
-	if ((b & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV))
+	if (ws__close_done(c))
 		return WS_STATE_CLOSED;
 	if (b & WS__CLOSE_SENT)
 		return WS_STATE_CLOSE_SENT;
@@ -483,11 +492,9 @@ int ws_conn_error(const ws_conn *c)
 
 int ws_conn_should_close_transport(const ws_conn *c)
 {
-	unsigned b = c->bits_;
-
-	if (b & WS__DONE)
+	if (c->bits_ & WS__DONE)
 		return 1;
-	return !c->error_ && (b & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV);
+	return !c->error_ && ws__close_done(c);
 }
 
 /* The callback shim: ws_conn_recv() in a loop. */

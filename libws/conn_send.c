@@ -14,9 +14,9 @@ WS_INLINE int send_allowed(const ws_conn *c, unsigned opcode, unsigned flags, ui
 	switch (opcode) {
 	case WS_OP_TEXT:
 	case WS_OP_BINARY:
-		return c->send_ ? WS_E_STATE : WS_OK;
+		return c->send_ != WS__TX_IDLE ? WS_E_STATE : WS_OK;
 	case WS_OP_CONTINUATION:
-		return c->send_ ? WS_OK : WS_E_STATE;
+		return c->send_ != WS__TX_IDLE ? WS_OK : WS_E_STATE;
 	case WS_OP_PING:
 	case WS_OP_PONG:
 		return (flags & WS_SEND_MORE) || len > WS_CONTROL_PAYLOAD_MAX ? WS_E_ARG : WS_OK;
@@ -33,54 +33,64 @@ static int written(int rc, size_t *out_len)
 	return rc;
 }
 
-/* Writes the header of a frame, masked for a client with a key it returns in
- * key. *out_len gets the header length, the bytes needed (WS_E_BUFFER, with
- * extra payload bytes after the header), or 0. */
-WS_INLINE int write_header(ws_conn *c, unsigned b0, uint64_t len, uint64_t extra, uint8_t *out,
-                        size_t cap, size_t *out_len, uint8_t key[4])
+/* 1 if out[0..cap) has room for a header of hl bytes and more bytes after
+ * it; if not, *out_len gets the bytes needed (for WS_E_BUFFER). */
+WS_INLINE int has_room(size_t cap, size_t hl, uint64_t more, size_t *out_len)
 {
-	int client = c->cfg_->role == WS_ROLE_CLIENT;
-	size_t hl = ws__header_size(len, client);
+	if (WS_UNLIKELY(cap < hl || cap - hl < more)) {
+		*out_len = hl + (size_t)more;
+		return 0;
+	}
+	return 1;
+}
 
-	if (WS_UNLIKELY(cap < hl || cap - hl < extra)) {
-		*out_len = hl + (size_t)extra;
-		return WS_E_BUFFER;
-	}
-	if (client && ws__random(c, key, 4)) {
+/* A client's key for its next frame: fresh and unpredictable for each frame
+ * (RFC 6455 §5.3). Nonzero if the random callback failed. */
+WS_INLINE int fresh_key(ws_conn *c, int client, uint8_t key[4])
+{
+	return client && ws__random(c, key, 4);
+}
+
+/* Writes a whole frame into out, which has room for it: the header, then
+ * the payload copied, or for a client masked into out. client: the role, a
+ * constant where the caller knows it. Every frame but a compressed one is
+ * written here, ws_conn_send()'s shortcut included. */
+WS_INLINE int send_whole(ws_conn *c, int client, unsigned b0, const void *data, size_t len,
+                         uint8_t *out, size_t *out_len)
+{
+	uint8_t key[4];
+	size_t hl;
+
+	if (WS_UNLIKELY(fresh_key(c, client, key))) {
 		*out_len = 0;
-		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
+		return WS_E_RAND;
 	}
-	*out_len = ws__header_write(out, b0, len, client ? key : NULL);
+	hl = ws__header_write(out, b0, len, client ? key : NULL);
+	*out_len = hl + len;
+	if (!len)
+		; /* data may be NULL: neither copy may see it */
+	else if (client)
+		ws__mask(out + hl, data, len, ws__key32(key));
+	else
+		memcpy(out + hl, data, len); /* last: nothing is kept across it */
 	return WS_OK;
 }
 
 static int write_frame(ws_conn *c, unsigned b0, const void *data, size_t len, uint8_t *out,
                        size_t cap, size_t *out_len)
 {
-	uint8_t key[4];
-	size_t hl;
-	int rc = write_header(c, b0, len, len, out, cap, &hl, key);
+	int client = c->cfg_->role == WS_ROLE_CLIENT;
 
-	if (rc != WS_OK) {
-		*out_len = hl;
-		return rc;
-	}
-	if (!len)
-		; /* data may be NULL: neither copy may see it */
-	else if (c->cfg_->role == WS_ROLE_CLIENT)
-		ws__mask(out + hl, data, len, ws__key32(key));
-	else
-		memcpy(out + hl, data, len);
-	*out_len = hl + len;
-	return WS_OK;
+	if (!has_room(cap, ws__header_size(len, client), len, out_len))
+		return WS_E_BUFFER;
+	return send_whole(c, client, b0, data, len, out, out_len);
 }
 
-/* c->send_: 0 between messages, 1 inside a fragmented message, 2 inside a
- * compressed one. */
+/* After a frame of opcode went out: where the send path now is. */
 static void note_sent(ws_conn *c, unsigned opcode, unsigned flags)
 {
-	if (!(opcode & 8))
-		c->send_ = (flags & WS_SEND_MORE) != 0;
+	if (!ws__is_control(opcode))
+		c->send_ = flags & WS_SEND_MORE ? WS__TX_FRAGMENTED : WS__TX_IDLE;
 }
 
 static unsigned first_byte(unsigned opcode, unsigned flags)
@@ -110,11 +120,9 @@ static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const vo
 	if (!bound)
 		return 1;
 	hmax = ws__header_size(bound, client);
-	if (cap < hmax || cap - hmax < bound) {
-		*out_len = hmax + bound;
+	if (!has_room(cap, hmax, bound, out_len))
 		return WS_E_BUFFER;
-	}
-	if (client && ws__random(c, key, 4))
+	if (fresh_key(c, client, key))
 		return WS_E_RAND;
 	rc = ws__deflate_frame(c, data, len, final, out + hmax, bound, &m);
 	if (rc != WS_OK)
@@ -125,7 +133,7 @@ static int send_compressed(ws_conn *c, unsigned opcode, unsigned flags, const vo
 	if (client)
 		ws_mask(out + hl, m, key, 0);
 	*out_len = hl + m;
-	c->send_ = final ? 0 : 2;
+	c->send_ = final ? WS__TX_IDLE : WS__TX_COMPRESSED;
 	return WS_OK;
 }
 #endif
@@ -140,9 +148,11 @@ WS_NOINLINE static int send_general(ws_conn *c, unsigned opcode, unsigned flags,
 	if (rc != WS_OK)
 		return rc;
 #if WS_DEFLATE
-	if (!(opcode & 8) && c->send_ == 2 && !c->ext_)
+	if (!ws__is_control(opcode) && c->send_ == WS__TX_COMPRESSED && !c->ext_)
 		return WS_E_STATE; /* ws_conn_release() took the compressor mid-message */
-	if (!(opcode & 8) && (c->send_ == 2 || (!c->send_ && ws__deflate_wanted(c, len, flags)))) {
+	if (!ws__is_control(opcode) &&
+	    (c->send_ == WS__TX_COMPRESSED ||
+	     (c->send_ == WS__TX_IDLE && ws__deflate_wanted(c, len, flags)))) {
 		rc = send_compressed(c, opcode, flags, data, len, out, cap, out_len);
 		if (rc <= 0)
 			return written(rc, out_len);
@@ -157,8 +167,8 @@ WS_NOINLINE static int send_general(ws_conn *c, unsigned opcode, unsigned flags,
 int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len, void *out,
                         size_t cap, size_t *out_len)
 {
+	int rc = send_allowed(c, opcode, flags, len), client = c->cfg_->role == WS_ROLE_CLIENT;
 	uint8_t key[4];
-	int rc = send_allowed(c, opcode, flags, len);
 
 	*out_len = 0;
 	if (WS_UNLIKELY(rc != WS_OK))
@@ -166,13 +176,15 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 	/* The caller's bytes cannot join a compressed message; control frames
 	 * are never compressed (RFC 7692 §6.1), so they may go between its
 	 * fragments as between any others (RFC 6455 §5.4). */
-	if (WS_UNLIKELY(c->send_ == 2 && !(opcode & 8)))
+	if (WS_UNLIKELY(c->send_ == WS__TX_COMPRESSED && !ws__is_control(opcode)))
 		return WS_E_STATE;
-	/* write_header leaves *out_len right whatever happens. */
-	rc = write_header(c, first_byte(opcode, flags), len, 0, out, cap, out_len, key);
-	if (WS_LIKELY(rc == WS_OK))
-		note_sent(c, opcode, flags);
-	return rc;
+	if (!has_room(cap, ws__header_size(len, client), 0, out_len))
+		return WS_E_BUFFER;
+	if (WS_UNLIKELY(fresh_key(c, client, key)))
+		return WS_E_RAND;
+	*out_len = ws__header_write(out, first_byte(opcode, flags), len, client ? key : NULL);
+	note_sent(c, opcode, flags);
+	return WS_OK;
 }
 
 int ws__write_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len, void *out,
@@ -251,52 +263,34 @@ int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len)
 }
 
 #ifndef __OPTIMIZE_SIZE__
-/* A client's whole message, for ws_conn_send(): the key, then the masking
- * copy. write_frame() does the same after checks ws_conn_send() has made;
- * through it, encode-masked-1KiB measured 0.69x of xorcopy, here 0.74x. */
-WS_NOINLINE static int send_masked(ws_conn *c, unsigned opcode, const void *data, size_t len,
-                                   uint8_t *out, size_t *out_len)
+/* send_whole() for a client, out of line for ws_conn_send()'s shortcut: the
+ * key is drawn through a call, and the server's copy saves nothing across
+ * one (see docs/performance.md). */
+WS_NOINLINE static int send_masked(ws_conn *c, unsigned b0, const void *data, size_t len, uint8_t *out,
+                                   size_t *out_len)
 {
-	uint8_t key[4];
-	size_t hl;
-
-	if (ws__random(c, key, 4)) {
-		*out_len = 0;
-		return WS_E_RAND; /* RFC 6455 §5.3: a fresh, unpredictable key per frame */
-	}
-	hl = ws__header_write(out, WS_FIN | opcode, len, key);
-	*out_len = hl + len;
-	if (len) /* data may be NULL */
-		ws__mask(out + hl, data, len, ws__key32(key));
-	return WS_OK;
+	return send_whole(c, 1, b0, data, len, out, out_len);
 }
 #endif
 
-/* The common case first: a whole text or binary message under 64 KiB, sent
+/* The shortcut first: a whole text or binary message under 64 KiB, sent
  * plain (no extension agreed), on a connection that may send and has no
  * fragmented message open, into a buffer with room for the largest header
- * it could need. For a server it is the header and one copy, the copy last
- * so that nothing is kept across it; the rest of the rules are
- * send_allowed()'s, a call away. Larger messages are the copy's time. */
+ * it could need. Such a message passes send_allowed() and needs no
+ * note_sent(): it goes straight to send_whole(). Larger messages are the
+ * copy's time. A build for size takes no shortcut, as ws_conn_recv(). */
 int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                  void *out, size_t cap, size_t *out_len)
 {
-	/* A build for size keeps one way, as ws_conn_recv(). */
 #ifndef __OPTIMIZE_SIZE__
-	uint8_t *o = out;
-
+	/* ws__may_send(), its bit test or-ed with the others; c->send_ is
+	 * nonzero unless WS__TX_IDLE. */
 	if (WS_LIKELY(len < 65536 && cap >= len + 8 &&
-	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ |
-	                (c->bits_ & (WS__CLOSE_SENT | WS__DONE))) &&
+	              !((opcode - WS_OP_TEXT >= 2) | flags | c->error_ | c->send_ | ws__send_over(c)) &&
 	              !c->ext_ && ws__handshake_done(c))) {
-		size_t hl;
 		if (c->cfg_->role == WS_ROLE_CLIENT)
-			return send_masked(c, opcode, data, len, o, out_len);
-		hl = ws__header_write(o, WS_FIN | opcode, len, NULL); /* 2 or 4 bytes here */
-		*out_len = hl + len;
-		if (len) /* data may be NULL */
-			memcpy(o + hl, data, len);
-		return WS_OK;
+			return send_masked(c, WS_FIN | opcode, data, len, out, out_len);
+		return send_whole(c, 0, WS_FIN | opcode, data, len, out, out_len);
 	}
 #endif
 	return send_general(c, opcode, flags, data, len, out, cap, out_len);

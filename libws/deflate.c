@@ -58,13 +58,13 @@ static void z_setup(z_stream *z, const ws_deflate_config *cfg)
 
 /* A connection's own compressor keeps a note of the memory zlib asked for
  * (its opaque pointer, allocated beside it). With context takeover that is
- * some 260 KiB per connection, and a server sending round-robin over 100
- * connections finds it cold at every message: zlib's match search then
- * walks hash chains through the window with a cache miss per step, and
- * waiting takes three quarters of the time (45 MB/s with one connection, 12
- * with 100, make bench-deflate). Asking for all of it at once first
- * (prefetch()) streams it in at memory bandwidth instead; the output is the
- * same. (The inflater, 39 KiB, gains nothing from the same: measured.) */
+ * hundreds of KiB per connection (deflate.h), and a server sending
+ * round-robin over many connections finds it cold at every message: zlib's
+ * match search then walks hash chains through the window with a cache miss
+ * per step, and waiting takes most of the time. Asking for all of it at once
+ * first (prefetch()) streams it in at memory bandwidth instead; the output is
+ * the same. The inflater, much smaller, gains nothing from the same. (make
+ * bench-deflate; figures in docs/performance.md.) */
 #define ZREGIONS 6 /* zlib 1.2 and 1.3 make five allocations for a compressor */
 
 typedef struct zrec {

@@ -11,14 +11,10 @@ int ws_frame_header_decode(ws_frame_header *h, const void *buf, size_t len, unsi
 	if (len < 2)
 		return 0;
 	op = p[0] & 0x0f;
-	if (!(WS__OPCODES_KNOWN >> op & 1))
+	if (!ws__opcode_known(op))
 		return WS_E_OPCODE;
-	if (op & 8) { /* RFC 6455 §5.5 */
-		if (!(p[0] & WS_FIN))
-			return WS_E_CONTROL_FRAGMENTED;
-		if ((p[1] & 0x7f) > WS_CONTROL_PAYLOAD_MAX)
-			return WS_E_CONTROL_TOO_LONG;
-	}
+	if (ws__is_control(op) && (n = ws__control_check(p[0], p[1])) != 0)
+		return n;
 	n = ws__header_rest(p, len, flags & WS_DECODE_LENIENT_LENGTH, &plen);
 	if (n <= 0)
 		return n;

@@ -4,7 +4,7 @@
 #include "ws_internal.h"
 
 /* A program that only serves need not carry the client's response parser
- * (0.7 KiB on a Cortex-M3): only ws_conn_connect() enters the state that
+ * (make mcu shows the size): only ws_conn_connect() enters the state that
  * calls it, and the two are defined in one file, handshake_client.c. So the
  * reference from here is weak where the toolchain has weak symbols (ELF): a
  * static link takes handshake_client.o only for a program that calls

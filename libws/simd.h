@@ -34,8 +34,8 @@
 #define WS_UNLIKELY(x) (x)
 #endif
 /* The hot paths are forced inline for speed, except in a build for size
- * (-Os, as for a microcontroller), where the compiler chooses: about 1 KB
- * less flash on a Cortex-M3. */
+ * (-Os, as for a microcontroller), where the compiler chooses: less flash
+ * (make mcu). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define WS_INLINE static inline __attribute__((always_inline))
 #else
@@ -191,13 +191,6 @@ WS_INLINE void ws__mask_small(uint8_t *dst, const uint8_t *src, size_t n, uint32
 	(void)ws__mask_small_hi(dst, src, n, key);
 }
 
-/* ws__mask_small(d, d, n, key), returning 1 if the unmasked bytes are all
- * ASCII: short text is checked in the same pass, while it is in registers. */
-WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
-{
-	return !ws__mask_small_hi(d, d, n, key);
-}
-
 /* 1 if p[0..n) is all ASCII; for short inputs, inline. */
 WS_INLINE int ws__ascii_small(const uint8_t *p, size_t n)
 {
@@ -331,8 +324,7 @@ void ws__isa_use(unsigned best);
 void ws__mask(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
 
 /* Unmasks d[0..n) in place: inline for short payloads, else ws__mask(). A
- * build for size always calls: the inline copy was 0.3 KiB of a Cortex-M3's
- * flash. */
+ * build for size always calls (make mcu shows what the inline copy costs). */
 WS_INLINE void ws__unmask(uint8_t *d, size_t n, uint32_t key)
 {
 #ifndef __OPTIMIZE_SIZE__
@@ -341,6 +333,19 @@ WS_INLINE void ws__unmask(uint8_t *d, size_t n, uint32_t key)
 	else
 #endif
 		ws__mask(d, d, n, key);
+}
+
+/* ws__unmask(), returning 1 if the unmasked bytes are all ASCII: short text
+ * is checked in the same pass, while it is in registers. A build for size
+ * calls, then tests. */
+WS_INLINE int ws__unmask_ascii(uint8_t *d, size_t n, uint32_t key)
+{
+#ifndef __OPTIMIZE_SIZE__
+	if (n <= WS__UNMASK_INLINE)
+		return !ws__mask_small_hi(d, d, n, key);
+#endif
+	ws__mask(d, d, n, key);
+	return ws__ascii_small(d, n);
 }
 
 /* As ws__unmask_utf8_scalar(), with the best kernel for this CPU. */

@@ -152,8 +152,8 @@ size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 		switch (isa_best()) {
 #if WS__HAVE_X86
 		case WS__ISA_AVX512VBMI:
-			/* Below this, ASCII text of 1 KiB parsed 14 % slower with it
-			 * and mixed text 3 % faster (make bench). */
+			/* Below this, ASCII text parsed slower with it and mixed
+			 * text hardly faster (see docs/performance.md). */
 			if (n >= WS__VBMI_MIN)
 				return ws__unmask_utf8_vbmi(d, n, key, state);
 			/* fall through */
@@ -174,7 +174,7 @@ size_t ws__unmask_utf8(uint8_t *d, size_t n, uint32_t key, uint32_t *state)
 		}
 	}
 	/* Inline for the short payloads of small frames; in a build for size,
-	 * the scalar kernel (0.25 KiB less on a Cortex-M3). */
+	 * the scalar kernel, which is smaller (make mcu). */
 #ifdef __OPTIMIZE_SIZE__
 	ws__mask_scalar(d, d, n, key);
 #else

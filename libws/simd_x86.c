@@ -569,8 +569,7 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
 		}
 		if (ascii && e == n) {
 			/* Ends in ASCII: at a boundary. Reading the last bytes back
-			 * waited for the masked store that wrote them, a third of
-			 * the time of an ASCII frame of 1 KiB. */
+			 * would wait for the masked store that wrote them. */
 			*state = 0;
 			return n;
 		}
@@ -588,9 +587,9 @@ TGT_AVX512 size_t ws__unmask_utf8_avx512(uint8_t *d, size_t n, uint32_t key, uin
  * is three compares whose bit masks are shifted in general registers. vpermb
  * reads 6 index bits, so the 16-entry tables, repeated in each lane, need no
  * nibble masking. On an AMD Zen 4 (512-bit operations take a 256-bit unit
- * twice, so operations, not loads, are the cost), mixed text (a character in
- * four of 2-4 bytes) in frames of 16 KiB to 64 MiB parsed 12-16 % faster
- * (make bench); below 2 KiB the two passes stay (simd_dispatch.c). */
+ * twice, so operations, not loads, are the cost), mixed text in large frames
+ * parses faster (see docs/performance.md); below 2 KiB the two passes stay
+ * (simd_dispatch.c). */
 #define TGT_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 
 typedef struct vbmi_carry {
@@ -610,8 +609,8 @@ static const uint8_t up_index[64] __attribute__((aligned(64))) = {
 };
 
 /* Sets up c for a step after a sequence boundary (or ASCII). Only text
- * that is not all ASCII needs it: done at the first such step, as it cost
- * ASCII frames of 1 KiB a tenth of their speed. */
+ * that is not all ASCII needs it: done at the first such step, so that
+ * ASCII frames do not pay for it. */
 TGT_VBMI ALWAYS void vbmi_init(vbmi_carry *c)
 {
 	c->t1 = _mm512_broadcast_i32x4(LUT(prev_high));
@@ -783,9 +782,8 @@ TGT_VBMI size_t ws__unmask_utf8_vbmi(uint8_t *d, size_t n, uint32_t key, uint32_
 		i = done;
 	}
 	/* All valid; the state is that of the last 3 bytes, which are in the
-	 * last step's lanes E-3..E-1. Reading them back from memory waited
-	 * for the masked store that wrote them: a fifth of the time of a
-	 * 1 KiB frame. */
+	 * last step's lanes E-3..E-1. Reading them back from memory would
+	 * wait for the masked store that wrote them. */
 	{
 		size_t e = (((uintptr_t)(d + n) - 1) & 63) + 1;
 		if (WS_LIKELY(e >= 3 && n - lo >= 3) &&

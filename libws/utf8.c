@@ -49,10 +49,10 @@
 
 /* Two forms of the same DFA, with the same loop-carried chain (one shift
  * per byte: the row depends on the byte only). A build for speed looks the
- * row up by byte in one 2 KiB table: one load per byte, about 10 % more
- * 16-byte text frames parsed per second than the compact form (make bench,
- * parse-utf8-16B). A build for size (-Os, as for a microcontroller) looks up
- * the class, then the row: 352 bytes. WS__UTF8_COMPACT chooses explicitly
+ * row up by byte in one 2 KiB table: one load per byte, faster on short
+ * text than the compact form (see docs/performance.md). A build for size
+ * (-Os, as for a microcontroller) looks up the class, then the row: 352
+ * bytes. WS__UTF8_COMPACT chooses explicitly
  * (test_utf8.c builds the compact form beside the library's, so that the
  * oracle tests meet both forms in every build). */
 #ifndef WS__UTF8_COMPACT
@@ -77,8 +77,8 @@ static const uint64_t utf8_dfa[256] = {UTF8_CLASSES(UTF8_ROW)};
 #endif
 
 /* Aligned so that the byte loop below stays inside one 64-byte fetch block
- * wherever the linker puts the function: when it crossed one, 16-byte text
- * frames parsed 9 % slower (make bench, parse-utf8-16B). Not in a build for
+ * wherever the linker puts the function: when it crossed one, short text
+ * frames parsed slower (make bench, parse-utf8-16B). Not in a build for
  * size, where the padding is flash. */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 __attribute__((aligned(64)))

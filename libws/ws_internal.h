@@ -69,6 +69,13 @@ enum {
 	WS__RX_FLUSH       /* a compressed message's bytes are all in; inflated output remains */
 };
 
+/* Where the send path is between frames (ws_conn.send_). */
+enum {
+	WS__TX_IDLE = 0,    /* between messages (0: ws_conn_send() tests send_ as a truth value) */
+	WS__TX_FRAGMENTED,  /* inside a fragmented message sent plain */
+	WS__TX_COMPRESSED   /* inside a fragmented compressed message */
+};
+
 /* The connection's lifecycle, asked in one way everywhere. */
 
 /* The opening handshake is over (or was done elsewhere): frames flow. */
@@ -77,23 +84,61 @@ WS_INLINE int ws__handshake_done(const ws_conn *c)
 	return c->state_ >= WS__OPEN;
 }
 
+/* Nothing more may be sent: our close went out, or the transport was
+ * given up. Nonzero if so, with no branch, as ws__recv_over(). */
+WS_INLINE int ws__send_over(const ws_conn *c)
+{
+	return c->bits_ & (WS__CLOSE_SENT | WS__DONE);
+}
+
 /* Frames of any kind may be written: open, our close not sent, the
  * transport not given up. A sticky error is checked apart, since callers
  * return it rather than WS_E_STATE. */
 WS_INLINE int ws__may_send(const ws_conn *c)
 {
-	return ws__handshake_done(c) && !(c->bits_ & (WS__CLOSE_SENT | WS__DONE));
+	return ws__handshake_done(c) && !ws__send_over(c);
 }
 
 /* Nothing more may arrive: the peer's close was received, or the
- * transport ended (EOF, failure written, rejection). */
+ * transport ended (EOF, failure written, rejection). Nonzero if so, with
+ * no branch, so that a fast path may or it with other tests. */
 WS_INLINE int ws__recv_over(const ws_conn *c)
 {
-	return (c->bits_ & (WS__CLOSE_RECV | WS__DONE)) != 0;
+	return c->bits_ & (WS__CLOSE_RECV | WS__DONE);
 }
 
-/* Opcodes that exist: 0, 1, 2, 8, 9, 10 (RFC 6455 §5.2). */
-#define WS__OPCODES_KNOWN 0x0707u
+/* The close handshake is over: close frames went both ways. */
+WS_INLINE int ws__close_done(const ws_conn *c)
+{
+	return (c->bits_ & (WS__CLOSE_SENT | WS__CLOSE_RECV)) == (WS__CLOSE_SENT | WS__CLOSE_RECV);
+}
+
+/* Opcodes 8-15 are control frames (RFC 6455 §5.5). */
+WS_INLINE int ws__is_control(unsigned op)
+{
+	return (op & 8) != 0;
+}
+
+/* The checks of a frame header that its first two bytes b0, b1 allow and
+ * no connection state affects, for ws_frame_header_decode() and the
+ * connection alike (RFC 6455 §5.2, §5.5). */
+
+/* Opcodes that exist: 0, 1, 2, 8, 9, 10. */
+WS_INLINE int ws__opcode_known(unsigned op)
+{
+	return 0x0707u >> op & 1;
+}
+
+/* A control frame is not fragmented and carries at most 125 bytes. Returns
+ * 0 or the error. */
+WS_INLINE int ws__control_check(unsigned b0, unsigned b1)
+{
+	if (WS_UNLIKELY(!(b0 & WS_FIN)))
+		return WS_E_CONTROL_FRAGMENTED;
+	if (WS_UNLIKELY((b1 & 0x7f) > WS_CONTROL_PAYLOAD_MAX))
+		return WS_E_CONTROL_TOO_LONG;
+	return 0;
+}
 
 /* Decodes the extended length and mask key of a header at p[0..avail), whose
  * first two bytes were already judged. Returns the header length, 0 if more

@@ -192,32 +192,27 @@ extern "C" {
 /* Sets *cfg to the defaults for role: the WS_DEFAULT_* limits, no flags, no rand. */
 WS_API void ws_config_init(ws_config *cfg, int role);
 
-/* Initialises c to use cfg (which must outlive it). Pass sizeof(ws_conn) as size.
- * Returns WS_OK, WS_E_ABI if size differs from the library's ws_conn, or
- * WS_E_ARG if cfg is invalid (unknown role, a client without rand,
- * max_fragments of 0, a deflate config without allocator or with an inflate
- * buffer under 1024 bytes). A server starts awaiting the request; a client
- * must call ws_conn_connect() first; with WS_CFG_START_OPEN both start OPEN.
- * A connection that may use permessage-deflate holds memory from its
- * allocator until ws_conn_release(). */
+/* Initialises c to use cfg (which must outlive it). Pass sizeof(ws_conn) as
+ * size. A server starts awaiting the request; a client must call
+ * ws_conn_connect() first; with WS_CFG_START_OPEN both start OPEN. A
+ * connection that may use permessage-deflate holds memory from its allocator
+ * until ws_conn_release().
+ * Returns:
+ *   WS_OK;
+ *   WS_E_ABI if size differs from the library's sizeof(ws_conn);
+ *   WS_E_ARG if cfg is invalid: an unknown role, a client without rand,
+ *     max_fragments of 0, a deflate config without allocator or with an
+ *     inflate buffer under 1024 bytes.
+ * Sticky: no; after an error c is untouched. */
 WS_API int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg);
 
 /* Frees the memory a connection took from the deflate allocator (its
  * permessage-deflate state). Call it once the connection is finished; safe on
  * any connection, and more than once. Afterwards the extension is off: a
  * frame with RSV1, or the rest of a compressed message, sent or received,
- * fails (WS_E_RSV on receipt, WS_E_STATE on sending). */
+ * fails (WS_E_RSV on receipt, WS_E_STATE on sending). ws_conn_enable_deflate()
+ * is in deflate.h. */
 WS_API void ws_conn_release(ws_conn *c);
-
-/* Turns permessage-deflate on, with the agreed parameters p (deflate.h), for a
- * connection whose handshake was done elsewhere (WS_CFG_START_OPEN, e.g. over
- * HTTP/2); the handshake of this library turns it on itself when both sides
- * agree. Returns WS_OK; WS_E_STATE (not OPEN: a server before its accept, a
- * client before the 101; no deflate config; already on; or built without
- * deflate); WS_E_ALLOC (nothing changed: the extension stays off, RSV1 frames
- * stay a protocol error). Neither error is sticky. */
-struct ws_deflate_params;
-WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p);
 
 /* Consumes bytes from buf[0..len) and returns at most one event in *ev.
  * *consumed is set to the bytes used, which may be fewer than len even with
@@ -229,20 +224,24 @@ WS_API int ws_conn_enable_deflate(ws_conn *c, const struct ws_deflate_params *p)
  * next call. With an error, *ev is WS_EV_NONE with no flags, data, len or
  * code (a failed server handshake may still describe its head in ev->http).
  * Returns:
- *   - WS_OK: *ev holds an event, or WS_EV_NONE when nothing more can be done
+ *   WS_OK: *ev holds an event, or WS_EV_NONE when nothing more can be done
  *     with these bytes (also while a server awaits ws_conn_accept/reject,
  *     and after the transport ended or the connection was rejected);
- *   - an error from the wire (every ws_status <= -100, see status.h): sticky,
- *     every later call returns it again; call ws_conn_fail();
- *   - WS_E_ALLOC: zlib's inflate state (permessage-deflate) could not be had;
- *     sticky as the above (close code 1011);
- *   - WS_E_STATE for a client that has not called ws_conn_connect(): not
- *     sticky, nothing consumed, nothing changed. */
+ *   an error from the wire (every ws_status <= -100, see status.h); call
+ *     ws_conn_fail();
+ *   WS_E_ALLOC if zlib's inflate state (permessage-deflate) cannot be had
+ *     (close code 1011);
+ *   WS_E_STATE for a client that has not called ws_conn_connect(): nothing
+ *     consumed, nothing changed.
+ * Sticky: the errors from the wire and WS_E_ALLOC (every later call returns
+ * them again); WS_E_STATE is not. */
 WS_API int ws_conn_recv(ws_conn *c, void *buf, size_t len, size_t *consumed, ws_event *ev);
 
 /* Tells the connection that the transport ended (read returned 0). Sets *ev to
  * a CLOSE event with code 1006 if no close frame had been received, else to
- * WS_EV_NONE, and moves to WS_STATE_CLOSED (unless FAILED). Returns WS_OK. */
+ * WS_EV_NONE, and moves to WS_STATE_CLOSED (unless FAILED).
+ * Returns:
+ *   WS_OK, always. */
 WS_API int ws_conn_recv_eof(ws_conn *c, ws_event *ev);
 
 /* Writes one frame into out[0..cap): opcode is WS_OP_TEXT or WS_OP_BINARY to
@@ -258,12 +257,18 @@ WS_API int ws_conn_recv_eof(ws_conn *c, ws_event *ev);
  * *out_len gets the bytes written; on WS_E_BUFFER the bytes needed (at most
  * WS_SEND_SIZE(len), or WS_SEND_SIZE_COMPRESSED(len) when compressing); on
  * any other error 0. After an error nothing was written and nothing changed.
- * Returns WS_OK, WS_E_BUFFER, WS_E_ARG (bad opcode or flags, control payload
- * > 125, a continuation of a compressed message over 1 GiB: send such
- * payloads in pieces), WS_E_STATE (continuation without a message, new
- * message inside one, not OPEN, our close already sent, or the continuation
- * of a compressed message after ws_conn_release()), WS_E_RAND, or the sticky
- * error of a failed connection. */
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small;
+ *   WS_E_ARG for a bad opcode or flags, a control payload over 125 bytes, or
+ *     a continuation of a compressed message over 1 GiB (send such payloads
+ *     in pieces);
+ *   WS_E_STATE for a continuation without a message, a new message inside
+ *     one, a connection not OPEN or whose close was sent, or the
+ *     continuation of a compressed message after ws_conn_release();
+ *   WS_E_RAND if the rand callback failed (client);
+ *   the connection's sticky error, if it has failed.
+ * Sticky: no; only a failed connection's own error is returned again. */
 WS_API int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void *data, size_t len,
                         void *out, size_t cap, size_t *out_len);
 
@@ -272,9 +277,16 @@ WS_API int ws_conn_send(ws_conn *c, unsigned opcode, unsigned flags, const void 
  * writev and no copy. A client's header ends with the 4-byte mask key: the
  * caller must mask the payload with ws_mask(payload, len, key, 0), where key
  * is the last 4 bytes written. Never compresses. *out_len as for
- * ws_conn_send(). Same errors as ws_conn_send(), WS_E_ARG for len >= 2^63
- * (RFC 6455 §5.2), and WS_E_STATE for a data frame inside a compressed
- * fragmented message (PING and PONG are allowed there). */
+ * ws_conn_send().
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small;
+ *   WS_E_ARG as for ws_conn_send(), and for len >= 2^63 (RFC 6455 §5.2);
+ *   WS_E_STATE as for ws_conn_send(), and for a data frame inside a
+ *     compressed fragmented message (PING and PONG are allowed there);
+ *   WS_E_RAND if the rand callback failed (client);
+ *   the connection's sticky error, if it has failed.
+ * Sticky: no; only a failed connection's own error is returned again. */
 WS_API int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t len,
                                void *out, size_t cap, size_t *out_len);
 
@@ -282,18 +294,27 @@ WS_API int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint
  * (its payload still in the caller's buffer), or the echo of a CLOSE (same
  * code; state becomes CLOSED). For other events, or when no reply is due any
  * more (our close sent, the connection failed), writes nothing and returns
- * WS_OK with *out_len = 0. Needs at most WS_CONTROL_FRAME_MAX bytes. Errors:
- * WS_E_BUFFER (*out_len = the bytes needed), WS_E_RAND (*out_len = 0). */
+ * WS_OK with *out_len = 0. Needs at most WS_CONTROL_FRAME_MAX bytes.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the bytes needed);
+ *   WS_E_RAND if the rand callback failed (client; *out_len = 0).
+ * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_reply(ws_conn *c, const ws_event *ev, void *out, size_t cap, size_t *out_len);
 
 /* Starts (or answers) the close handshake with code and a reason of
  * reason_len bytes (UTF-8, at most 123 bytes). code 0 sends a close frame with
- * no payload (reason must then be empty). Returns WS_OK, WS_E_ARG for a code
- * that may not be sent (see ws_close_code_valid) or a reason that is too long
- * or not UTF-8, WS_E_STATE if not OPEN or our close was already sent,
- * WS_E_BUFFER (*out_len = the bytes needed), WS_E_RAND, or the sticky error
- * of a failed connection (use ws_conn_fail() then). On every error but
- * WS_E_BUFFER, *out_len = 0. */
+ * no payload (reason must then be empty). On every error but WS_E_BUFFER,
+ * *out_len = 0.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the bytes needed);
+ *   WS_E_ARG for a code that may not be sent (see ws_close_code_valid) or a
+ *     reason that is too long or not UTF-8;
+ *   WS_E_STATE if not OPEN or our close was already sent;
+ *   WS_E_RAND if the rand callback failed (client);
+ *   the connection's sticky error, if it has failed (use ws_conn_fail()).
+ * Sticky: no; only a failed connection's own error is returned again. */
 WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t reason_len,
                          void *out, size_t cap, size_t *out_len);
 
@@ -302,24 +323,33 @@ WS_API int ws_conn_close(ws_conn *c, unsigned code, const void *reason, size_t r
  * during a server handshake, the HTTP error response (400, 426, 431). Writes
  * nothing (WS_OK, *out_len = 0) if a close frame or the HTTP response was
  * already written, or the error has no reply (client handshake errors: just
- * close the transport). Afterwards
- * ws_conn_should_close_transport() is true. Returns WS_OK; WS_E_STATE if the
- * connection has not failed; WS_E_BUFFER (*out_len = the bytes needed: at
- * most WS_CONTROL_FRAME_MAX for a close frame, 256 for an HTTP response);
- * WS_E_RAND. On every error nothing was written and nothing changed, so the
- * call may be repeated; on every error but WS_E_BUFFER, *out_len = 0. */
+ * close the transport). Afterwards ws_conn_should_close_transport() is true.
+ * On every error nothing was written and nothing changed, so the call may be
+ * repeated; on every error but WS_E_BUFFER, *out_len = 0.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the bytes needed: at most
+ *     WS_CONTROL_FRAME_MAX for a close frame, 256 for an HTTP response);
+ *   WS_E_STATE if the connection has not failed;
+ *   WS_E_RAND if the rand callback failed (client).
+ * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_fail(ws_conn *c, void *out, size_t cap, size_t *out_len);
 
-/* WS_STATE_* */
+/* Returns:
+ *   the connection's WS_STATE_*. */
 WS_API int ws_conn_state(const ws_conn *c);
 
-/* The sticky error, or WS_OK. */
+/* Returns:
+ *   the connection's sticky error, or WS_OK if it has not failed. */
 WS_API int ws_conn_error(const ws_conn *c);
 
-/* 1 when the transport may be closed: close frames went both ways, the
- * transport ended, or the connection failed and its close frame (or HTTP
- * error) was written. A client should still give the server a moment to close
- * the TCP connection first (RFC 6455 §7.1.1). 0 otherwise. */
+/* A client should still give the server a moment to close the TCP connection
+ * first (RFC 6455 §7.1.1).
+ * Returns:
+ *   1 when the transport may be closed: close frames went both ways, the
+ *     transport ended, or the connection failed and its close frame (or HTTP
+ *     error) was written;
+ *   0 otherwise. */
 WS_API int ws_conn_should_close_transport(const ws_conn *c);
 
 /* Optional helper that joins a message's chunks into a caller buffer, for
@@ -336,20 +366,28 @@ typedef struct ws_assembler {
 /* Sets up a to fill buf[0..cap). */
 WS_API void ws_assembler_init(ws_assembler *a, void *buf, size_t cap);
 
-/* Adds a TEXT or BINARY event's chunk. Returns 1 when the message is complete
- * (a->buf[0..a->len), type a->type; the next call starts a new message), 0
- * while it is not, or WS_E_MESSAGE_TOO_BIG when the message does not fit in
- * cap. A message once refused stays refused to its end: every further chunk
- * of it, the one with WS_EVF_MSG_END included, returns WS_E_MESSAGE_TOO_BIG
- * (never 1), and a->len is 0; the next message (WS_EVF_MSG_BEGIN) is
- * assembled normally. So the caller may skip such messages, or close the
- * connection with ws_conn_close(c, 1009, ...) at the first refusal.
- * Other events are ignored (0). */
+/* Adds a TEXT or BINARY event's chunk; other events are ignored. A message
+ * once refused stays refused to its end: every further chunk of it, the one
+ * with WS_EVF_MSG_END included, returns WS_E_MESSAGE_TOO_BIG (never 1), and
+ * a->len is 0; the next message (WS_EVF_MSG_BEGIN) is assembled normally. So
+ * the caller may skip such messages, or close the connection with
+ * ws_conn_close(c, 1009, ...) at the first refusal.
+ * Returns:
+ *   1 when the message is complete (a->buf[0..a->len), type a->type; the
+ *     next call starts a new message);
+ *   0 while it is not, and for other events;
+ *   WS_E_MESSAGE_TOO_BIG when the message does not fit in cap.
+ * Sticky: for the rest of that message only. */
 WS_API int ws_assembler_add(ws_assembler *a, const ws_event *ev);
 
 /* Callback shim over ws_conn_recv(): calls on_event for each event until the
- * bytes run out, on_event returns nonzero (which is returned), or an error
- * (returned). *consumed is set as by ws_conn_recv(). */
+ * bytes run out, on_event returns nonzero, or ws_conn_recv() fails. *consumed
+ * is set as by ws_conn_recv().
+ * Returns:
+ *   WS_OK when the bytes ran out;
+ *   what on_event returned, if nonzero;
+ *   ws_conn_recv()'s error.
+ * Sticky: as for ws_conn_recv(). */
 WS_API int ws_conn_dispatch(ws_conn *c, void *buf, size_t len, size_t *consumed,
                             int (*on_event)(void *ud, ws_conn *c, ws_event *ev), void *ud);
 

@@ -29,20 +29,27 @@ extern "C" {
 /* SHA-1 (FIPS 180-4) of a[0..a_len) followed by b[0..b_len), into digest.
  * Two parts so that Sec-WebSocket-Accept, SHA-1(key + GUID) per RFC 6455
  * §4.2.2, needs no concatenation buffer; a streaming accelerator feeds them
- * one after the other. a_len or b_len may be 0. */
+ * one after the other. a_len or b_len may be 0.
+ * Returns:
+ *   0 on success;
+ *   nonzero on failure. */
 int ws_crypto_sha1(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                    uint8_t digest[20]);
 
 /* Base64 (RFC 4648 §4, with '=' padding, no line breaks) of src[0..n) into
  * dst[0..cap), followed by a NUL; *olen gets the characters written, without
- * the NUL. Nonzero if cap is too small. The same contract as
- * mbedtls_base64_encode(). */
+ * the NUL. The same contract as mbedtls_base64_encode().
+ * Returns:
+ *   0 on success;
+ *   nonzero if cap is too small. */
 int ws_crypto_base64_encode(char *dst, size_t cap, size_t *olen, const uint8_t *src, size_t n);
 
 /* Decodes base64 src[0..n) into dst[0..cap); *olen gets the bytes written.
- * Nonzero if src is not base64 or the bytes do not fit. libws passes only the
- * 24 characters of a Sec-WebSocket-Key it has already checked to be the
- * canonical encoding of 16 bytes, with cap 16. */
+ * libws passes only the 24 characters of a Sec-WebSocket-Key it has already
+ * checked to be the canonical encoding of 16 bytes, with cap 16.
+ * Returns:
+ *   0 on success;
+ *   nonzero if src is not base64 or the bytes do not fit. */
 int ws_crypto_base64_decode(uint8_t *dst, size_t cap, size_t *olen, const char *src, size_t n);
 
 #ifdef __cplusplus

@@ -71,20 +71,29 @@ typedef struct ws_frame_header {
 extern "C" {
 #endif
 
-/* Decodes the frame header at the start of buf[0..len).
- * Returns the header's length (2..14), 0 if more bytes are needed, or a
- * negative ws_status: WS_E_OPCODE, WS_E_CONTROL_FRAGMENTED, WS_E_CONTROL_TOO_LONG,
- * WS_E_LENGTH_TOP_BIT, WS_E_LENGTH_NOT_MINIMAL (unless WS_DECODE_LENIENT_LENGTH is
- * in flags). Errors visible in the first two bytes are reported as soon as
- * those two bytes are present. RSV bits and masking are not judged here: they
- * depend on negotiation and role (ws_conn does). Reads at most 14 bytes;
- * writes only *h, and *h only on success. */
+/* Decodes the frame header at the start of buf[0..len). Errors visible in
+ * the first two bytes are reported as soon as those two bytes are present.
+ * RSV bits and masking are not judged here: they depend on negotiation and
+ * role (ws_conn does). Reads at most 14 bytes; writes only *h, and *h only on
+ * success.
+ * Returns:
+ *   the header's length, 2 to 14;
+ *   0 if more bytes are needed;
+ *   WS_E_OPCODE for a reserved opcode;
+ *   WS_E_CONTROL_FRAGMENTED for a control frame without FIN;
+ *   WS_E_CONTROL_TOO_LONG for a control frame over 125 bytes;
+ *   WS_E_LENGTH_TOP_BIT for a 64-bit length with the top bit set;
+ *   WS_E_LENGTH_NOT_MINIMAL for a length not minimally encoded (unless
+ *     WS_DECODE_LENIENT_LENGTH is in flags).
+ * Sticky: no; there is no state to remember them. */
 WS_API int ws_frame_header_decode(ws_frame_header *h, const void *buf, size_t len, unsigned flags);
 
-/* Writes a frame header into out (at least WS_FRAME_HEADER_MAX bytes) and
- * returns its length. bits is WS_FIN and/or WS_RSV*; opcode is WS_OP_*; mask is
- * NULL for an unmasked frame or the 4-byte key. Does not check the opcode or
- * the control-frame rules: ws_conn_send() does. */
+/* Writes a frame header into out (at least WS_FRAME_HEADER_MAX bytes). bits
+ * is WS_FIN and/or WS_RSV*; opcode is WS_OP_*; mask is NULL for an unmasked
+ * frame or the 4-byte key. Does not check the opcode or the control-frame
+ * rules: ws_conn_send() does.
+ * Returns:
+ *   the header's length, 2 to 14. */
 WS_API size_t ws_frame_header_encode(void *out, unsigned bits, unsigned opcode, uint64_t len,
                                      const uint8_t mask[4]);
 
@@ -96,16 +105,20 @@ WS_API void ws_mask(void *data, size_t len, const uint8_t key[4], uint64_t offse
 /* Like ws_mask(), but reads src and writes dst (which may not overlap unless equal). */
 WS_API void ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4], uint64_t offset);
 
-/* 1 if code may be sent in and accepted from a close frame: 1000-1003,
- * 1007-1014 and 3000-4999 (RFC 6455 §7.4); 0 otherwise. */
+/* Whether code may be sent in and accepted from a close frame (RFC 6455 §7.4).
+ * Returns:
+ *   1 for 1000-1003, 1007-1014 and 3000-4999;
+ *   0 otherwise. */
 WS_API int ws_close_code_valid(unsigned code);
 
 /* Streaming UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing
  * above U+10FFFF). *state starts at 0 and carries a sequence split across
- * calls. Returns how many bytes of s are a valid prefix: len when all are,
- * else the offset of the first byte that cannot start or continue a valid
- * sequence (fail-fast). Input is complete and valid when the return is len and
- * *state is 0 afterwards. After a failure *state is undefined: reset it. */
+ * calls. Input is complete and valid when the return is len and *state is 0
+ * afterwards. After a failure *state is undefined: reset it.
+ * Returns:
+ *   len when all of s[0..len) is a valid prefix;
+ *   else the offset of the first byte that cannot start or continue a valid
+ *     sequence (fail-fast). */
 WS_API size_t ws_utf8_validate(uint32_t *state, const void *s, size_t len);
 
 #ifdef __cplusplus

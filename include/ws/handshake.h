@@ -66,63 +66,94 @@ extern "C" {
 #endif
 
 /* Server: accepts the request of the last WS_EV_REQUEST and writes the 101
- * response into out. The connection is then OPEN. Returns WS_E_STATE if no
- * request awaits an answer, WS_E_ARG if opts->protocol is not a token or
- * opts->headers are not well-formed header lines (no header injection through
- * CR/LF/NUL), WS_E_BUFFER (*out_len is then the size needed). opts may be
- * NULL. */
+ * response into out. The connection is then OPEN. opts may be NULL. If
+ * permessage-deflate was agreed but zlib's memory cannot be had, the answer
+ * declines it.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the size needed);
+ *   WS_E_STATE if no request awaits an answer;
+ *   WS_E_ARG if opts->protocol is not a token or opts->headers are not
+ *     well-formed header lines (no header injection through CR/LF/NUL), or
+ *     if the SHA-1 of the crypto hook failed.
+ * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap,
                           size_t *out_len);
 
 /* Server: refuses the request with an HTTP status (400-599), extra header lines
  * (each ending in CRLF, or NULL) and a body of body_len bytes (Content-Length is
- * added). Afterwards ws_conn_should_close_transport() is true. Returns
- * WS_E_STATE if no request awaits an answer, WS_E_ARG for a status outside
- * 400-599, malformed headers or a NULL body with body_len > 0, WS_E_BUFFER
- * (*out_len is then the size needed). */
+ * added). Afterwards ws_conn_should_close_transport() is true.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the size needed);
+ *   WS_E_STATE if no request awaits an answer;
+ *   WS_E_ARG for a status outside 400-599, malformed headers, or a NULL body
+ *     with body_len > 0.
+ * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_reject(ws_conn *c, unsigned status, const char *headers, const void *body,
                           size_t body_len, void *out, size_t cap, size_t *out_len);
 
 /* Client: writes the upgrade request with a fresh Sec-WebSocket-Key from the
  * rand callback. opts (and the strings it points to) must stay valid until
- * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it. Returns
- * WS_E_STATE unless this is a client that has not connected yet, WS_E_ARG for
- * a host that is missing or not uri-host [":" port] (RFC 3986 §3.2.2), a
- * target or origin that is empty or not visible ASCII (no spaces, CR/LF/NUL),
- * a subprotocol that is not a token, or malformed headers, WS_E_RAND, WS_E_BUFFER (*out_len is then the size needed; no random
- * bytes are drawn). */
+ * WS_EV_OPEN or WS_EV_REJECTED: the response is checked against it.
+ * Returns:
+ *   WS_OK;
+ *   WS_E_BUFFER if cap is too small (*out_len = the size needed; no random
+ *     bytes are drawn);
+ *   WS_E_STATE unless this is a client that has not connected yet;
+ *   WS_E_ARG for a host that is missing or not uri-host [":" port] (RFC 3986
+ *     §3.2.2), a target or origin that is empty or not visible ASCII (no
+ *     spaces, CR/LF/NUL), a subprotocol that is not a token, or malformed
+ *     headers;
+ *   WS_E_RAND if the rand callback failed.
+ * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_connect(ws_conn *c, const ws_connect_opts *opts, void *out, size_t cap,
                            size_t *out_len);
 
-/* Iterates over the header fields of a head: start with *pos = 0; each call
- * sets *name and *value (value without surrounding whitespace) and returns 1,
- * or returns 0 after the last. */
+/* Iterates over the header fields of a head: start with *pos = 0.
+ * Returns:
+ *   1 with *name and *value set (value without surrounding whitespace);
+ *   0 after the last field. */
 WS_API int ws_header_next(ws_str head, size_t *pos, ws_str *name, ws_str *value);
 
 /* Iterates over the elements of a comma-separated list (RFC 9110 §5.6.1),
- * skipping empty elements and whitespace: start with *pos = 0; returns 1 with
- * *item set, or 0 at the end. */
+ * skipping empty elements and whitespace: start with *pos = 0.
+ * Returns:
+ *   1 with *item set;
+ *   0 at the end. */
 WS_API int ws_list_next(ws_str list, size_t *pos, ws_str *item);
 
-/* 1 if the head has a header field named name (any case) whose list contains
- * token (any case), across every field of that name; 0 otherwise. */
+/* Looks for token (any case) in the lists of every header field of the head
+ * named name (any case).
+ * Returns:
+ *   1 if one of them contains it;
+ *   0 otherwise. */
 WS_API int ws_header_has_token(ws_str head, const char *name, const char *token);
 
-/* Server: the first of prefs (a NULL-terminated list in the server's order of
- * preference) that the request offered in Sec-WebSocket-Protocol, or NULL. */
+/* Server: chooses a subprotocol from prefs, a NULL-terminated list in the
+ * server's order of preference.
+ * Returns:
+ *   the first of prefs that the request offered in Sec-WebSocket-Protocol;
+ *   NULL if none. */
 WS_API const char *ws_select_protocol(const ws_http *req, const char *const *prefs);
 
-/* Server: 1 if the request's Origin equals (ASCII case-insensitively) one of
- * allowed (a NULL-terminated list such as "https://example.com"), 0 if not or
- * if there is no Origin. Browsers always send Origin; other clients may not. */
+/* Server: checks the request's Origin against allowed, a NULL-terminated
+ * list such as "https://example.com", ASCII case-insensitively. Browsers
+ * always send Origin; other clients may not.
+ * Returns:
+ *   1 if the Origin equals one of allowed;
+ *   0 if not, or if there is no Origin. */
 WS_API int ws_origin_allowed(const ws_http *req, const char *const *allowed);
 
 /* Computes Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2):
  * base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). Writes
- * WS_ACCEPT_KEY_LEN characters and a NUL to out. Returns WS_OK, or WS_E_ARG if
- * the hash fails. Public for handshakes done by other stacks (RFC 8441/9220).
- * SHA-1 and base64 come from mbedTLS, or from functions the build supplies
- * (the crypto hook, ws/crypto.h). */
+ * WS_ACCEPT_KEY_LEN characters and a NUL to out. Public for handshakes done by
+ * other stacks (RFC 8441/9220). SHA-1 and base64 come from mbedTLS, or from
+ * functions the build supplies (the crypto hook, ws/crypto.h).
+ * Returns:
+ *   WS_OK;
+ *   WS_E_ARG if the hash or the encoding fails.
+ * Sticky: no; there is no state. */
 WS_API int ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_KEY_LEN + 1]);
 
 #ifdef __cplusplus

@@ -83,13 +83,25 @@ typedef enum ws_status {
 extern "C" {
 #endif
 
-/* The enum name without the WS_ prefix ("E_UTF8"), or "UNKNOWN". Static storage. */
+/* Returns:
+ *   the enum name without the WS_ prefix ("E_UTF8"), in static storage;
+ *   "UNKNOWN" for a value not in the table. */
 WS_API const char *ws_status_name(int status);
-/* A one-line English description, or "unknown status". Static storage. */
+
+/* Returns:
+ *   a one-line English description, in static storage;
+ *   "unknown status" for a value not in the table. */
 WS_API const char *ws_status_str(int status);
-/* The close code a peer must be sent for this error (1002, 1007, 1009, 1011), or 0. */
+
+/* Returns:
+ *   the close code a peer must be sent for this error (1002, 1007, 1009,
+ *     1011);
+ *   0 if none. */
 WS_API unsigned ws_status_close_code(int status);
-/* The HTTP status a failed handshake answers with (400, 426, 431), or 0. */
+
+/* Returns:
+ *   the HTTP status a failed handshake answers with (400, 426, 431);
+ *   0 if none. */
 WS_API unsigned ws_status_http(int status);
 
 #ifdef __cplusplus

@@ -20,7 +20,9 @@
 extern "C" {
 #endif
 
-/* The version string of the library actually linked (may differ from the header's). */
+/* Returns:
+ *   the version string of the library actually linked (it may differ from
+ *     WS_VERSION_STRING, the header's), in static storage. */
 WS_API const char *ws_version(void);
 
 #ifdef __cplusplus
