@@ -57,7 +57,7 @@ $(BUILD)/test/tls-alert: $(E2E)/adapters/tls_alert.c
 
 # 500 permessage-deflate clients that read at a set pace and count the
 # connections the server dropped before they were done (issue 21 #2).
-$(BUILD)/test/deflate-clients: $(E2E)/adapters/deflate_clients.c $(BUILD)/libws.a
+$(BUILD)/test/deflate-clients: $(E2E)/adapters/deflate_clients.c bench/client_util.h $(BUILD)/libws.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libws.a $(LIBS) -lz
 

@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <ws/ws.h>
 #include <zlib.h>
+#include "../../../bench/client_util.h" /* cu_rand, cu_dial, struct cu_out ... */
 
 #define IN_SIZE (64 * 1024)
 
@@ -52,8 +53,7 @@ struct cli {
 	unsigned events;
 	int starved;       /* EPOLLIN taken away until the bucket refills */
 	double tokens;     /* --read-rate: bytes it may read now */
-	uint8_t *out;      /* output not yet written: out[off..len) */
-	size_t off, len, cap;
+	struct cu_out out; /* output not yet written */
 	size_t have;       /* bytes in in[] */
 	unsigned got;      /* echoes received whole and equal */
 	size_t msg_off;    /* bytes of the echo in progress received so far */
@@ -78,32 +78,12 @@ static struct cli *cs;
 static int ep, live;
 static unsigned long long rx_bytes; /* all connections' */
 static double t0;
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Mask keys and the handshake key: xorshift64* (a test client, not a real one). */
-static int xrand(void *ctx, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	(void)ctx;
-	while (len) {
-		uint64_t x;
-		size_t n = len < 8 ? len : 8;
-		rng ^= rng >> 12;
-		rng ^= rng << 25;
-		rng ^= rng >> 27;
-		x = rng * 0x2545f4914f6cdd1dull;
-		memcpy(p, &x, n);
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 static void *xalloc(void *ctx, size_t n) { (void)ctx; return malloc(n); }
@@ -134,41 +114,12 @@ static size_t make_msg(int id, unsigned seq, uint8_t *buf)
 	return n;
 }
 
-static int reserve(struct cli *c, size_t n)
-{
-	size_t cap;
-	uint8_t *p;
-
-	if (c->cap - c->len >= n)
-		return 0;
-	if (c->off) {
-		memmove(c->out, c->out + c->off, c->len - c->off);
-		c->len -= c->off;
-		c->off = 0;
-		if (c->cap - c->len >= n)
-			return 0;
-	}
-	for (cap = c->cap ? c->cap : 4096; cap - c->len < n; cap *= 2)
-		;
-	if (!(p = realloc(c->out, cap)))
-		return -1;
-	c->out = p;
-	c->cap = cap;
-	return 0;
-}
-
 static void set_events(struct cli *c)
 {
-	unsigned want = (c->starved ? 0u : (unsigned)EPOLLIN) | (c->off < c->len ? (unsigned)EPOLLOUT : 0u);
+	unsigned want = (c->starved ? 0u : (unsigned)EPOLLIN) | (c->out.off < c->out.len ? (unsigned)EPOLLOUT : 0u);
 	if (c->state == S_CONNECTING)
 		want = EPOLLOUT;
-	if (want != c->events) {
-		struct epoll_event ev;
-		ev.events = want;
-		ev.data.ptr = c;
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = want;
-	}
+	cu_want(ep, c->fd, c, &c->events, want);
 }
 
 static void finish(struct cli *c, int result, const char *how)
@@ -181,8 +132,8 @@ static void finish(struct cli *c, int result, const char *how)
 	else if (result == RES_FAILED)
 		printf("failed %d at=%.3f got=%u/%u why=%s\n", c->id, now_s() - t0, c->got, opt.messages, how);
 	close(c->fd);
-	free(c->out);
-	c->out = NULL;
+	free(c->out.buf);
+	c->out.buf = NULL;
 	ws_conn_release(&c->ws);
 	c->result = result;
 	c->state = S_DONE;
@@ -201,18 +152,18 @@ static void ended(struct cli *c, const char *how)
 
 static int flush(struct cli *c)
 {
-	while (c->off < c->len) {
-		ssize_t n = send(c->fd, c->out + c->off, c->len - c->off, MSG_NOSIGNAL);
+	while (c->out.off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.buf + c->out.off, c->out.len - c->out.off, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
-		c->off += (size_t)n;
+		c->out.off += (size_t)n;
 	}
-	if (c->off == c->len)
-		c->off = c->len = 0;
+	if (c->out.off == c->out.len)
+		c->out.off = c->out.len = 0;
 	set_events(c);
 	return 0;
 }
@@ -264,9 +215,9 @@ static int send_all(struct cli *c)
 		size_t n = MSG(c->id, seq)->z_len, i, h = 2;
 		const uint8_t *z = MSG(c->id, seq)->z;
 		uint8_t *p, key[4];
-		if (reserve(c, n + 14))
+		if (cu_reserve(&c->out, n + 14))
 			return -1;
-		p = c->out + c->len;
+		p = c->out.buf + c->out.len;
 		p[0] = 0xc1; /* FIN, RSV1, text */
 		if (n < 126)
 			p[1] = (uint8_t)(0x80 | n);
@@ -274,11 +225,11 @@ static int send_all(struct cli *c)
 			p[1] = 0x80 | 126, p[2] = (uint8_t)(n >> 8), p[3] = (uint8_t)n, h = 4;
 		else
 			return -1;
-		xrand(NULL, key, 4);
+		cu_rand(NULL, key, 4);
 		memcpy(p + h, key, 4);
 		for (i = 0; i < n; i++)
 			p[h + 4 + i] = z[i] ^ key[i & 3];
-		c->len += h + 4 + n;
+		c->out.len += h + 4 + n;
 	}
 	return 0;
 }
@@ -301,11 +252,8 @@ static int on_data(struct cli *c, const ws_event *ev)
 	if (c->msg_bad || c->msg_off != MSG(c->id, c->got)->text_len)
 		return -1;
 	if (++c->got == opt.messages) { /* done: our close */
-		size_t n;
-		if (reserve(c, WS_CONTROL_FRAME_MAX) ||
-		    ws_conn_close(&c->ws, 1000, "done", 4, c->out + c->len, c->cap - c->len, &n) != WS_OK)
+		if (cu_close(&c->ws, 1000, "done", 4, &c->out))
 			return -1;
-		c->len += n;
 		c->state = S_CLOSING;
 	}
 	return 0;
@@ -313,7 +261,7 @@ static int on_data(struct cli *c, const ws_event *ev)
 
 static void on_readable(struct cli *c)
 {
-	size_t want = IN_SIZE - c->have, off = 0, used, n;
+	size_t want = IN_SIZE - c->have, off = 0, used;
 	ssize_t r;
 	ws_event ev;
 	int rc;
@@ -382,12 +330,10 @@ static void on_readable(struct cli *c)
 				ended(c, how);
 				return;
 			}
-			if (reserve(c, WS_CONTROL_FRAME_MAX) ||
-			    ws_conn_reply(&c->ws, &ev, c->out + c->len, c->cap - c->len, &n) != WS_OK) {
+			if (cu_reply(&c->ws, &ev, &c->out)) {
 				finish(c, RES_FAILED, "cannot answer");
 				return;
 			}
-			c->len += n;
 			break;
 		}
 	} while (ev.type != WS_EV_NONE);
@@ -400,18 +346,14 @@ static void on_readable(struct cli *c)
 static void on_writable(struct cli *c)
 {
 	if (c->state == S_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof err;
-		size_t n;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		if (cu_connected(c->fd)) {
 			finish(c, RES_FAILED, "connect");
 			return;
 		}
-		if (reserve(c, 1024) || ws_conn_connect(&c->ws, &copts, c->out + c->len, c->cap - c->len, &n) != WS_OK) {
+		if (cu_handshake(&c->ws, &copts, &c->out)) {
 			finish(c, RES_FAILED, "handshake");
 			return;
 		}
-		c->len += n;
 		c->state = S_HANDSHAKE;
 	}
 	if (flush(c))
@@ -422,24 +364,19 @@ static int open_one(struct cli *c, int id)
 {
 	struct sockaddr_in sa;
 	struct epoll_event ev;
-	int one = 1;
 
 	memset(c, 0, sizeof *c);
 	c->id = id;
 	c->rx_at = now_s();
 	c->tokens = opt.read_rate / 100;
-	if (ws_conn_init(&c->ws, sizeof c->ws, &cfg) != WS_OK ||
-	    (c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+	if (ws_conn_init(&c->ws, sizeof c->ws, &cfg) != WS_OK)
 		return -1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (opt.rcvbuf)
-		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &opt.rcvbuf, sizeof opt.rcvbuf);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)opt.port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS)
-		return close(c->fd), -1;
+	if ((c->fd = cu_dial(&sa, opt.rcvbuf)) < 0)
+		return -1;
 	c->state = S_CONNECTING;
 	c->events = ev.events = EPOLLOUT;
 	ev.data.ptr = c;
@@ -481,7 +418,7 @@ int main(int argc, char **argv)
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	ws_config_init(&cfg, WS_ROLE_CLIENT);
-	cfg.rand = xrand;
+	cfg.rand = cu_rand;
 	cfg.max_message = cfg.max_frame = 64u << 20;
 	ws_deflate_config_init(&dcfg);
 	dcfg.alloc.alloc = xalloc;
