@@ -19,7 +19,7 @@
 E2E_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 E2E_FLAGS ?=
 
-$(BUILD)/bench/loadgen: bench/loadgen.c examples/tls.c examples/tls.h $(wildcard examples/ad*.h) examples/ad_socket.c \
+$(BUILD)/bench/loadgen: bench/loadgen.c bench/client_util.h examples/tls.c examples/tls.h $(wildcard examples/ad*.h) examples/ad_socket.c \
 		$(BUILD)/libws.a $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ bench/loadgen.c examples/ad_socket.c -DWITH_TLS examples/tls.c $(BUILD)/libws.a \

@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ws/ws.h>
+#include "client_util.h" /* cu_rand, cu_dial, struct cu_out ... */
 #include "../examples/ad_transport.h" /* ad_socket(); with -DWITH_TLS, examples/tls.c */
 #ifdef WITH_TLS
 #include "../examples/tls.h"
@@ -72,8 +73,7 @@ struct lconn {
 	ad_transport t;            /* the socket, or with --tls-ca the TLS session over it */
 	int fd, state;
 	unsigned events;
-	uint8_t *out;              /* output not yet written: out[off..len) */
-	size_t off, len, cap;
+	struct cu_out out;         /* output not yet written */
 	size_t have;               /* bytes in in[] */
 	uint64_t next_seq;         /* sequence number of the next message sent */
 	uint64_t recv_seq;         /* sequence number of the echo expected next */
@@ -105,30 +105,11 @@ static uint8_t *tmpl;
 static int ep;
 static struct lconn *conns;
 static int phase, opened, alive;
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 /* Results of the measured phase. */
 static uint64_t m_msgs, m_bytes, m_ok, m_bad, m_fail_conns;
 static uint32_t *lat;          /* round trips in ns (clamped), measured phase only */
 static size_t nlat, caplat;
-
-static int xrand(void *ctx, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	(void)ctx;
-	while (len) {
-		uint64_t x;
-		size_t n = len < 8 ? len : 8;
-		rng ^= rng >> 12;
-		rng ^= rng << 25;
-		rng ^= rng >> 27;
-		x = rng * 0x2545f4914f6cdd1dull;
-		memcpy(p, &x, n);
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /* The server's system calls: one counter per thread of --server-pid (the
  * threads there when counting starts: Node's are all up by then). */
@@ -256,38 +237,9 @@ static size_t msg_size(uint64_t seq)
 	return opt.size;
 }
 
-static int reserve(struct lconn *c, size_t n)
-{
-	size_t cap;
-	uint8_t *p;
-
-	if (c->cap - c->len >= n)
-		return 0;
-	if (c->off) {
-		memmove(c->out, c->out + c->off, c->len - c->off);
-		c->len -= c->off;
-		c->off = 0;
-		if (c->cap - c->len >= n)
-			return 0;
-	}
-	for (cap = c->cap ? c->cap : 4096; cap - c->len < n; cap *= 2)
-		;
-	if (!(p = realloc(c->out, cap)))
-		return -1;
-	c->out = p;
-	c->cap = cap;
-	return 0;
-}
-
 static void set_events(struct lconn *c, unsigned want)
 {
-	if (want != c->events) {
-		struct epoll_event ev;
-		ev.events = want;
-		ev.data.ptr = c;
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = want;
-	}
+	cu_want(ep, c->fd, c, &c->events, want);
 }
 
 static void finish(struct lconn *c, int failed)
@@ -311,23 +263,23 @@ static void finish(struct lconn *c, int failed)
 /* One send per batch; the rest waits for EPOLLOUT. */
 static int flush(struct lconn *c)
 {
-	while (c->off < c->len) { /* TLS writes a record at a time: until it would block */
-		long n = c->t.ops->write(c->t.ctx, c->out + c->off, c->len - c->off);
+	while (c->out.off < c->out.len) { /* TLS writes a record at a time: until it would block */
+		long n = c->t.ops->write(c->t.ctx, c->out.buf + c->out.off, c->out.len - c->out.off);
 		if (n == AD_AGAIN)
 			break;
 		if (n < 0)
 			return -1;
-		c->off += (size_t)n;
+		c->out.off += (size_t)n;
 		if (!opt.tls_ca)
 			break;
 	}
-	if (c->off == c->len)
-		c->off = c->len = 0;
+	if (c->out.off == c->out.len)
+		c->out.off = c->out.len = 0;
 	/* A TLS handshake waiting for the server: a writable socket is no news. */
 	if (opt.tls_ca && c->t.ops->wants(c->t.ctx) == AD_READ)
 		set_events(c, EPOLLIN);
 	else
-		set_events(c, EPOLLIN | (c->off < c->len ? EPOLLOUT : 0u));
+		set_events(c, EPOLLIN | (c->out.off < c->out.len ? EPOLLOUT : 0u));
 	return 0;
 }
 
@@ -338,11 +290,11 @@ static int top_up(struct lconn *c, uint64_t now)
 	       (!opt.messages || c->quota)) {
 		uint64_t seq = c->next_seq;
 		size_t len = msg_size(seq), n;
-		if (reserve(c, WS_SEND_SIZE(len)) ||
-		    ws_conn_send(&c->ws, WS_OP_BINARY, 0, tmpl + seq % TMPL_SHIFT, len, c->out + c->len,
-		                 c->cap - c->len, &n) != WS_OK)
+		if (cu_reserve(&c->out, WS_SEND_SIZE(len)) ||
+		    ws_conn_send(&c->ws, WS_OP_BINARY, 0, tmpl + seq % TMPL_SHIFT, len, c->out.buf + c->out.len,
+		                 c->out.cap - c->out.len, &n) != WS_OK)
 			return -1;
-		c->len += n;
+		c->out.len += n;
 		c->sent_ns[seq % opt.inflight] = now;
 		c->next_seq++;
 		c->inflight++;
@@ -367,13 +319,10 @@ static void record(uint64_t ns)
 
 static int start_close(struct lconn *c)
 {
-	size_t n;
 	if (c->state != C_OPEN)
 		return 0;
-	if (reserve(c, WS_CONTROL_FRAME_MAX) ||
-	    ws_conn_close(&c->ws, 1000, NULL, 0, c->out + c->len, c->cap - c->len, &n) != WS_OK)
+	if (cu_close(&c->ws, 1000, NULL, 0, &c->out))
 		return -1;
-	c->len += n;
 	c->state = C_CLOSING;
 	return 0;
 }
@@ -424,8 +373,6 @@ static int on_data(struct lconn *c, const ws_event *ev, uint64_t now)
 
 static int on_event(struct lconn *c, ws_event *ev, uint64_t now)
 {
-	size_t n = 0;
-
 	switch (ev->type) {
 	case WS_EV_OPEN:
 		c->state = C_OPEN;
@@ -439,10 +386,8 @@ static int on_event(struct lconn *c, ws_event *ev, uint64_t now)
 		return on_data(c, ev, now);
 	case WS_EV_PING:
 	case WS_EV_CLOSE:
-		if (reserve(c, WS_CONTROL_FRAME_MAX) ||
-		    ws_conn_reply(&c->ws, ev, c->out + c->len, c->cap - c->len, &n) != WS_OK)
+		if (cu_reply(&c->ws, ev, &c->out))
 			return -1;
-		c->len += n;
 		if (ev->type == WS_EV_CLOSE && c->state == C_OPEN) {
 			fprintf(stderr, "loadgen: the server closed with %u\n", ev->code);
 			c->state = C_CLOSING;
@@ -504,7 +449,7 @@ static int read_once(struct lconn *c, uint64_t now)
 		finish(c, c->state != C_CLOSING);
 		return 0;
 	}
-	if (ws_conn_should_close_transport(&c->ws) && c->off == c->len) {
+	if (ws_conn_should_close_transport(&c->ws) && c->out.off == c->out.len) {
 		/* Close frames went both ways: let the server close TCP first. */
 		shutdown(c->fd, SHUT_WR);
 		c->state = C_LINGER;
@@ -521,11 +466,9 @@ static void on_readable(struct lconn *c, uint64_t now)
 static void on_writable(struct lconn *c)
 {
 	if (c->state == C_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof err;
-		size_t n;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-			fprintf(stderr, "loadgen: connect: %s\n", strerror(err ? err : errno));
+		int err = cu_connected(c->fd);
+		if (err) {
+			fprintf(stderr, "loadgen: connect: %s\n", strerror(err));
 			finish(c, 1);
 			return;
 		}
@@ -536,12 +479,10 @@ static void on_writable(struct lconn *c)
 			return;
 		}
 #endif
-		if (reserve(c, 1024) ||
-		    ws_conn_connect(&c->ws, &copts, c->out + c->len, c->cap - c->len, &n) != WS_OK) {
+		if (cu_handshake(&c->ws, &copts, &c->out)) {
 			finish(c, 1);
 			return;
 		}
-		c->len += n;
 		c->state = C_HANDSHAKE;
 	}
 	if (flush(c))
@@ -552,7 +493,6 @@ static int open_conn(struct lconn *c)
 {
 	struct sockaddr_in sa;
 	struct epoll_event ev;
-	int one = 1;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
@@ -561,12 +501,8 @@ static int open_conn(struct lconn *c)
 		fprintf(stderr, "loadgen: --host must be an IPv4 address\n");
 		return -1;
 	}
-	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS) {
+	if ((c->fd = cu_dial(&sa, 0)) < 0) {
 		perror("loadgen: connect");
-		close(c->fd);
 		return -1;
 	}
 	if (ws_conn_init(&c->ws, sizeof c->ws, &cfg) != WS_OK ||
@@ -663,12 +599,12 @@ int main(int argc, char **argv)
 		maxsize = opt.size;
 	if (!(tmpl = malloc(maxsize + TMPL_SHIFT)))
 		return 1;
-	rng ^= (uint64_t)getpid() << 32 ^ now_ns();
+	cu_rng ^= (uint64_t)getpid() << 32 ^ now_ns();
 	for (i = 0; i < maxsize + TMPL_SHIFT; i++)
 		tmpl[i] = (uint8_t)(i * 131u + (i >> 8) * 7u + 1u);
 
 	ws_config_init(&cfg, WS_ROLE_CLIENT);
-	cfg.rand = xrand;
+	cfg.rand = cu_rand;
 	cfg.max_message = cfg.max_frame = 64u << 20;
 	snprintf(host_hdr, sizeof host_hdr, "%s:%d", opt.host, opt.port);
 	copts.host = host_hdr;
