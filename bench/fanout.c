@@ -22,6 +22,7 @@
  * fine for a benchmark against our own servers, not for a real client. */
 #define _GNU_SOURCE
 #include "../examples/ad_policy.h" /* and adapter.h */
+#include "client_util.h"          /* cu_rand, cu_want */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +63,6 @@ enum { P_JOINING, P_WARMUP, P_MEASURE };
 static int phase, ep, njoined, nconns;
 static ad_loop loop; /* the one thread's: its read buffer and clock */
 static struct fc **conns;
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t m_pub, m_deliv;
 static int64_t *lat;
 static size_t nlat, caplat;
@@ -73,25 +73,6 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int xrand(void *ctx, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	(void)ctx;
-	while (len) {
-		uint64_t x;
-		size_t n = len < 8 ? len : 8;
-		rng ^= rng >> 12;
-		rng ^= rng << 25;
-		rng ^= rng >> 27;
-		x = rng * 0x2545f4914f6cdd1dull;
-		memcpy(p, &x, n);
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 static void send_text(struct fc *c, const char *s)
@@ -191,11 +172,7 @@ static int step(struct fc *c)
 	}
 	w = ad_wants(&c->a);
 	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
-	if (w != c->events) {
-		struct epoll_event ev = { w, { .ptr = c } };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = w;
-	}
+	cu_want(ep, c->fd, c, &c->events, w);
 	return 0;
 }
 
@@ -296,7 +273,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ad_loop_init(&loop);
 	ws_config_init(&cfg, WS_ROLE_CLIENT);
-	cfg.rand = xrand;
+	cfg.rand = cu_rand;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || !(conns = calloc((size_t)total, sizeof *conns)))
 		return perror("fanout"), 1;
 	/* Connection i goes to port i % nports; senders are the first S, so

@@ -11,7 +11,7 @@ FANOUT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || ech
 FANOUT_FLAGS ?=
 
 # (examples.mk is read after this file: its ADAPTER only in the recipe.)
-$(BUILD)/bench/fanout: bench/fanout.c $(wildcard examples/ad*.[ch]) $(BUILD)/libws.a $(wildcard include/ws/*.h)
+$(BUILD)/bench/fanout: bench/fanout.c bench/client_util.h $(wildcard examples/ad*.[ch]) $(BUILD)/libws.a $(wildcard include/ws/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ bench/fanout.c $(ADAPTER) $(BUILD)/libws.a $(LIBS)
 
