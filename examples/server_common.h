@@ -146,16 +146,27 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 	               ev->flags & WS_EVF_MSG_END ? 0 : WS_SEND_MORE, ev->data, ev->len) != WS_OK;
 }
 
-static inline int srv_conn_init(ad_conn *a, int fd)
+/* The transport of an accepted socket: TLS over it with --tls-cert, else
+ * the socket itself. Returns 0, or -1 if TLS cannot be set up. */
+static inline int srv_transport_open(int fd, ad_transport *t)
 {
 	int one = 1;
-	ad_transport t = ad_socket(fd);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small echoes go out now */
+	*t = ad_socket(fd);
 #ifdef WITH_TLS
-	if (srv.tls && tls_accept(srv.tls, fd, &t))
-		return WS_E_ALLOC;
+	if (srv.tls && tls_accept(srv.tls, fd, t))
+		return -1;
 #endif
+	return 0;
+}
+
+static inline int srv_conn_init(ad_conn *a, int fd)
+{
+	ad_transport t;
+
+	if (srv_transport_open(fd, &t))
+		return WS_E_ALLOC;
 	return ad_init(a, &srv.loop, &srv.cfg, &srv.opts, t);
 }
 

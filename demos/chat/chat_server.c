@@ -26,7 +26,7 @@
  * above. Envelopes then carry "seq" (the room's order in Redis) and "inst"
  * (the instance that took the message). README, "Scaling out", says more.
  *
- * Build: see examples/examples.mk (needs libjansson-dev, libhiredis-dev). */
+ * Build: see demos/demos.mk (needs libjansson-dev, libhiredis-dev). */
 #define _GNU_SOURCE
 #include "adapter.h"
 #include "server_common.h"

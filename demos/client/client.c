@@ -3,8 +3,10 @@
  * received is printed as one line on stdout, and nothing else goes there. At
  * stdin EOF it closes with 1000, waits for the close handshake and exits 0.
  *
- * Build alone: cc client.c adapter.c ad_loop.c ad_policy.c ad_socket.c $(pkg-config --cflags --libs libws)
- * (with -DWITH_TLS tls.c and -lmbedtls -lmbedx509 for wss://) */
+ * Build alone, from the top of the tree: cc -Iexamples demos/client/client.c
+ * examples/adapter.c examples/ad_loop.c examples/ad_policy.c examples/ad_socket.c
+ * $(pkg-config --cflags --libs libws) (with -DWITH_TLS examples/tls.c and
+ * -lmbedtls -lmbedx509 for wss://) */
 #define _GNU_SOURCE
 #include "ad_policy.h" /* and adapter.h */
 #include <errno.h>

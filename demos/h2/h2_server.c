@@ -10,8 +10,8 @@
  * SETTINGS_ENABLE_CONNECT_PROTOCOL). Logs each WebSocket on stderr with its
  * transport: "ws conn=N h2 stream=S ..." or "ws conn=N http/1.1 ...".
  *
- * Build: cc h2_server.c h2_ws.c ../adapter.c ../ad_loop.c ../ad_policy.c ../ad_socket.c ../tls.c -DWITH_TLS
- *        $(pkg-config --cflags --libs libws libnghttp2) -lmbedtls -lmbedx509 */
+ * Build: see demos/demos.mk (the adapter's files and tls.c from examples/,
+ * with -Iexamples; libnghttp2, -lmbedtls -lmbedx509). */
 #define _GNU_SOURCE
 #include "h2_ws.h"
 #include "server_common.h"
@@ -166,10 +166,8 @@ static void on_accept(int lfd)
 	while ((fd = srv_accept(lfd, nconns)) >= 0) {
 		struct epoll_event ev = { EPOLLIN, { 0 } };
 		struct conn *c = calloc(1, sizeof *c);
-		int one = 1;
 
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (!c || (c->t = ad_socket(fd), srv.tls && tls_accept(srv.tls, fd, &c->t))) {
+		if (!c || srv_transport_open(fd, &c->t)) {
 			free(c);
 			close(fd);
 			continue;
