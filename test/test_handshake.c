@@ -1635,6 +1635,7 @@ static void client_interim_responses(void)
 		int bad_step = 0;
 		memcpy(buf + len, r100, sizeof r100 - 1), len += sizeof r100 - 1;
 		memcpy(buf + len, r103, sizeof r103 - 1), len += sizeof r103 - 1;
+		memcpy(buf + len, "HTTP/", 5);
 		rand_ctr = 0; /* the key T_ACCEPT answers */
 		ws_conn_init(&c, sizeof c, &cfg);
 		ws_conn_connect(&c, &co, out, sizeof out, &n);

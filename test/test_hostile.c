@@ -131,6 +131,7 @@ static void expect_http_error(const ws_config *cfg, const void *head, size_t len
 	CHECK_INT(ws_conn_fail(&c, out, sizeof out, &n), WS_OK);
 	snprintf(want, sizeof want, "HTTP/1.1 %u ", status);
 	CHECK(n > strlen(want) && memcmp(out, want, strlen(want)) == 0);
+	out[n < sizeof out ? n : sizeof out - 1] = 0;
 	if (status == 426)
 		CHECK(strstr(out, "Sec-WebSocket-Version: 13\r\n") != NULL);
 	CHECK_INT(ws_conn_should_close_transport(&c), 1);
@@ -1168,6 +1169,7 @@ static void extension_handshakes(void)
 		CHECK_INT(ws_conn_recv(&c, req, (size_t)len, &used, &ev), WS_OK);
 		CHECK_INT(ev.type, WS_EV_REQUEST);
 		CHECK_INT(ws_conn_accept(&c, NULL, out, sizeof out, &n), WS_OK);
+		out[n < sizeof out ? n : sizeof out - 1] = 0;
 		CHECK(!strstr(out, "Sec-WebSocket-Extensions"));
 		ws_conn_release(&c);
 	}
