@@ -126,7 +126,7 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 	int rc;
 
 	if (ev->type == WS_EV_REQUEST) {
-		ws_accept_opts opts = { ws_select_protocol(&ev->http, protocols), NULL };
+		ws_accept_opts opts = { .protocol = ws_select_protocol(&ev->http, protocols) };
 		if (!(p = ad_reserve(a, 4096)))
 			return -1;
 		if (srv_token && !srv_authorized(&ev->http))
