@@ -165,7 +165,9 @@ def main():
         t0 = time.monotonic()
         r = subprocess.run([args.wine, "wineboot", "-i"], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=180)
-        check(r.returncode == 0, f"wineboot made the prefix ({time.monotonic() - t0:.0f} s)", f"exit {r.returncode}")
+        check(r.returncode == 0, f"Wine prefix made by wineboot ({time.monotonic() - t0:.0f} s)", f"exit {r.returncode}")
+    else:
+        check(True, "Wine prefix reused")
     log_path = os.path.join(args.prefix, "echo-server.log")
     with open(log_path, "w") as log:
         p, port = start(args, env, log)
