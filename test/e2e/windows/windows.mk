@@ -9,6 +9,7 @@
 # Windows' CNG through the crypto hook (crypto_cng_rig.c; -DWS_CRYPTO_HOOK=1).
 
 MINGW_CC ?= x86_64-w64-mingw32-gcc
+MINGW_AR ?= x86_64-w64-mingw32-ar
 # Debian's wine64 package puts the 64-bit loader here (/usr/bin/wine asks for wine32 too).
 WINE ?= $(or $(wildcard /usr/lib/wine/wine64),wine64)
 WIN_B := $(BUILD)/windows
@@ -23,7 +24,7 @@ $(WIN_B)/obj/%.o: libws/%.c $(wildcard libws/*.h) $(wildcard include/ws/*.h)
 
 $(WIN_B)/libws.a: $(WIN_LIB_OBJ)
 	@rm -f $@
-	x86_64-w64-mingw32-ar rcs $@ $^
+	$(MINGW_AR) rcs $@ $^
 
 # -static: the program needs no DLL beyond Windows' own (zlib, libgcc inside).
 $(WIN_B)/echo-server-poll.exe: examples/echo_server_poll.c examples/ad_sock.h examples/server_common.h $(ADAPTER_DEPS) \
