@@ -156,5 +156,6 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/lwip/lwip.mk
+-include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/e2e/windows/windows.mk \
+	test/lwip/lwip.mk
 -include ports/mcu/mcu.mk
