@@ -320,7 +320,9 @@ int proxy_connect(int fd, const proxy_url *p, const char *host, const char *port
 	for (c = line; *c; c++)
 		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
 			*c = '?';
-	if (*status == 407)
+	/* 407 is the proxy's own "who are you"; tinyproxy 1.11 answers wrong
+	 * credentials with 401, which from a proxy can only mean the same. */
+	if (*status == 407 || *status == 401)
 		return FAIL(*p->auth ? "rejected the credentials (%s)"
 		                     : "wants credentials (%s): put them in the proxy URL, http://user:pass@host:port",
 		            line);
