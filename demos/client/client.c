@@ -245,11 +245,12 @@ static int session(const ws_config *cfg, int64_t *lived)
 {
 	static ad_opts o = { on_event, HIGH_WATER, 0, 0, 0, 0, 5000, 30000, NULL };
 	ws_connect_opts copts = { opt.hostport, opt.target, NULL, NULL, NULL };
-	int64_t opened = 0;
+	int64_t opened = 0, deadline;
 	ad_conn a;
 	uint8_t *p;
 	size_t n;
-	int fd;
+	int fd, status;
+	char why[512];
 
 	copts.protocols = opt.protocols[0] ? opt.protocols : NULL;
 	copts.headers = opt.headers;
@@ -257,21 +258,18 @@ static int session(const ws_config *cfg, int64_t *lived)
 	o.handshake_ms = (int)opt.connect_ms;
 	result = END_LOST;
 	close_sent = 0;
-	if (!opt.proxy && (fd = dial(opt.host, opt.port, "", ad_now() + opt.connect_ms)) < 0)
+	deadline = ad_now() + opt.connect_ms; /* through a proxy: its connect and its answer to CONNECT */
+	fd = opt.proxy ? dial(opt.px.host, opt.px.port, "proxy ", deadline) : dial(opt.host, opt.port, "", deadline);
+	if (fd < 0)
 		return END_LOST;
-	if (opt.proxy) { /* the tunnel: then everything below runs through it as if direct */
-		int64_t deadline = ad_now() + opt.connect_ms; /* the proxy's connect and its answer */
-		char why[512];
-		int status;
-		if ((fd = dial(opt.px.host, opt.px.port, "proxy ", deadline)) < 0)
-			return END_LOST;
-		if (proxy_connect(fd, &opt.px, opt.host, opt.port, ad_timeout(deadline, ad_now()), &status, why, sizeof why)) {
-			fprintf(stderr, "ws-client: %s\n", why);
-			close(fd);
-			/* the proxy's refusals (407, 403) are a verdict, like a rejected
-			 * handshake; timeouts and its 5xx (origin down) are worth a retry */
-			return status >= 400 && status < 500 ? END_FAIL : END_LOST;
-		}
+	/* The tunnel: everything below runs through it as if connected to the server. */
+	if (opt.proxy && proxy_connect(fd, &opt.px, opt.host, opt.port, ad_timeout(deadline, ad_now()), &status, why,
+	                               sizeof why)) {
+		fprintf(stderr, "ws-client: %s\n", why);
+		close(fd);
+		/* The proxy's refusals (407, 403) are a verdict, like a rejected
+		 * handshake; timeouts and its 5xx (origin down) are worth a retry. */
+		return status >= 400 && status < 500 ? END_FAIL : END_LOST;
 	}
 	if (ad_init(&a, &loop, cfg, &o, ad_socket(fd)) != WS_OK)
 		return close(fd), END_FAIL;
@@ -339,13 +337,13 @@ static int choose_proxy(void)
 	const char *why, *np = getenv("no_proxy");
 	int i;
 
-	/* A CGI program gets the request's "Proxy:" header as HTTP_PROXY
-	 * ("httpoxy"): under CGI, only the lower-case name is trusted. */
-	for (i = 0; !opt.proxy_set && i < 2 && !opt.proxy; i++)
-		if ((opt.proxy = getenv(names[i])) && (!*opt.proxy || (i == 1 && getenv("REQUEST_METHOD"))))
-			opt.proxy = NULL;
-		else if (opt.proxy)
-			opt.proxy_from = names[i];
+	for (i = 0; !opt.proxy_set && !opt.proxy && i < 2; i++) {
+		const char *v = getenv(names[i]);
+		/* A CGI program gets the request's "Proxy:" header as HTTP_PROXY
+		 * ("httpoxy"): under CGI, only http_proxy is trusted. */
+		if (v && *v && !(!strcmp(names[i], "HTTP_PROXY") && getenv("REQUEST_METHOD")))
+			opt.proxy = v, opt.proxy_from = names[i];
+	}
 	if (!opt.proxy || !*opt.proxy)
 		return opt.proxy = NULL, 0;
 	if (proxy_bypass(np ? np : getenv("NO_PROXY"), opt.host, opt.port)) {
@@ -431,7 +429,7 @@ static int usage(int status)
 	        "                        Proxy-Authorization: Basic). Default: $https_proxy (or\n"
 	        "                        $HTTPS_PROXY) for wss://, $http_proxy (or $HTTP_PROXY) for ws://\n"
 	        "  --no-proxy, --proxy ''  connect directly, whatever the environment says\n"
-	        "  -v, --verbose         report pongs and the close handshake on stderr\n"
+	        "  -v, --verbose         report pongs, the close handshake and the proxy used on stderr\n"
 	        "test helpers:\n"
 	        "  --insecure            wss://: skip certificate verification (FOR TESTS ONLY)\n"
 	        "  --binary              send stdin lines as binary messages\n"
@@ -442,12 +440,14 @@ static int usage(int status)
 	        "that go direct, comma-separated: '*' (all), a name (itself and its subdomains;\n"
 	        "'.example.com' too), an IPv4/IPv6 address (no ranges), each with an optional :port\n"
 	        "([::1]:8080). It applies to --proxy too. The proxy's connect and its answer share the\n"
-	        "first --connect-timeout. https:// (TLS to the proxy) and SOCKS proxies are not supported.\n"
+	        "first --connect-timeout. A 407 means the proxy wants (other) credentials; any other\n"
+	        "refusal prints the proxy's status line. https:// (TLS to the proxy) and SOCKS proxies\n"
+	        "are not supported.\n"
 	        "Text messages received go to stdout, one per line; everything else to stderr. On a\n"
 	        "terminal, control characters from the server are shown as '?'.\n"
 	        "Exit status: 0 after a clean close (ours at EOF, or the server's with 1000 or no code),\n"
-	        "1 on rejection (\"rejected: HTTP NNN\"), errors, lost connections or other close codes,\n"
-	        "2 on usage errors.\n");
+	        "1 on rejection (\"rejected: HTTP NNN\", or by the proxy), errors, lost connections or\n"
+	        "other close codes, 2 on usage errors.\n");
 	return status;
 }
 
