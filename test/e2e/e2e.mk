@@ -126,8 +126,8 @@ CHECK_STEPS += h2
 # ASan+UBSan, then proxy/run.py: Debian's tinyproxy (open, and with
 # BasicAuth) and hostile fake proxies on loopback in front of echo-server,
 # ws:// and wss://, --proxy and the environment; once against the client and
-# server built with ASan+UBSan, then as built (about 45 s from a clean tree,
-# most of it the sanitizer build). Ends with "proxy-parse: ...", "proxy-asan:
+# server built with ASan+UBSan, then as built (55 s from a clean tree at load 6,
+# most of it the sanitizer build; 13 s once built). Ends with "proxy-parse: ...", "proxy-asan:
 # ..." and "proxy: N passed, M failed".
 PROXY_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 proxy: $(WS_CLIENT) $(BUILD)/examples/echo-server $(BUILD)/test/proxy-parse
