@@ -13,11 +13,12 @@ run="$lib libjansson-dev libhiredis-dev"
 # interop and the adapters: Python websockets, Node (below), openssl for the
 # test certificates; libwslay and llvm for the bench and the fuzzers; libuv,
 # nghttp2, cmake for the examples and downstream builds; Chromium, Redis and
-# nginx for the chat and HTTP/2 tests; the Cortex-M build and QEMU; gcovr for
-# make coverage; valgrind for make check's memcheck step; mingw-w64 (with its
-# zlib) and Wine for the Windows build and its echo test (make windows).
+# nginx for the chat and HTTP/2 tests; tinyproxy for ws-client's proxy tests
+# (make proxy starts its own, on loopback); the Cortex-M build and QEMU; gcovr
+# for make coverage; valgrind for make check's memcheck step; mingw-w64 (with
+# its zlib) and Wine for the Windows build and its echo test (make windows).
 all="$run valgrind python3 python3-websockets openssl libwslay-dev llvm libuv1-dev libnghttp2-dev cmake
-     chromium redis-server nginx gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcovr
+     chromium redis-server nginx tinyproxy gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcovr
      mingw-w64 libz-mingw-w64-dev wine64"
 case ${1:-all} in
 lib) pkgs=$lib ;;

@@ -31,7 +31,7 @@ fi
 export PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig"
 export LD_LIBRARY_PATH="$tmp/usr/lib"
 mkdir "$tmp/src" "$tmp/bin"
-cp examples/*.c examples/*.h demos/client/client.c "$tmp/src/"
+cp examples/*.c examples/*.h demos/client/client.c demos/client/proxy.c demos/client/proxy.h "$tmp/src/"
 cp -r examples/cmake "$tmp/src/cmake"
 cd "$tmp/src"
 ws=$(pkg-config --cflags --libs libws)
@@ -45,9 +45,9 @@ build_one() { # name command...
 build_one echo-server $cc -o "$tmp/bin/echo-server" echo_server.c $ad $ws
 build_one echo-server-poll $cc -o "$tmp/bin/echo-server-poll" echo_server_poll.c $ad $ws
 build_one echo-server-uv $cc -o "$tmp/bin/echo-server-uv" echo_server_uv.c $ad $(pkg-config --cflags --libs libws libuv)
-build_one ws-client $cc -o "$tmp/bin/ws-client" client.c $ad $ws
+build_one ws-client $cc -o "$tmp/bin/ws-client" client.c proxy.c $ad $ws
 build_one "echo-server with TLS" $cc -o "$tmp/bin/echo-server-tls" echo_server.c $ad $ws $tls
-build_one "ws-client with TLS" $cc -o "$tmp/bin/ws-client-tls" client.c $ad $ws $tls
+build_one "ws-client with TLS" $cc -o "$tmp/bin/ws-client-tls" client.c proxy.c $ad $ws $tls
 if command -v cmake >/dev/null; then
 	build_one "cmake configure" cmake -S cmake -B "$tmp/cmake-build" -DCMAKE_BUILD_TYPE=Release
 	build_one "cmake build" cmake --build "$tmp/cmake-build"
