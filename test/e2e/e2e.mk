@@ -92,7 +92,7 @@ CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
 # in Debian's Chromium through playwright-core (browser_test.js); the
 # screenshot lands in $(BUILD)/chat-screenshot.png.
 chat: $(CHAT_SERVER) $(NODE_PEERS)
-	@timeout 60 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
+	@timeout 90 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
 	@timeout 60 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
