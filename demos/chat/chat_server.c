@@ -263,10 +263,11 @@ static long long env_seq(const char *env)
 }
 
 /* A slot for a new room. A sequence never goes backwards, also when a room
- * is freed and made again, or this process restarts: it starts at the wall
- * clock in microseconds (above every seq given before, unless a room ever
- * averaged more than a message a microsecond), with nothing missing after
- * that. With Redis up the history is Redis's and this ring only a buffer:
+ * is freed and made again, or this process restarts: without --redis it
+ * starts at the wall clock in microseconds (above every seq given before,
+ * unless a room ever averaged more than a message a microsecond), with
+ * nothing missing after that. With --redis the seq is Redis's (see
+ * chat_redis.c, and say() for an outage) and this ring only a buffer:
  * "complete" is not known until its first message. */
 static int new_room(const char *name)
 {
@@ -287,8 +288,8 @@ static int new_room(const char *name)
 	r = &rooms[i];
 	memset(r, 0, sizeof *r);
 	snprintf(r->name, sizeof r->name, "%s", name);
-	r->last = wall_us();
-	r->complete = cr_up() ? -1 : r->last;
+	r->last = chat.redis ? 0 : wall_us();
+	r->complete = chat.redis ? -1 : r->last;
 	return i;
 }
 
@@ -609,6 +610,12 @@ static void say(struct conn *c, const char *text)
 		if (cr_publish(r->name, s, r->last))
 			send_error(c, "busy: message not sent, try again");
 	} else if ((env = malloc(strlen(s) + 32))) {
+		/* Redis away: above what it gave, and well clear of what it may give
+		 * other instances meanwhile (it starts above our seqs once back). */
+		if (chat.redis && r->last < wall_us())
+			r->last = wall_us();
+		if (r->complete < 0)
+			r->complete = r->last;
 		n = sprintf(env, "{\"seq\":%lld,", ++r->last);
 		memcpy(env + n, s + 1, strlen(s));
 		broadcast(c->room, env);
