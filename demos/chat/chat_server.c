@@ -1166,7 +1166,7 @@ int main(int argc, char **argv)
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;
 	}
-	presence_due(INT64_MAX, &next_wake); /* the leaves of the shutdown, to the other instances */
+	presence_due(ad_now() + PRESENCE_MS, &next_wake); /* the shutdown's leaves, to the other instances */
 	if (chat.redis)
 		cr_close(500);
 	fprintf(stderr, "chat-server: bye\n");
