@@ -7,7 +7,8 @@ none is lost, history and presence counts agree, nginx spreads clients over
 both instances; a stopped Redis blocks nothing; a killed Redis leaves local
 rooms working, and after a restart on the same port fan-out resumes, seq
 still rising, and a page resuming from before the restart is told of the
-gap; a page whose instance is killed -9 resumes on the other through nginx. The
+gap; a page in Chromium and a client whose instance is killed -9 resume on
+the other through nginx. The
 single-instance suite of server_test.py runs once more against a third
 instance with --redis. Everything runs in its own process group and is killed
 at the end, even on failure. Prints "chat-redis: N passed, M failed"."""
@@ -154,23 +155,33 @@ async def join_since(url, room, user, since):
     return ws, m
 
 
-async def instance_killed(A, B, ng):
-    """A page's instance is killed (-9) while another member sends 50
-    messages; the page comes back through nginx, on the other instance, and
-    resumes: all 50, once, in order."""
+async def instance_killed(A, B, ng, redis, chromium):
+    """A page in Chromium, through nginx, and a client on the same instance;
+    that instance is killed (-9) while another member sends 50 messages;
+    both come back through nginx, on the other instance, and resume: all 50,
+    once, in order."""
     nurl = "ws://127.0.0.1:%d/ws?token=%s" % (ng, TOKEN)
-    p, _ = await join(nurl, "nine", "page")
+    page = subprocess.Popen(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_resume.js"),
+                             "--url", "http://127.0.0.1:%d/?token=%s&user=page&room=nine" % (ng, TOKEN),
+                             "--chromium", chromium], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    procs.append(page)
+    line = await asyncio.get_running_loop().run_in_executor(None, page.stdout.readline)
+    if line.strip() != "joined":
+        raise RuntimeError("the page did not join: " + line)
+    victim, other = (A, B) if redis.cmd("HGET", "chat:pres:nine", "A") == "1" else (B, A)
+    p, _ = await join(victim.url(), "nine", "client")
     await p.send(json.dumps({"type": "message", "text": "hello"}))
     m = await st.recv_until(p, lambda m: m["type"] == "message")
     last = m["seq"]
-    victim, other = (A, B) if m["inst"] == "A" else (B, A)
-    s, _ = await join(other.url(), "nine", "sender")
+    s, _ = await join(other.url(), "nine", "bob")
     stop(victim.p)
     code = await st.close_code(p, 5)
     for i in range(50):
         await s.send(json.dumps({"type": "message", "text": "n-%d" % i}))
     await collect(s, 50)
-    q, jq = await join_since(nurl, "nine", "page", last)
+    page.stdin.write("sent 50\n")
+    page.stdin.flush()
+    q, jq = await join_since(nurl, "nine", "client", last)
     rep = await collect(q, 50, kind="message")  # replayed ones carry "replay", not "history"
     await s.send(json.dumps({"type": "message", "text": "live"}))
     live = await st.recv_until(q, lambda m: m["type"] == "message")
@@ -182,6 +193,12 @@ async def instance_killed(A, B, ng):
           [m["text"] for m in rep] == ["n-%d" % i for i in range(50)] and all(m.get("replay") for m in rep) and
           [m["seq"] for m in rep] == list(range(last + 1, last + 51)) and live["text"] == "live",
           (jq, [m["text"] for m in rep][:3], live))
+    line = await asyncio.get_running_loop().run_in_executor(None, page.stdout.readline)
+    r = json.loads(line or "{}")
+    check("Chromium through nginx, instance %s killed -9: the page came back (%s opens), resumed, shows the 50 "
+          "once, in order (%d shown)" % (victim.name, r.get("opens"), len(r.get("numbers", []))),
+          r.get("opens") == 2 and r.get("resumed") and r.get("gaps") == 0 and r.get("numbers") == list(range(50)), r)
+    page.wait(10)
     for ws in (s, q):
         await ws.close()
 
@@ -388,11 +405,11 @@ async def main(args, work):
     binary = os.path.join(args.bin, "chat-server")
     redis = Redis(work)
     redis.start()
-    fast = ("--history", "100", "--rate", "1000", "--burst", "1000")
+    ng = free_port()  # the page comes from nginx's origin
+    fast = ("--history", "100", "--rate", "1000", "--burst", "1000", "--allow-origin", "http://127.0.0.1:%d" % ng)
     A = Chat(binary, args.page, work, "A", redis.port, *fast)
     B = Chat(binary, args.page, work, "B", redis.port, *fast)
     wait_for(lambda: A.ups() and B.ups(), 10, "both instances up")
-    ng = free_port()
     nginx_start(work, ng, A.port, B.port)
     await asyncio.wait_for(scale_out(A, B, ng, redis), 60)
     # server_test.py's whole single-instance suite, now with Redis behind it.
@@ -426,7 +443,7 @@ async def main(args, work):
     await asyncio.wait_for(redis_outage(A, B, redis), 60)
     for name, c in (("A", A), ("B", B)):
         check("instance %s still running" % name, c.p.poll() is None, c.text()[-300:])
-    await asyncio.wait_for(instance_killed(A, B, ng), 30)
+    await asyncio.wait_for(instance_killed(A, B, ng, redis, args.chromium), 45)
 
 
 if __name__ == "__main__":
@@ -434,6 +451,7 @@ if __name__ == "__main__":
     ap.add_argument("--bin", required=True)
     ap.add_argument("--page", required=True)
     ap.add_argument("--work", required=True, help="scratch directory (logs, Redis, nginx)")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
     # timeout(1) sends SIGTERM: exit through the finally below, which kills
     # redis-server, nginx and the instances, instead of leaving them behind.
