@@ -156,7 +156,7 @@ async function main(deflate) {
 			await a.waitForFunction(() => window.chat.lastClose === 1006 && window.chat.ws.readyState !== 1);
 			await sendN(b, 'm-', 0, 60);
 			await logHas(b, 'bob: m-59');
-			await new Promise((r) => setTimeout(r, 1100)); // --rate 50: room for 50 more
+			await new Promise((r) => setTimeout(r, 1500)); // --rate 50: room for the 50 more
 			await sendN(b, 'm-', 60, 50);
 			await logHas(b, 'bob: m-109');
 			relay.blocked = false;
