@@ -84,10 +84,10 @@ async function main(deflate) {
 	});
 	ctx.setDefaultTimeout(8000);
 	try {
-		const open = async (user, token, via = base) => {
+		const open = async (user, token, via = base, room = 'lobby') => {
 			const pg = await ctx.newPage();
 			pg.on('pageerror', (e) => check('no page error on ' + user, false, String(e)));
-			await pg.goto(`${via}?token=${token}&user=${user}&room=lobby`);
+			await pg.goto(`${via}?token=${token}&user=${user}&room=${room}`);
 			return pg;
 		};
 		const logHas = (pg, text) => pg.waitForFunction((t) => [...document.querySelectorAll('#log li')]
@@ -193,7 +193,7 @@ async function main(deflate) {
 		await c.close();
 
 		// Policy closes reach the page's onclose with their codes.
-		const f = await open('flood', TOKEN);
+		const f = await open('flood', TOKEN, base, 'floodroom'); // its own room: the screenshot stays readable
 		await f.waitForFunction(() => document.getElementById('state').textContent === 'open');
 		await f.evaluate(() => { for (let i = 0; i < 200; i++) window.chat.ws.send(JSON.stringify({ type: 'message', text: 'x' })); });
 		await f.waitForFunction(() => window.chat.lastClose !== null);
