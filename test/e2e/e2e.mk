@@ -99,7 +99,7 @@ chat: $(CHAT_SERVER) $(NODE_PEERS)
 # Scale-out (docs/scaling.md): redis-server, two chat-server instances with
 # --redis and nginx in front (demos/chat/nginx.conf.in), all on loopback
 # ports, all Debian packages (redis-server, nginx), and one page in Chromium
-# (browser_resume.js); about 35 s.
+# (browser_resume.js); about 40 s.
 chat-redis: $(CHAT_SERVER) $(NODE_PEERS)
 	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/chat/redis_test.py --bin $(BUILD)/examples \
 		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis --chromium $(CHROMIUM)

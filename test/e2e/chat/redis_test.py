@@ -8,7 +8,8 @@ both instances; a stopped Redis blocks nothing; a killed Redis leaves local
 rooms working, and after a restart on the same port fan-out resumes, seq
 still rising, and a page resuming from before the restart is told of the
 gap; a page in Chromium and a client whose instance is killed -9 resume on
-the other through nginx. The
+the other through nginx; with --redis, rooms cannot be used up and a
+stopped instance closes nobody with 1008. The
 single-instance suite of server_test.py runs once more against a third
 instance with --redis. Everything runs in its own process group and is killed
 at the end, even on failure. Prints "chat-redis: N passed, M failed"."""
@@ -420,9 +421,16 @@ async def main(args, work):
     await asyncio.wait_for(st.functional(C), 30)
     await asyncio.wait_for(st.reset_in_batch(C), 15)
     await asyncio.wait_for(st.resume(C, 5), 15)
+    await asyncio.wait_for(st.rooms_exhaust(C), 20)
     check("server_test.py's suite with --redis (%d checks above)" % (len(st.results) - n),
           all(st.results[n:]))
     stop(C.p, signal.SIGTERM)
+    # A stopped instance: its clients are not closed 1008 at SIGCONT, and
+    # their messages go through Redis in order.
+    E = Chat(binary, args.page, work, "E", redis.port, "--rate", "5", "--burst", "10")
+    wait_for(lambda: E.ups(), 10, "instance E up")
+    await asyncio.wait_for(st.stalled(E), 20)
+    stop(E.p)
 
     # An instance that exits on SIGTERM tells the others its members left
     # (the queued presence changes are flushed to Redis before it exits).
