@@ -94,20 +94,21 @@ minimal: lib
 
 CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
 
-# The server's logic through Python's websockets (about 10 s), then two pages
+# The server's logic through Python's websockets (about 40 s), then two pages
 # in Debian's Chromium through playwright-core (browser_test.js); the
 # screenshot lands in $(BUILD)/chat-screenshot.png.
 chat: $(CHAT_SERVER) $(NODE_PEERS)
-	@timeout 60 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
+	@timeout 90 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
 	@timeout 60 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
 # Scale-out (docs/scaling.md): redis-server, two chat-server instances with
 # --redis and nginx in front (demos/chat/nginx.conf.in), all on loopback
-# ports, all Debian packages (redis-server, nginx); about 25 s.
-chat-redis: $(CHAT_SERVER)
+# ports, all Debian packages (redis-server, nginx), and one page in Chromium
+# (browser_resume.js); about 40 s.
+chat-redis: $(CHAT_SERVER) $(NODE_PEERS)
 	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/chat/redis_test.py --bin $(BUILD)/examples \
-		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis
+		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis --chromium $(CHROMIUM)
 
 CHECK_STEPS += chat chat-redis
 
