@@ -39,12 +39,10 @@
  * Build: see demos/demos.mk (needs libjansson-dev, libhiredis-dev). */
 #define _GNU_SOURCE
 #include "adapter.h"
-#include "server_common.h"
+#include "srv_epoll.h" /* and server_common.h */
 #include "chat_redis.h"
+#include <ctype.h>
 #include <jansson.h>
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <time.h>
 
 #define NAME_MAX_LEN 32
@@ -123,7 +121,6 @@ static uint64_t join_serial;
 /* The epoll batch being handled, entries [batch_next, batch_n) still to come. */
 static struct epoll_event *batch;
 static int batch_next, batch_n;
-static char tag_signal;
 
 static int64_t wall_ms(void)
 {
@@ -764,6 +761,31 @@ static size_t path_len(ws_str target)
 	return q ? (size_t)(q - target.ptr) : target.len;
 }
 
+/* 1 for a browser whose permessage-deflate is reported broken
+ * (docs/browsers.md): WebKit, Safari's engine and every iOS browser's, up to
+ * version 17, or of a version we cannot tell. Blink and Gecko name
+ * themselves (Blink's user agent also says AppleWebKit and Safari). */
+static int deflate_breaks(const ws_http *h)
+{
+	size_t pos = 0;
+	ws_str name, v;
+	const char *p;
+	long major = -1;
+	int found = 0;
+
+	while (!found && ws_header_next(h->head, &pos, &name, &v))
+		found = name.len == 10 && !strncasecmp(name.ptr, "User-Agent", 10);
+	if (!found || !memmem(v.ptr, v.len, "AppleWebKit/", 12) || memmem(v.ptr, v.len, "Chrome/", 7) ||
+	    memmem(v.ptr, v.len, "Chromium/", 9) || memmem(v.ptr, v.len, "Firefox/", 8))
+		return 0;
+	/* Safari says "Version/17.4"; other iOS browsers only "iPhone OS 17_4". */
+	if ((p = memmem(v.ptr, v.len, "Version/", 8)) && p + 8 < v.ptr + v.len && isdigit((unsigned char)p[8]))
+		major = strtol(p + 8, NULL, 10);
+	else if ((p = memmem(v.ptr, v.len, " OS ", 4)) && p + 4 < v.ptr + v.len && isdigit((unsigned char)p[4]))
+		major = strtol(p + 4, NULL, 10);
+	return major < 18;
+}
+
 static int on_event(ad_conn *a, ws_event *ev)
 {
 	struct conn *c = (struct conn *)a;
@@ -782,8 +804,10 @@ static int on_event(ad_conn *a, ws_event *ev)
 			                    4096, &n);
 		else if (ev->http.origin.len && !ws_origin_allowed(&ev->http, chat.origins))
 			rc = ws_conn_reject(&a->ws, 403, NULL, "origin not allowed\n", 19, p, 4096, &n);
-		else
-			rc = ws_conn_accept(&a->ws, NULL, p, 4096, &n);
+		else {
+			ws_accept_opts ao = { .no_deflate = deflate_breaks(&ev->http) };
+			rc = ws_conn_accept(&a->ws, &ao, p, 4096, &n);
+		}
 		ad_commit(a, n);
 		return rc != WS_OK;
 	}
@@ -875,9 +899,6 @@ static void destroy(struct conn *c)
 
 static void step(struct conn *c)
 {
-	unsigned w;
-	int64_t d;
-
 	c->dirty = 0;
 	if (c->kill_at && c->room >= 0)
 		leave(c); /* overflow(): out of its room, outside the broadcast that found it */
@@ -885,17 +906,10 @@ static void step(struct conn *c)
 		destroy(c);
 		return;
 	}
-	w = ad_wants(&c->a);
-	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
-	if (w != c->events) {
-		struct epoll_event ev = { w, { .ptr = c } };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = w;
-	}
-	if ((d = ad_deadline(&c->a)) >= 0 && (next_wake < 0 || d < next_wake))
-		next_wake = d;
-	if (c->kill_at && (next_wake < 0 || c->kill_at < next_wake))
-		next_wake = c->kill_at;
+	srv_epoll_want(ep, c->fd, c, ad_wants(&c->a), &c->events);
+	srv_wake_by(&next_wake, ad_deadline(&c->a));
+	if (c->kill_at)
+		srv_wake_by(&next_wake, c->kill_at);
 }
 
 /* Connections that got output from another's message: written now, not at
@@ -915,7 +929,6 @@ static void on_accept(int lfd)
 	int fd;
 
 	while ((fd = srv_accept(lfd, nconns)) >= 0) {
-		struct epoll_event ev = { EPOLLIN, { 0 } };
 		struct conn *c = calloc(1, sizeof *c);
 
 		if (!c || srv_conn_init(&c->a, fd) != WS_OK) {
@@ -928,12 +941,10 @@ static void on_accept(int lfd)
 		c->since = -1;
 		c->tokens = chat.burst;
 		c->tokens_at = ad_now();
-		c->events = ev.events;
-		ev.data.ptr = c;
 		byfd[fd] = c;
 		maxfd = fd > maxfd ? fd : maxfd;
 		nconns++;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		srv_epoll_add(ep, fd, c, &c->events);
 		step(c);
 	}
 }
@@ -960,6 +971,8 @@ static int usage(void)
 	                "       [--history N] [--history-ttl S] [--max-rooms N] [--rate PER_S] [--burst N]\n"
 	                "       [--max-message BYTES] [--max-queue BYTES]\n"
 	                "       [--close-timeout S] [--redis HOST:PORT [--instance ID]]\n"
+	                "       [--no-deflate | --deflate]  (default: --deflate-low-memory; either way\n"
+	                "       declined for WebKit browsers up to Safari 17, see docs/browsers.md)\n"
 	                "       [echo-server options: --host,\n"
 	                "       --idle-timeout, --ping-interval, --write-timeout, --max-conns]\n");
 	return 2;
@@ -967,17 +980,16 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	struct epoll_event ev = { EPOLLIN, { 0 } }, evs[64];
+	struct epoll_event evs[64];
 	struct sockaddr_storage sa;
 	socklen_t sl = sizeof sa;
 	char **rest = calloc((size_t)argc + 3, sizeof *rest), host[NI_MAXHOST], port[NI_MAXSERV];
 	static char own[SRV_MAX_LISTEN + 1][NI_MAXHOST + NI_MAXSERV + 16];
-	const char *page_path = "demos/chat/index.html";
+	const char *page_path = "demos/chat/index.html", *deflate = "--deflate-low-memory";
 	double close_s = 5, idle = -1;
 	char pct_token[3 * 255 + 1];
 	int64_t prev_wake;
 	size_t k;
-	sigset_t sigs;
 	int sfd, i, n, nrest = 0, signals = 0;
 
 	if (!rest)
@@ -985,6 +997,10 @@ int main(int argc, char **argv)
 	rest[nrest++] = argv[0];
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--no-deflate") || !strcmp(a, "--deflate") || !strcmp(a, "--deflate-low-memory")) {
+			deflate = a[2] == 'n' ? NULL : a;
+			continue;
+		}
 		if (!v && !strcmp(a, "--help"))
 			return usage(), 0;
 		if (!v || strncmp(a, "--", 2)) {
@@ -1042,6 +1058,8 @@ int main(int argc, char **argv)
 		perror(page_path);
 		return 1;
 	}
+	if (deflate) /* compression unless --no-deflate; the answer still declines it per request */
+		rest[nrest++] = (char *)deflate;
 	if ((i = srv_setup(nrest, rest, "chat-server")) < 0)
 		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	srv.opts.on_event = on_event;
@@ -1069,21 +1087,10 @@ int main(int argc, char **argv)
 	}
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
 	dirty = calloc((size_t)srv.fd_limit, sizeof *dirty);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (!byfd || !dirty || (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if (!byfd || !dirty || (ep = srv_epoll_open(&sfd)) < 0) {
 		perror("chat-server");
 		return 1;
 	}
-	for (i = 0; i < srv.nlisten; i++) {
-		ev.data.ptr = &srv.lfd[i];
-		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
-	}
-	ev.data.ptr = &tag_signal;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	if (chat.redis && cr_init(chat.redis, chat.instance, ep, chat.history, (long long)(chat.history_ttl * 1000))) {
 		fprintf(stderr, "chat-server: --redis wants HOST:PORT\n");
 		return 2;
@@ -1114,7 +1121,7 @@ int main(int argc, char **argv)
 				continue; /* destroyed earlier in this batch */
 			if (srv_listener(evs[i].data.ptr) >= 0)
 				on_accept(srv_listener(evs[i].data.ptr));
-			else if (evs[i].data.ptr == &tag_signal)
+			else if (evs[i].data.ptr == &srv_tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
 			else if (!cr_event(evs[i].data.ptr, evs[i].events))
 				step(evs[i].data.ptr);

@@ -99,7 +99,7 @@ CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
 # screenshot lands in $(BUILD)/chat-screenshot.png.
 chat: $(CHAT_SERVER) $(NODE_PEERS)
 	@timeout 90 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
-	@timeout 60 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
+	@timeout 100 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
 # Scale-out (docs/scaling.md): redis-server, two chat-server instances with

@@ -650,6 +650,55 @@ async def odd_token(binary, page):
         srv.stop()
 
 
+UA = {
+    "chromium": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "firefox": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "safari17": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                "Version/17.4 Safari/605.1.15",
+    "safari15": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                "Version/15.2 Safari/605.1.15",
+    "safari18": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                "Version/18.1 Safari/605.1.15",
+    "ios16-chrome": "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 "
+                    "(KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1",
+    "ios18-chrome": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+                    "(KHTML, like Gecko) CriOS/129.0.6668.69 Mobile/15E148 Safari/604.1",
+    "webkit-unknown": "Mozilla/5.0 AppleWebKit/605.1.15 (KHTML, like Gecko)",
+}
+
+
+async def agreed_deflate(url, ua):
+    """Whether the 101 agreed to permessage-deflate for a client with this
+    User-Agent (None: none sent), after a message went both ways."""
+    async with websockets.connect(url, open_timeout=3, user_agent_header=ua) as ws:
+        await ws.send(json.dumps({"type": "join", "room": "deflate", "user": "u"}))
+        await recv_until(ws, lambda m: m["type"] == "joined")
+        await ws.send(json.dumps({"type": "message", "text": "x" * 300}))
+        await recv_until(ws, lambda m: m["type"] == "message" and m.get("text") == "x" * 300)
+        return len(ws.extensions) == 1
+
+
+async def per_request_deflate(binary, page):
+    """Compression on by default, declined per request for the WebKit
+    versions docs/browsers.md lists as broken; --no-deflate: for nobody."""
+    want = {"chromium": True, "firefox": True, "safari17": False, "safari15": False, "safari18": True,
+            "ios16-chrome": False, "ios18-chrome": True, "webkit-unknown": False}
+    srv = Server(binary, page)
+    try:
+        for name, ok in want.items():
+            got = await agreed_deflate(srv.url(), UA[name])
+            check("deflate by default, per request: %s %s" % (name, "agreed" if ok else "declined"), got == ok,
+                  "agreed" if got else "declined")
+        check("deflate by default: no User-Agent, agreed", await agreed_deflate(srv.url(), None))
+    finally:
+        srv.stop()
+    srv = Server(binary, page, "--no-deflate")
+    try:
+        check("--no-deflate: Chromium's user agent, declined", not await agreed_deflate(srv.url(), UA["chromium"]))
+    finally:
+        srv.stop()
+
+
 async def main():
     os.environ["MALLOC_PERTURB_"] = "165"  # freed memory is garbage: a use after free shows
     ap = argparse.ArgumentParser()
@@ -672,6 +721,7 @@ async def main():
         srv.stop()
     await asyncio.wait_for(shutdown(binary, args.page), 15)
     await asyncio.wait_for(odd_token(binary, args.page), 15)
+    await asyncio.wait_for(per_request_deflate(binary, args.page), 20)
     srv = Server(binary, args.page, "--history", "60", "--rate", "1000", "--burst", "1000")
     try:
         await asyncio.wait_for(resume(srv, 60), 20)
