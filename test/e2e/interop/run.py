@@ -15,7 +15,6 @@ timeout and is killed at the end.
 """
 import argparse
 import asyncio
-import atexit
 import base64
 import os
 import re
@@ -31,26 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-counts = {"ok": 0, "FAIL": 0}
-children = []
-
-
-def check(ok, name, why=""):
-    word = "ok" if ok else "FAIL"
-    counts[word] += 1
-    print(f"{word} {name}" + ("" if ok or not why else f": {why}"), flush=True)
-    return ok
-
-
-@atexit.register
-def kill_children():
-    for p in children:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait()
+sys.path.insert(0, os.path.dirname(HERE))
+from rig import check, children, counts, kill_children  # noqa: E402
 
 
 class Proc:

@@ -11,12 +11,10 @@ port of its own (tinyproxy cannot take port 0: a port is picked free first),
 and every process has a timeout and is killed at the end.
 """
 import argparse
-import atexit
 import base64
 import hashlib
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -25,26 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-counts = {"ok": 0, "FAIL": 0}
-children = []
-
-
-def check(ok, name, why=""):
-    word = "ok" if ok else "FAIL"
-    counts[word] += 1
-    print(f"{word} {name}" + ("" if ok or not why else f": {why}"), flush=True)
-    return ok
-
-
-@atexit.register
-def kill_children():
-    for p in children:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait()
+sys.path.insert(0, os.path.dirname(HERE))
+from rig import check, children, counts  # noqa: E402
 
 
 def start(argv, **kw):
