@@ -93,7 +93,7 @@ sanitize:
 # which ASan does not, so a test cannot pass on what the stack happened to
 # hold. test_contract is left out: it reads guard pages on purpose.
 memcheck: $(TESTS)
-	@T_WRAP="valgrind -q --error-exitcode=99" sh test/run.sh $(filter-out %/test_contract,$(TESTS))
+	@T_SPARSE=1 T_WRAP="valgrind -q --error-exitcode=99" sh test/run.sh $(filter-out %/test_contract,$(TESTS))
 
 # Only ws_ names may leave the shared library.
 symbols: $(BUILD)/$(SONAME)

@@ -26,6 +26,11 @@ void t_run(const char *name, void (*fn)(void));
 #define RUN(fn) t_run(#fn, fn)
 /* Prints "<prog>: N passed, M failed"; returns the exit status. */
 int t_done(const char *prog);
+/* 1 when T_SPARSE is set (make memcheck, the emulated cross runs): loops that
+ * enumerate a whole space, and the feeding at every split point, take a
+ * sample instead, so that a run 20 to 50 times slower still ends in minutes.
+ * What they check is the same; only how many inputs. */
+int t_sparse(void);
 
 /* A growable text log. */
 typedef struct t_log {
