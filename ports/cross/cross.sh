@@ -70,7 +70,7 @@ if [ -n "$deb" ]; then
 	runner="$run"
 	how="$($run --version | head -n 1)"
 else
-	deflate=1
+	deflate=1 cfg=cng
 	# The tests print size_t with %zu: mingw-w64's own printf, not MSVCRT's.
 	# GCC takes the harness's format(printf) attribute for MSVCRT's, so format
 	# checks are off here (every other compiler makes them).
