@@ -36,7 +36,8 @@ esac
 # qemu): off aarch64 (where it runs, for the NEON kernels) the validator is
 # one table DFA on uint64_t, which reads bytes and so knows no byte order;
 # s390x runs test_utf8 in full, and test_simd, test_conformance and
-# test_conn still run the DFA on the 32-bit targets. CROSS_TESTS="..." runs a given list.
+# test_conn still run the DFA on the 32-bit targets. CROSS_TESTS="..." runs
+# a given list.
 case $t in
 i686 | armhf) tests=$(echo $tests | sed 's/test_utf8//') ;;
 esac
@@ -64,7 +65,7 @@ if [ -n "$deb" ]; then
 		cflags="-DWS_CRYPTO_HOOK=1"
 		$cc -std=c99 $opt $WARN -Iinclude -c ports/mcu/crypto_standin.c -o "$out/crypto_standin.o" || exit 1
 		libs="-static $out/crypto_standin.o"
-		what="WS_DEFLATE=0 and the crypto hook on ports/mcu/crypto_standin.c (no Debian $deb packages: dpkg --add-architecture $deb && apt-get update)"
+		what="WS_DEFLATE=0 and the crypto hook on ports/mcu/crypto_standin.c (the target's zlib and mbedTLS could not be had: dpkg --add-architecture $deb && apt-get update, or see $out/debs.log)"
 		tests=$(echo $tests | sed 's/test_deflate//; s/test_inflate_oracle//')
 	fi
 	runner="$run"
@@ -88,8 +89,7 @@ else
 	runner=wine
 	# test_contract and test_deflate need POSIX (guard pages with mmap and
 	# sigsetjmp; fork). permessage-deflate is still run: test_inflate_oracle
-	# (libws against zlib) and the deflate cases of test_conformance and
-	# test_conn.
+	# (libws against zlib's own inflate) and test_hostile's deflate cases.
 	tests=$(echo $tests | sed 's/test_contract//; s/test_deflate//')
 	how="$(wine --version 2>/dev/null)"
 fi
