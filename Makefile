@@ -16,6 +16,14 @@ VERSION := $(shell sed -n 's/^\#define WS_VERSION_STRING "\(.*\)"/\1/p' include/
 MAJOR := $(shell sed -n 's/^\#define WS_VERSION_MAJOR \([0-9]*\)/\1/p' include/ws/version.h)
 SONAME := libws.so.$(MAJOR)
 
+# Every test talks to its peers on loopback; a proxy set for the machine
+# (apt's, a company's) must not carry that, since clients such as ws-client
+# follow http_proxy as curl does. make proxy sets its own per case.
+comma := ,
+LOOPBACK := localhost,127.0.0.1,::1
+export no_proxy := $(if $(no_proxy),$(no_proxy)$(comma))$(LOOPBACK)
+export NO_PROXY := $(if $(NO_PROXY),$(NO_PROXY)$(comma))$(LOOPBACK)
+
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_ALL := -std=c99 $(OPT) -g $(WARN) -Iinclude $(SAN) $(CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden
@@ -156,5 +164,6 @@ clean:
 	rm -rf $(BUILD)
 
 # Parts kept beside the code they build.
--include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/lwip/lwip.mk
+-include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/e2e/windows/windows.mk \
+	test/lwip/lwip.mk
 -include ports/mcu/mcu.mk ports/cross/cross.mk

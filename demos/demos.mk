@@ -10,9 +10,9 @@ DEMO_CFLAGS := $(CFLAGS_ALL) -Iexamples
 WS_CLIENT := $(BUILD)/examples/ws-client
 examples: $(WS_CLIENT)
 
-$(WS_CLIENT): demos/client/client.c $(EXAMPLE_DEPS)
+$(WS_CLIENT): demos/client/client.c demos/client/proxy.c demos/client/proxy.h $(EXAMPLE_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $< $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
+	$(CC) $(DEMO_CFLAGS) -o $@ $< demos/client/proxy.c $(ADAPTER) $(EXAMPLE_TLS) $(EXAMPLE_LIBS)
 
 # The chat demo (demos/chat/): rooms, history, token auth, origin checks,
 # rate limits, heartbeats; JSON through jansson (Debian libjansson-dev). With

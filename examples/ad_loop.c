@@ -2,6 +2,13 @@
 #define _GNU_SOURCE
 #include "ad_loop.h"
 #include <limits.h>
+#ifdef _WIN32
+#include <windows.h>
+
+/* Windows' monotonic clock in ms; it ticks every 10-16 ms, enough for
+ * deadlines of seconds. */
+int64_t ad_now(void) { return (int64_t)GetTickCount64(); }
+#else
 #include <time.h>
 
 int64_t ad_now(void)
@@ -10,6 +17,7 @@ int64_t ad_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#endif
 
 int64_t ad_loop_now(ad_loop *l)
 {

@@ -4,6 +4,15 @@
 #define AD_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* A socket: a descriptor on POSIX, a SOCKET (an unsigned handle) on Windows;
+ * ad_sock.h has the few other differences. */
+#ifdef _WIN32
+typedef uintptr_t ad_fd;
+#else
+typedef int ad_fd;
+#endif
 
 enum { AD_AGAIN = -1, AD_ERROR = -2 }; /* transport results besides byte counts */
 enum { AD_READ = 1, AD_WRITE = 2 };    /* what to wait for */
@@ -41,10 +50,10 @@ typedef struct ad_transport {
 } ad_transport;
 
 /* A transport over a connected non-blocking socket. */
-ad_transport ad_socket(int fd);
+ad_transport ad_socket(ad_fd fd);
 /* The bytes socket fd holds for its peer, written but not yet acknowledged
  * (Linux's SIOCOUTQ), or -1 where that cannot be told: for transports'
  * unsent(). */
-long ad_unsent(int fd);
+long ad_unsent(ad_fd fd);
 
 #endif

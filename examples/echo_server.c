@@ -9,16 +9,10 @@
  * (with -DWITH_TLS tls.c and -lmbedtls -lmbedx509 for --tls-cert/--tls-key) */
 #define _GNU_SOURCE
 #include "adapter.h"
-#include "server_common.h"
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+#include "srv_epoll.h" /* and server_common.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 struct conn {
@@ -30,7 +24,6 @@ struct conn {
 static struct conn **byfd; /* connections by descriptor */
 static int ep, maxfd, nconns, shutting_down;
 static int64_t next_wake = -1;
-static char tag_signal; /* epoll data of the signal descriptor; listeners: &srv.lfd[i] */
 
 static void destroy(struct conn *c)
 {
@@ -49,22 +42,12 @@ static void destroy(struct conn *c)
 /* Runs the connection and re-arms epoll and the wake-up time after it. */
 static void step(struct conn *c)
 {
-	unsigned w;
-	int64_t d;
-
 	if (ad_io(&c->a)) {
 		destroy(c);
 		return;
 	}
-	w = ad_wants(&c->a);
-	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
-	if (w != c->events) {
-		struct epoll_event ev = { w, { .ptr = c } };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = w;
-	}
-	if ((d = ad_deadline(&c->a)) >= 0 && (next_wake < 0 || d < next_wake))
-		next_wake = d;
+	srv_epoll_want(ep, c->fd, c, ad_wants(&c->a), &c->events);
+	srv_wake_by(&next_wake, ad_deadline(&c->a));
 }
 
 static void on_accept(int lfd)
@@ -72,7 +55,6 @@ static void on_accept(int lfd)
 	int fd;
 
 	while ((fd = srv_accept(lfd, nconns)) >= 0) {
-		struct epoll_event ev = { EPOLLIN, { 0 } };
 		struct conn *c = calloc(1, sizeof *c);
 
 		if (!c || srv_conn_init(&c->a, fd) != WS_OK) {
@@ -81,41 +63,26 @@ static void on_accept(int lfd)
 			continue;
 		}
 		c->fd = fd;
-		c->events = ev.events;
-		ev.data.ptr = c;
 		byfd[fd] = c;
 		maxfd = fd > maxfd ? fd : maxfd;
 		nconns++;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		srv_epoll_add(ep, fd, c, &c->events);
 		step(c); /* sets the handshake deadline */
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct epoll_event ev = { EPOLLIN, { 0 } }, evs[64];
-	sigset_t sigs;
+	struct epoll_event evs[64];
 	int sfd, i, n, signals = 0;
 
 	if ((i = srv_setup(argc, argv, "echo-server")) < 0)
 		return i == -3 ? 0 : i == -2 ? 2 : 1;
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
-	/* Signals arrive as data on a descriptor, so shutdown happens in the loop. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (!byfd || (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+	if (!byfd || (ep = srv_epoll_open(&sfd)) < 0) {
 		perror("echo-server");
 		return 1;
 	}
-	for (i = 0; i < srv.nlisten; i++) {
-		ev.data.ptr = &srv.lfd[i];
-		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
-	}
-	ev.data.ptr = &tag_signal;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	while (!shutting_down || nconns > 0) {
 		int64_t now = ad_now();
 		int got_signal = 0;
@@ -127,7 +94,7 @@ int main(int argc, char **argv)
 			int lfd = srv_listener(evs[i].data.ptr);
 			if (lfd >= 0)
 				on_accept(lfd);
-			else if (evs[i].data.ptr == &tag_signal)
+			else if (evs[i].data.ptr == &srv_tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
 			else
 				step(evs[i].data.ptr);
@@ -157,8 +124,8 @@ int main(int argc, char **argv)
 			int64_t d = byfd[i] ? ad_deadline(&byfd[i]->a) : -1;
 			if (d >= 0 && d <= now)
 				step(byfd[i]);
-			else if (d >= 0 && (next_wake < 0 || d < next_wake))
-				next_wake = d;
+			else
+				srv_wake_by(&next_wake, d);
 		}
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;

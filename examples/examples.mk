@@ -16,7 +16,7 @@ examples: $(EXAMPLE_BINS)
 ADAPTER := examples/adapter.c examples/ad_loop.c examples/ad_policy.c examples/ad_socket.c
 ADAPTER_DEPS := $(ADAPTER) examples/adapter.h examples/ad_loop.h examples/ad_policy.h examples/ad_transport.h
 # wss:// through mbedTLS (examples/tls.c): the same package the library uses.
-EXAMPLE_DEPS := $(ADAPTER_DEPS) examples/server_common.h examples/tls.c \
+EXAMPLE_DEPS := $(ADAPTER_DEPS) examples/server_common.h examples/srv_epoll.h examples/tls.c \
 	examples/tls.h $(BUILD)/libws.a $(wildcard include/ws/*.h)
 EXAMPLE_TLS := -DWITH_TLS examples/tls.c
 EXAMPLE_LIBS := $(BUILD)/libws.a -lmbedtls -lmbedx509 $(LIBS)

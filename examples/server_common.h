@@ -5,22 +5,17 @@
 #ifndef SERVER_COMMON_H
 #define SERVER_COMMON_H
 
+#include "ad_sock.h" /* POSIX sockets or Winsock; first, for windows.h */
 #include "ad_policy.h" /* and adapter.h */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifndef _WIN32
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#endif
 #ifdef WITH_TLS
 #include "tls.h"
 #endif
@@ -34,7 +29,8 @@ static struct {
 	ws_deflate_config dcfg;
 	ad_opts opts;
 	int max_conns, fd_limit, spare, refusing;
-	int lfd[SRV_MAX_LISTEN], nlisten; /* one per address, all on one port */
+	ad_fd lfd[SRV_MAX_LISTEN];        /* one per address, all on one port */
+	int nlisten;
 	double log_tokens;                /* srv_log(): lines it may write now */
 	int64_t log_at;
 	unsigned long log_dropped;
@@ -126,7 +122,7 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 	int rc;
 
 	if (ev->type == WS_EV_REQUEST) {
-		ws_accept_opts opts = { ws_select_protocol(&ev->http, protocols), NULL };
+		ws_accept_opts opts = { .protocol = ws_select_protocol(&ev->http, protocols) };
 		if (!(p = ad_reserve(a, 4096)))
 			return -1;
 		if (srv_token && !srv_authorized(&ev->http))
@@ -148,11 +144,12 @@ static int srv_on_event(ad_conn *a, ws_event *ev)
 
 /* The transport of an accepted socket: TLS over it with --tls-cert, else
  * the socket itself. Returns 0, or -1 if TLS cannot be set up. */
-static inline int srv_transport_open(int fd, ad_transport *t)
+static inline int srv_transport_open(ad_fd fd, ad_transport *t)
 {
 	int one = 1;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small echoes go out now */
+	/* small echoes go out now; (const void *): Winsock's optval is a char * */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one, sizeof one);
 	*t = ad_socket(fd);
 #ifdef WITH_TLS
 	if (srv.tls && tls_accept(srv.tls, fd, t))
@@ -161,7 +158,7 @@ static inline int srv_transport_open(int fd, ad_transport *t)
 	return 0;
 }
 
-static inline int srv_conn_init(ad_conn *a, int fd)
+static inline int srv_conn_init(ad_conn *a, ad_fd fd)
 {
 	ad_transport t;
 
@@ -180,42 +177,66 @@ static inline void srv_transport_free(ad_transport *t)
 #endif
 }
 
-/* Accepts a connection: its descriptor, or -1 once the queue is empty or
+#ifndef _WIN32
+/* The descriptor limit, and a spare descriptor that makes room for one
+ * accept when it is reached (srv_accept). */
+static int srv_fd_limit(void)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;
+}
+static int srv_spare_open(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
+static void srv_spare_close(int fd) { close(fd); }
+#else
+/* Windows has no descriptor table for sockets to run out of (memory runs out
+ * first, WSAENOBUFS): no spare, and a cap of our own. */
+static int srv_fd_limit(void) { return 1 << 16; }
+static int srv_spare_open(void) { return -1; }
+static void srv_spare_close(int fd) { (void)fd; }
+#endif
+
+/* Accepts a connection: its socket, or AD_BADFD once the queue is empty or
  * this wake-up has accepted its share (AD_WAKE_ACCEPTS: the rest wait in the
  * queue while connected peers are served; the listener stays readable and
  * brings us back). At the cap, or out of descriptors, it takes the
  * connection off the queue and closes it: the listener is level-triggered
  * and would wake us forever. */
-static inline int srv_accept(int lfd, int nconns)
+static inline ad_fd srv_accept(ad_fd lfd, int nconns)
 {
 	for (;;) {
-		int fd = ad_loop_accept(&srv.loop) ? accept(lfd, NULL, NULL) : (errno = EAGAIN, -1);
+		ad_fd fd;
+		int e;
 
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && srv.spare >= 0) {
-			close(srv.spare); /* the spare descriptor makes room for one accept */
+		if (!ad_loop_accept(&srv.loop))
+			return AD_BADFD;
+		fd = accept(lfd, NULL, NULL);
+		e = fd == AD_BADFD ? ad_sock_errno() : 0;
+		if ((e == EMFILE || e == ENFILE) && srv.spare >= 0) {
+			srv_spare_close(srv.spare); /* the spare descriptor makes room for one accept */
 			fd = accept(lfd, NULL, NULL);
-			srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return -1; /* Linux says EMFILE before it looks at the queue */
+			srv.spare = srv_spare_open();
+			if (fd == AD_BADFD)
+				return AD_BADFD; /* Linux says EMFILE before it looks at the queue */
 			srv_log("echo-server: out of file descriptors, refusing a connection\n");
-			close(fd);
+			ad_sock_close(fd);
 			continue;
 		}
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+		if (e == EINTR || e == ECONNABORTED)
 			continue;
-		if (fd < 0)
-			return -1;
-		if (nconns < srv.max_conns && fcntl(fd, F_SETFL, O_NONBLOCK) == 0 &&
-		    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+		if (fd == AD_BADFD)
+			return AD_BADFD;
+		if (nconns < srv.max_conns && ad_sock_nonblock(fd) == 0)
 			return srv.refusing = 0, fd;
 		if (!srv.refusing++) /* the cap keeps descriptors for the rest */
 			fprintf(stderr, "echo-server: %d connections: refusing more\n", nconns);
-		close(fd);
+		ad_sock_close(fd);
 	}
 }
 
 /* Where a socket address keeps its port. */
-static in_port_t *srv_port_of(struct sockaddr *sa)
+static uint16_t *srv_port_of(struct sockaddr *sa)
 {
 	return sa->sa_family == AF_INET6 ? &((struct sockaddr_in6 *)(void *)sa)->sin6_port
 	                                 : &((struct sockaddr_in *)(void *)sa)->sin_port;
@@ -223,39 +244,42 @@ static in_port_t *srv_port_of(struct sockaddr *sa)
 
 /* A listening socket on AI's address. An IPv6 socket takes IPv6 only, but
  * for "::" when DUAL: that one takes IPv4 too (dual stack). Returns the
- * descriptor, or -1 with errno set. */
-static int srv_bind(const struct addrinfo *ai, int dual)
+ * socket, or AD_BADFD with errno set. */
+static ad_fd srv_bind(const struct addrinfo *ai, int dual)
 {
-	int one = 1, v6only, e, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, v6only, e;
+	ad_fd fd = socket(ai->ai_family, SOCK_STREAM, 0);
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* restart without waiting */
+	if (fd == AD_BADFD)
+		return errno = ad_sock_errno(), AD_BADFD;
+	setsockopt(fd, SOL_SOCKET, AD_REUSEADDR, (const void *)&one, sizeof one); /* restart without waiting */
+	if (ad_sock_nonblock(fd))
+		goto fail;
 	if (ai->ai_family == AF_INET6) {
 		v6only = !(dual && IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr));
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only))
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, (const void *)&v6only, sizeof v6only))
 			goto fail;
 	}
-	if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, SOMAXCONN))
+	if (!bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) && !listen(fd, SOMAXCONN))
 		return fd;
 fail:
-	e = errno;
-	close(fd);
+	e = ad_sock_errno();
+	ad_sock_close(fd);
 	errno = e;
-	return -1;
+	return AD_BADFD;
 }
 
 static void srv_close_listeners(void)
 {
 	while (srv.nlisten > 0)
-		close(srv.lfd[--srv.nlisten]);
+		ad_sock_close(srv.lfd[--srv.nlisten]);
 }
 
-/* The listening socket behind an epoll tag (&srv.lfd[i]), or -1. */
-static inline int srv_listener(const void *tag)
+/* The listening socket behind an epoll tag (&srv.lfd[i]), or AD_BADFD. */
+static inline ad_fd srv_listener(const void *tag)
 {
-	const int *p = tag;
-	return p >= srv.lfd && p < srv.lfd + srv.nlisten ? *p : -1;
+	const ad_fd *p = tag;
+	return p >= srv.lfd && p < srv.lfd + srv.nlisten ? *p : AD_BADFD;
 }
 
 /* Listens on every address HOST resolves to, all on one port; HOST NULL
@@ -270,8 +294,9 @@ static int srv_listen(const char *host, const char *port, const char *scheme, co
 {
 	struct addrinfo hints, *res, *ai, *b;
 	char h[NI_MAXHOST], p[NI_MAXSERV];
-	int i, rc, fd, pass, tries, any4 = 0, skipped = 0;
-	in_port_t want;
+	int i, rc, pass, tries, any4 = 0, skipped = 0;
+	ad_fd fd;
+	uint16_t want;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
@@ -287,7 +312,7 @@ static int srv_listen(const char *host, const char *port, const char *scheme, co
 	}
 	want = *srv_port_of(res->ai_addr); /* 0: the first bind picks the port */
 	for (tries = 0; tries < 8; tries++) {
-		in_port_t chosen = want;
+		uint16_t chosen = want;
 		int retry = 0;
 
 		for (pass = 0; pass < 2 && !retry; pass++)
@@ -300,7 +325,7 @@ static int srv_listen(const char *host, const char *port, const char *scheme, co
 					skipped = 1;
 					continue;
 				}
-				if ((fd = srv_bind(ai, !any4)) >= 0) {
+				if ((fd = srv_bind(ai, !any4)) != AD_BADFD) {
 					struct sockaddr_storage sa;
 					socklen_t sl = sizeof sa;
 					srv.lfd[srv.nlisten++] = fd;
@@ -381,7 +406,6 @@ static int srv_usage(const char *name, int status)
 static int srv_setup(int argc, char **argv, const char *name)
 {
 	const char *host = NULL, *port = NULL, *cert = NULL, *key = NULL;
-	struct rlimit rl;
 	int i, deflate = 0;
 	double idle = 60, ping = 30, wr = 30;
 
@@ -422,11 +446,11 @@ static int srv_setup(int argc, char **argv, const char *name)
 	}
 	if (!port || !cert != !key)
 		return srv_usage(name, 2), -2;
-	signal(SIGPIPE, SIG_IGN);
+	if (ad_sock_init())
+		return fprintf(stderr, "%s: cannot set up sockets\n", name), -1;
 	ad_loop_init(&srv.loop);
-	srv.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	getrlimit(RLIMIT_NOFILE, &rl);
-	srv.fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;
+	srv.spare = srv_spare_open();
+	srv.fd_limit = srv_fd_limit();
 	if (srv.max_conns < 0) /* an explicit --max-conns is taken as it is (EMFILE is handled too) */
 		srv.max_conns = srv.fd_limit > 64 ? srv.fd_limit - 32 : srv.fd_limit / 2;
 	srv.opts = (ad_opts){ srv_on_event, 256 * 1024, 5000, (int)(idle * 1000), (int)(ping * 1000),

@@ -452,7 +452,9 @@ static void on_request(fz_run *r, const ws_event *ev, const uint8_t *lo, const u
 			r->stopped = 1;
 			return;
 		}
-		ws_accept_opts ao = {proto, r->app & 1 ? "Set-Cookie: a=b\r\n" : NULL};
+		/* A quarter of the answers decline permessage-deflate per request. */
+		ws_accept_opts ao = {.protocol = proto, .headers = r->app & 1 ? "Set-Cookie: a=b\r\n" : NULL,
+		                     .no_deflate = (r->app & 0x60) == 0x60};
 		rc = ws_conn_accept(&r->c, &ao, out, 8, &n);
 		FZ_ASSERT(rc == WS_E_BUFFER && n > 8 && n <= sizeof out);
 		FZ_ASSERT(ws_conn_state(&r->c) == WS_STATE_HANDSHAKE);

@@ -18,8 +18,7 @@ int ws_conn_init(ws_conn *c, size_t size, const ws_config *cfg)
 	if (!c || !cfg || (cfg->role != WS_ROLE_SERVER && cfg->role != WS_ROLE_CLIENT) ||
 	    (cfg->role == WS_ROLE_CLIENT && !cfg->rand) || cfg->max_fragments == 0)
 		return WS_E_ARG;
-	if (cfg->deflate && (!cfg->deflate->alloc.alloc || !cfg->deflate->alloc.free ||
-	                     !cfg->deflate->inflate_buf || cfg->deflate->inflate_cap < 1024))
+	if (cfg->deflate && !ws__deflate_config_ok(cfg->deflate))
 		return WS_E_ARG;
 	memset(c, 0, sizeof *c);
 	c->cfg_ = cfg;

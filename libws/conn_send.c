@@ -178,11 +178,15 @@ int ws_conn_send_header(ws_conn *c, unsigned opcode, unsigned flags, uint64_t le
 	 * fragments as between any others (RFC 6455 §5.4). */
 	if (WS_UNLIKELY(c->send_ == WS__TX_COMPRESSED && !ws__is_control(opcode)))
 		return WS_E_STATE;
-	if (!has_room(cap, ws__header_size(len, client), 0, out_len))
+	/* Room for the largest header settles it without sizing this one. */
+	if (WS_UNLIKELY(cap < WS_FRAME_HEADER_MAX) &&
+	    !has_room(cap, ws__header_size(len, client), 0, out_len))
 		return WS_E_BUFFER;
 	if (WS_UNLIKELY(fresh_key(c, client, key)))
 		return WS_E_RAND;
-	*out_len = ws__header_write(out, first_byte(opcode, flags), len, client ? key : NULL);
+	/* Each role its own copy of the inline writer, its mask a constant. */
+	*out_len = client ? ws__header_write(out, first_byte(opcode, flags), len, key)
+	                  : ws__header_write(out, first_byte(opcode, flags), len, NULL);
 	note_sent(c, opcode, flags);
 	return WS_OK;
 }

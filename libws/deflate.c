@@ -189,12 +189,11 @@ int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p)
 	 * told of. The handshake itself enables it through ws__deflate_enable. */
 	if (!ws__handshake_done(c))
 		return WS_E_STATE;
-	return ws__deflate_enable(c, p);
+	return ws__deflate_enable(c, c->cfg_->deflate, p);
 }
 
-int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
+int ws__deflate_enable(ws_conn *c, const ws_deflate_config *cfg, const ws_deflate_params *p)
 {
-	const ws_deflate_config *cfg = c->cfg_->deflate;
 	int server = c->cfg_->role == WS_ROLE_SERVER;
 	ws__deflate *d;
 	int own;
@@ -486,9 +485,9 @@ int ws_conn_enable_deflate(ws_conn *c, const ws_deflate_params *p)
 	return WS_E_STATE;
 }
 
-int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p)
+int ws__deflate_enable(ws_conn *c, const ws_deflate_config *cfg, const ws_deflate_params *p)
 {
-	(void)c, (void)p;
+	(void)c, (void)cfg, (void)p;
 	return WS_E_STATE;
 }
 

@@ -76,47 +76,94 @@ static int bits_of(uint8_t b)
 	return b < 9 ? 9 : b > 15 ? 15 : b;
 }
 
-int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out)
+/* The first acceptable offer in one Sec-WebSocket-Extensions value. Which
+ * offer that is does not depend on the configuration: only what is agreed
+ * to does (agree()). Returns 1 with *o set, 0 if none. */
+static int first_offer(ws_str offers, offer *o)
 {
 	size_t pos = 0;
 	ws_str e;
-	offer o;
-	int s;
+	int r;
 
 	while (ws_list_next(offers, &pos, &e)) {
-		int r = parse_element(e, &o);
-		if (r < 0)
+		if ((r = parse_element(e, o)) < 0)
 			return 0;
-		if (r == 0)
-			continue;
-		/* RFC 7692 §7.1.1: either side's no-context-takeover, asked or imposed. */
-		out->server_no_context_takeover = o.snct == 0 || cfg->server_no_context_takeover;
-		out->client_no_context_takeover = o.cnct == 0 || cfg->client_no_context_takeover;
-		/* §7.1.2.1: at most what the client allows our compressor. */
-		s = bits_of(cfg->server_max_window_bits);
-		if (o.smwb > 0) {
-			/* "A server accepts an extension negotiation offer with this
-			 * parameter by including the server_max_window_bits extension
-			 * parameter in the extension negotiation response": an offer
-			 * that names it is accepted only by an answer that names it.
-			 * ws_deflate_format() names values below 15 (15 is what its
-			 * absence means, and ws_deflate_params cannot say that the
-			 * offer named it), so such an offer gets 14 at most. */
-			if (s > 14)
-				s = 14;
-			if (o.smwb < s)
-				s = o.smwb;
-		}
-		out->server_max_window_bits = (uint8_t)s;
-		/* §7.1.2.2: we can limit the client only if it said it can be limited. */
-		out->client_max_window_bits = 15;
-		if (o.cmwb >= 0) {
-			int want = bits_of(cfg->client_max_window_bits);
-			out->client_max_window_bits = (uint8_t)(o.cmwb > 0 && o.cmwb < want ? o.cmwb : want);
-		}
-		return 1;
+		if (r)
+			return 1;
 	}
 	return 0;
+}
+
+/* What a server with cfg agrees to for offer o (RFC 7692 §7.1). */
+static void agree(const ws_deflate_config *cfg, const offer *o, ws_deflate_params *out)
+{
+	int s = bits_of(cfg->server_max_window_bits);
+
+	/* §7.1.1: either side's no-context-takeover, asked or imposed. */
+	out->server_no_context_takeover = o->snct == 0 || cfg->server_no_context_takeover;
+	out->client_no_context_takeover = o->cnct == 0 || cfg->client_no_context_takeover;
+	/* §7.1.2.1: at most what the client allows our compressor. */
+	if (o->smwb > 0) {
+		/* "A server accepts an extension negotiation offer with this
+		 * parameter by including the server_max_window_bits extension
+		 * parameter in the extension negotiation response": an offer that
+		 * names it is accepted only by an answer that names it.
+		 * ws_deflate_format() names values below 15 (15 is what its absence
+		 * means, and ws_deflate_params cannot say that the offer named it),
+		 * so such an offer gets 14 at most. */
+		if (s > 14)
+			s = 14;
+		if (o->smwb < s)
+			s = o->smwb;
+	}
+	out->server_max_window_bits = (uint8_t)s;
+	/* §7.1.2.2: we can limit the client only if it said it can be limited. */
+	out->client_max_window_bits = 15;
+	if (o->cmwb >= 0) {
+		int want = bits_of(cfg->client_max_window_bits);
+		out->client_max_window_bits = (uint8_t)(o->cmwb > 0 && o->cmwb < want ? o->cmwb : want);
+	}
+}
+
+int ws_deflate_negotiate(const ws_deflate_config *cfg, ws_str offers, ws_deflate_params *out)
+{
+	offer o;
+
+	if (!first_offer(offers, &o))
+		return 0;
+	agree(cfg, &o, out);
+	return 1;
+}
+
+/* The offer kept in 4 bytes between a request and its answer: k[0] is 0 for
+ * none, else 1 | 2 (server_no_context_takeover) | 4 (client_...) | 8
+ * (client_max_window_bits named); k[1], k[2] the two window values (0:
+ * none given). */
+int ws__deflate_offer_keep(ws_str offers, uint8_t k[4])
+{
+	offer o;
+
+	if (!first_offer(offers, &o))
+		return 0;
+	k[0] = (uint8_t)(1 | (o.snct == 0) << 1 | (o.cnct == 0) << 2 | (o.cmwb >= 0) << 3);
+	k[1] = (uint8_t)(o.smwb > 0 ? o.smwb : 0);
+	k[2] = (uint8_t)(o.cmwb > 0 ? o.cmwb : 0);
+	k[3] = 0;
+	return 1;
+}
+
+int ws__deflate_offer_agree(const ws_deflate_config *cfg, const uint8_t k[4], ws_deflate_params *out)
+{
+	offer o;
+
+	if (!(k[0] & 1))
+		return 0;
+	o.snct = k[0] & 2 ? 0 : -1;
+	o.cnct = k[0] & 4 ? 0 : -1;
+	o.smwb = k[1] ? k[1] : -1;
+	o.cmwb = k[0] & 8 ? k[2] : -1;
+	agree(cfg, &o, out);
+	return 1;
 }
 
 size_t ws_deflate_format(const ws_deflate_config *cfg, const ws_deflate_params *params, char *out,

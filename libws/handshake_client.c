@@ -221,7 +221,7 @@ int ws__client_head(ws_conn *c, ws_str head, ws_event *ev)
 	memset(&c->u_, 0, sizeof c->u_); /* the frame state shares this memory */
 	/* The server compresses from now on: without memory to inflate, fail
 	 * (1011 once OPEN). */
-	if (agreed && (rc = ws__deflate_enable(c, &p)) != WS_OK)
+	if (agreed && (rc = ws__deflate_enable(c, c->cfg_->deflate, &p)) != WS_OK)
 		return rc;
 	ev->type = WS_EV_OPEN;
 	return WS_OK;

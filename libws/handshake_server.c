@@ -106,17 +106,14 @@ int ws__server_head(ws_conn *c, ws_str head, ws_event *ev)
 		return WS_E_HTTP_KEY;
 
 	/* RFC 7692 §5: the first acceptable permessage-deflate offer, kept for
-	 * the answer (the head may be gone by then). */
+	 * the answer (the head may be gone by then), which agrees to it with the
+	 * configuration it chooses (ws_accept_opts). */
 	memset(c->u_.h.deflate, 0, sizeof c->u_.h.deflate);
-	if (c->cfg_->deflate && ws_deflate_available()) {
-		ws_deflate_params p;
+	if (ws_deflate_available())
 		for (pos = 0; ws_header_next(head, &pos, &name, &value);)
 			if (ws__ieq(name, "Sec-WebSocket-Extensions") &&
-			    ws_deflate_negotiate(c->cfg_->deflate, value, &p)) {
-				memcpy(c->u_.h.deflate, &p, sizeof p);
+			    ws__deflate_offer_keep(value, c->u_.h.deflate))
 				break;
-			}
-	}
 
 	ev->type = WS_EV_REQUEST;
 	c->state_ = WS__SERVER_ANSWER;
@@ -163,6 +160,7 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 {
 	static const ws_accept_opts none;
 	char key[25], accept[WS_ACCEPT_KEY_LEN + 1], ext[WS_DEFLATE_FORMAT_MAX];
+	const ws_deflate_config *d;
 	ws_deflate_params p;
 	int agreed, rc;
 
@@ -171,27 +169,27 @@ int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap
 		return WS_E_STATE;
 	if (!opts)
 		opts = &none;
+	d = opts->no_deflate ? NULL : opts->deflate ? opts->deflate : c->cfg_->deflate;
 	/* RFC 6455 §4.1: a subprotocol is a token, which also keeps CR/LF out. */
 	if ((opts->protocol && !ws__is_token(opts->protocol, ws__strlen(opts->protocol))) ||
-	    !ws__lines_ok(opts->headers))
+	    !ws__lines_ok(opts->headers) || (opts->deflate && !ws__deflate_config_ok(opts->deflate)))
 		return WS_E_ARG;
 	ws__key_encode(c->u_.h.key, key);
 	rc = ws_accept_key(key, 24, accept);
 	if (rc)
 		return rc;
-	memcpy(&p, c->u_.h.deflate, sizeof p);
-	/* ws__server_head agreed to nothing in a build without zlib, where
-	 * ws_deflate_available() is a constant 0: such a build then carries no
-	 * writer for the extension's answer. */
-	agreed = ws_deflate_available() && p.server_max_window_bits;
-	if (agreed && !ws_deflate_format(c->cfg_->deflate, &p, ext, sizeof ext))
+	/* No offer was kept in a build without zlib, where ws_deflate_available()
+	 * is a constant 0: such a build then carries no writer for the
+	 * extension's answer. */
+	agreed = ws_deflate_available() && d && ws__deflate_offer_agree(d, c->u_.h.deflate, &p);
+	if (agreed && !ws_deflate_format(d, &p, ext, sizeof ext))
 		agreed = 0; /* cannot happen: ext is large enough */
 	rc = write_101(opts, accept, agreed ? ext : NULL, out, cap, out_len);
 	if (rc)
 		return rc; /* WS_E_BUFFER: nothing written or changed, *out_len is the size needed */
 	/* Without memory for it, decline the extension rather than fail: the
 	 * answer without it is shorter, so it fits. */
-	if (agreed && ws__deflate_enable(c, &p) != WS_OK)
+	if (agreed && ws__deflate_enable(c, d, &p) != WS_OK)
 		write_101(opts, accept, NULL, out, cap, out_len);
 
 	c->state_ = WS__OPEN;

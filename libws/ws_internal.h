@@ -256,8 +256,19 @@ int ws__inflate(void *ext, const uint8_t *in, size_t n, const uint8_t *key, int 
  * for input or reads the next header (else events would depend on the
  * split). */
 int ws__inflate_owed(const void *ext);
+/* 1 if a deflate config has what every connection needs of it. */
+WS_INLINE int ws__deflate_config_ok(const ws_deflate_config *d)
+{
+	return d->alloc.alloc && d->alloc.free && d->inflate_buf && d->inflate_cap >= 1024;
+}
 /* ws_conn_enable_deflate() without the lifecycle check, for the handshake. */
-int ws__deflate_enable(ws_conn *c, const ws_deflate_params *p);
+int ws__deflate_enable(ws_conn *c, const ws_deflate_config *cfg, const ws_deflate_params *p);
+/* Server: the first acceptable permessage-deflate offer of one
+ * Sec-WebSocket-Extensions value, kept in k for the answer (1), or 0 if it
+ * has none; then what cfg agrees to for it (1 with *out set; 0 if k holds
+ * no offer). Splitting the two lets the answer choose the configuration. */
+int ws__deflate_offer_keep(ws_str offers, uint8_t k[4]);
+int ws__deflate_offer_agree(const ws_deflate_config *cfg, const uint8_t k[4], ws_deflate_params *out);
 /* 1 if a message (or first fragment) of len bytes with these flags is to be compressed. */
 int ws__deflate_wanted(const ws_conn *c, size_t len, unsigned flags);
 /* Picks and readies the compressor for a message; returns the most bytes

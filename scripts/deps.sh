@@ -13,15 +13,17 @@ run="$lib libjansson-dev libhiredis-dev"
 # interop and the adapters: Python websockets, Node (below), openssl for the
 # test certificates; libwslay and llvm for the bench and the fuzzers; libuv,
 # nghttp2, cmake for the examples and downstream builds; Chromium, Redis and
-# nginx for the chat and HTTP/2 tests; the Cortex-M build and QEMU; gcovr for
-# make coverage; valgrind for make check's memcheck step; make cross's
-# compilers for s390x, i686, armhf, aarch64 and Windows (mingw-w64 with
-# zlib), qemu-user and Wine.
+# nginx for the chat and HTTP/2 tests; tinyproxy for ws-client's proxy tests
+# (make proxy starts its own, on loopback); the Cortex-M build and QEMU; gcovr
+# for make coverage; valgrind for make check's memcheck step; mingw-w64 (with
+# its zlib) and Wine for the Windows build and its echo test (make windows)
+# and make cross; make cross's compilers for s390x, i686, armhf and aarch64,
+# and qemu-user.
 cross="gcc-s390x-linux-gnu gcc-i686-linux-gnu gcc-arm-linux-gnueabihf gcc-aarch64-linux-gnu
-       libc6-dev-s390x-cross libc6-dev-i386-cross libc6-dev-armhf-cross libc6-dev-arm64-cross qemu-user
-       gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64"
+       libc6-dev-s390x-cross libc6-dev-i386-cross libc6-dev-armhf-cross libc6-dev-arm64-cross qemu-user"
 all="$run valgrind python3 python3-websockets openssl libwslay-dev llvm libuv1-dev libnghttp2-dev cmake
-     chromium redis-server nginx gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcovr $cross"
+     chromium redis-server nginx tinyproxy gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcovr
+     mingw-w64 libz-mingw-w64-dev wine64 $cross"
 # make cross also takes zlib and mbedTLS built for each target from Debian
 # (apt-get download zlib1g-dev:s390x ..., ports/cross/cross.sh), which needs
 # the architectures known to dpkg; without them it builds those targets

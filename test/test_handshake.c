@@ -155,7 +155,7 @@ static void rfc_example(void)
 	CHECK_INT(ws_conn_state(&c), WS_STATE_HANDSHAKE);
 	{
 		static const char *const prefs[] = {"chat", NULL};
-		ws_accept_opts ao = {ws_select_protocol(&ev.http, prefs), NULL};
+		ws_accept_opts ao = {.protocol = ws_select_protocol(&ev.http, prefs)};
 		CHECK_STR(ao.protocol, "chat");
 		/* Async accept: the head's buffer is gone by the time we answer. */
 		memset(buf, 0, sizeof buf);
@@ -762,9 +762,9 @@ static void accept_options(void)
 
 	CHECK(to_request(&c, &cfg, RFC_REQUEST));
 	{
-		ws_accept_opts ao = {"superchat", "Set-Cookie: sid=1; HttpOnly\r\nX-Two: a\tb\r\n"};
+		ws_accept_opts ao = {.protocol = "superchat", .headers = "Set-Cookie: sid=1; HttpOnly\r\nX-Two: a\tb\r\n"};
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			ws_accept_opts b = {bad[i].protocol, bad[i].headers};
+			ws_accept_opts b = {.protocol = bad[i].protocol, .headers = bad[i].headers};
 			CHECK_INT(ws_conn_accept(&c, &b, out, sizeof out, &n), WS_E_ARG);
 		}
 		CHECK_INT(ws_conn_accept(&c, &ao, out, 50, &need), WS_E_BUFFER);
@@ -1544,6 +1544,141 @@ static void deflate_offer_names_server_window(void)
 	}
 }
 
+/* Issue 25: the answer chooses permessage-deflate per request
+ * (ws_accept_opts.deflate, .no_deflate), with one ws_config. Each row runs a
+ * real client (offering "permessage-deflate; client_max_window_bits") against
+ * a server through both handshakes, then a compressible message each way:
+ * the 101's extension line, whether each side then compresses (RSV1 on the
+ * wire), the payload intact, and whose allocator paid for it. */
+static long alloc_count[2]; /* [0] the ws_config's deflate config, [1] the per-request one */
+static void *count_alloc(void *ctx, size_t n)
+{
+	++*(long *)ctx;
+	return malloc(n);
+}
+
+static void deflate_per_request(void)
+{
+	enum { CFG_NONE, CFG_DEFAULT }; /* the server ws_config's deflate */
+	enum { OPT_NULL, OPT_ZERO, OPT_OFF, OPT_ALT, OPT_ALT_OFF, OPT_BAD };
+	static const struct {
+		int cfg, opt, offer;
+		const char *ext; /* the 101's Sec-WebSocket-Extensions, NULL: none */
+		int payer;       /* whose allocator: 0 ws_config's, 1 per-request, -1 none */
+		int rc;
+	} v[] = {
+		{CFG_DEFAULT, OPT_NULL, 1, "permessage-deflate", 0, WS_OK},
+		{CFG_DEFAULT, OPT_ZERO, 1, "permessage-deflate", 0, WS_OK},
+		{CFG_DEFAULT, OPT_OFF, 1, NULL, -1, WS_OK},
+		{CFG_DEFAULT, OPT_ALT, 1,
+		 "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+		 "server_max_window_bits=10; client_max_window_bits=11", 1, WS_OK},
+		{CFG_DEFAULT, OPT_ALT_OFF, 1, NULL, -1, WS_OK}, /* no_deflate wins */
+		{CFG_DEFAULT, OPT_BAD, 1, NULL, -1, WS_E_ARG},
+		{CFG_DEFAULT, OPT_ALT, 0, NULL, -1, WS_OK},   /* nothing offered: nothing agreed */
+		{CFG_NONE, OPT_NULL, 1, NULL, -1, WS_OK},
+		{CFG_NONE, OPT_OFF, 1, NULL, -1, WS_OK},
+		{CFG_NONE, OPT_ALT, 1,
+		 "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+		 "server_max_window_bits=10; client_max_window_bits=11", 1, WS_OK},
+	};
+	static uint8_t ibuf[3][1024];
+	static const ws_connect_opts co = {.host = "h"};
+	ws_deflate_config dcfg, alt, bad, ccfg;
+
+	if (!ws_deflate_available())
+		return;
+	ws_deflate_config_init(&dcfg);
+	dcfg.alloc = (ws_allocator){count_alloc, std_free, &alloc_count[0]};
+	dcfg.inflate_buf = ibuf[0];
+	dcfg.inflate_cap = sizeof ibuf[0];
+	alt = dcfg;
+	alt.alloc.ctx = &alloc_count[1];
+	alt.inflate_buf = ibuf[1];
+	alt.server_no_context_takeover = alt.client_no_context_takeover = 1;
+	alt.server_max_window_bits = 10;
+	alt.client_max_window_bits = 11;
+	bad = alt;
+	bad.inflate_buf = NULL;
+	ws_deflate_config_init(&ccfg);
+	ccfg.alloc = (ws_allocator){std_alloc, std_free, NULL};
+	ccfg.inflate_buf = ibuf[2];
+	ccfg.inflate_cap = sizeof ibuf[2];
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		ws_config scfg = server_cfg(), cc = client_cfg();
+		ws_accept_opts ao = {0};
+		ws_conn s, c;
+		ws_event ev;
+		char req[512], out[512], msg[600];
+		uint8_t wire[1024];
+		size_t n, used, wn;
+		const char *ext = NULL;
+		size_t ext_len = 0, pos = 0;
+		ws_str name, value, head;
+		long before[2] = {alloc_count[0], alloc_count[1]};
+		int rc, payer = -1;
+
+		scfg.deflate = v[i].cfg == CFG_DEFAULT ? &dcfg : NULL;
+		cc.deflate = v[i].offer ? &ccfg : NULL;
+		ao.no_deflate = v[i].opt == OPT_OFF || v[i].opt == OPT_ALT_OFF;
+		ao.deflate = v[i].opt == OPT_ALT || v[i].opt == OPT_ALT_OFF ? &alt : v[i].opt == OPT_BAD ? &bad : NULL;
+		ws_conn_init(&s, sizeof s, &scfg);
+		ws_conn_init(&c, sizeof c, &cc);
+		CHECK_INT(ws_conn_connect(&c, &co, req, sizeof req, &n), WS_OK);
+		CHECK_INT(ws_conn_recv(&s, req, n, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_REQUEST);
+		rc = ws_conn_accept(&s, v[i].opt == OPT_NULL ? NULL : &ao, out, sizeof out, &n);
+		if (rc != v[i].rc) {
+			t_fail(__FILE__, __LINE__, "row %zu: accept returned %d, want %d", i, rc, v[i].rc);
+			continue;
+		}
+		if (rc != WS_OK) {
+			CHECK_INT(n, 0);
+			CHECK_INT(ws_conn_state(&s), WS_STATE_HANDSHAKE);
+			CHECK_INT(alloc_count[0] + alloc_count[1], before[0] + before[1]);
+			/* The same request answered without the bad config. */
+			ao.deflate = NULL;
+			CHECK_INT(ws_conn_accept(&s, &ao, out, sizeof out, &n), WS_OK);
+			ws_conn_release(&s);
+			ws_conn_release(&c);
+			continue;
+		}
+		head.ptr = out;
+		head.len = n;
+		while (ws_header_next(head, &pos, &name, &value))
+			if (ws__ieq(name, "Sec-WebSocket-Extensions"))
+				ext = value.ptr, ext_len = value.len;
+		if ((ext == NULL) != (v[i].ext == NULL) ||
+		    (ext && (ext_len != strlen(v[i].ext) || memcmp(ext, v[i].ext, ext_len))))
+			t_fail(__FILE__, __LINE__, "row %zu: answered \"%.*s\", want \"%s\"", i, (int)ext_len,
+			       ext ? ext : "", v[i].ext ? v[i].ext : "(none)");
+		if (alloc_count[0] != before[0])
+			payer = 0;
+		if (alloc_count[1] != before[1])
+			payer = payer < 0 ? 1 : 2;
+		if (payer != v[i].payer)
+			t_fail(__FILE__, __LINE__, "row %zu: allocator %d paid, want %d", i, payer, v[i].payer);
+		/* The client judges the answer; then a message each way. */
+		CHECK_INT(ws_conn_recv(&c, out, n, &used, &ev), WS_OK);
+		CHECK_INT(ev.type, WS_EV_OPEN);
+		memset(msg, 'a', sizeof msg);
+		for (int dir = 0; dir < 2; dir++) {
+			ws_conn *from = dir ? &s : &c, *to = dir ? &c : &s;
+			CHECK_INT(ws_conn_send(from, WS_OP_TEXT, 0, msg, sizeof msg, wire, sizeof wire, &wn), WS_OK);
+			CHECK_INT(!!(wire[0] & WS_RSV1), v[i].ext != NULL);
+			if (v[i].ext)
+				CHECK(wn < sizeof msg / 4); /* compressed: 600 'a's are a few bytes */
+			CHECK_INT(ws_conn_recv(to, wire, wn, &used, &ev), WS_OK);
+			CHECK_INT(used, wn);
+			CHECK_INT(ev.type, WS_EV_TEXT);
+			CHECK(ev.flags & WS_EVF_MSG_END);
+			CHECK(ev.len == sizeof msg && !memcmp(ev.data, msg, sizeof msg));
+		}
+		ws_conn_release(&s);
+		ws_conn_release(&c);
+	}
+}
+
 /* Defect 9: a second ws_conn_fail() after a failed server handshake writes
  * nothing; the HTTP error went out once. */
 /* A plain GET (no Upgrade) fails the handshake, and the head and target
@@ -1796,7 +1931,7 @@ static void writers_zero_out_len(void)
 	STALE(ws_conn_connect(&c, &co, out, sizeof out, &n), WS_E_STATE);
 	CHECK(to_request(&c, &scfg, RFC_REQUEST));
 	{
-		ws_accept_opts bad = {"two words", NULL};
+		ws_accept_opts bad = {.protocol = "two words"};
 		STALE(ws_conn_accept(&c, &bad, out, sizeof out, &n), WS_E_ARG);
 	}
 	STALE(ws_conn_reject(&c, 200, NULL, NULL, 0, out, sizeof out, &n), WS_E_ARG);
@@ -1871,7 +2006,7 @@ static int write_accept(ws_conn *c, void *out, size_t cap, size_t *n)
 
 static int write_accept_opts(ws_conn *c, void *out, size_t cap, size_t *n)
 {
-	static const ws_accept_opts ao = {"chat", "Set-Cookie: sid=1\r\n"};
+	static const ws_accept_opts ao = {.protocol = "chat", .headers = "Set-Cookie: sid=1\r\n"};
 	return ws_conn_accept(c, &ao, out, cap, n);
 }
 
@@ -1999,6 +2134,7 @@ int main(int argc, char **argv)
 	RUN(deflate_negotiation_server);
 	RUN(deflate_negotiation_client);
 	RUN(deflate_offer_names_server_window);
+	RUN(deflate_per_request);
 	RUN(plain_request_described);
 	RUN(fail_twice_writes_once);
 	RUN(client_interim_responses);

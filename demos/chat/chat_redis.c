@@ -30,6 +30,7 @@ static struct {
 	char sha_publish[41], sha_presence[41]; /* SCRIPT LOAD's answers */
 	int port, ep, history, state, subscribed, scripts, backoff_ms;
 	long inflight;          /* commands sent on cmd and not answered yet */
+	long long ttl_ms;       /* a room's keys outlive its last message this long */
 	int64_t retry_at, connect_by, refresh_at, progress_at;
 	unsigned rnd;
 } cr;
@@ -37,18 +38,45 @@ static struct {
 /* The envelope gets its fields from Redis by splicing: '{' + '"seq":N,' +
  * the rest. The server only ever sends objects (they start with '{'), and
  * splicing keeps the script free of a JSON encoder that would reorder keys. */
+/* KEYS: seq:ROOM, hist:ROOM, from:ROOM. ARGV: envelope, history length,
+ * channel, floor (the highest seq the calling instance has seen in the room),
+ * TTL in ms. The sequence never goes backwards: a missing counter (a new room,
+ * a Redis restarted empty, keys expired) starts at Redis's clock in
+ * microseconds, above any seq given before, and never below the caller's
+ * floor. from:ROOM is the seq after which the list holds every message: the
+ * newest one trimmed, or where the counter (re)started or jumped to a floor
+ * (messages an instance delivered locally while Redis was away are not here).
+ * string.format('%d') because Lua's tostring keeps only 14 digits. */
 static const char publish_lua[] =
-	"local seq = redis.call('INCR', KEYS[1]) "
-	"local env = '{\"seq\":' .. seq .. ',' .. string.sub(ARGV[1], 2) "
-	"redis.call('RPUSH', KEYS[2], env) "
-	"redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1) "
+	"local seq = tonumber(redis.call('GET', KEYS[1]) or '0') "
+	"if seq == 0 then "
+	"  local t = redis.call('TIME') "
+	"  seq = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+	"  redis.call('DEL', KEYS[2]) "
+	"  redis.call('SET', KEYS[3], string.format('%d', seq)) "
+	"end "
+	"local floor = tonumber(ARGV[4]) "
+	"if floor > seq then seq = floor redis.call('SET', KEYS[3], string.format('%d', seq)) end "
+	"seq = seq + 1 "
+	"local s = string.format('%d', seq) "
+	"redis.call('SET', KEYS[1], s, 'PX', ARGV[5]) "
+	"local env = '{\"seq\":' .. s .. ',' .. string.sub(ARGV[1], 2) "
+	"local n = redis.call('RPUSH', KEYS[2], env) "
+	"if n > tonumber(ARGV[2]) then "
+	"  local gone = redis.call('LINDEX', KEYS[2], -tonumber(ARGV[2]) - 1) "
+	"  redis.call('SET', KEYS[3], string.match(gone, '^{\"seq\":(%d+)')) "
+	"  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1) "
+	"end "
+	"redis.call('PEXPIRE', KEYS[2], ARGV[5]) "
+	"redis.call('PEXPIRE', KEYS[3], ARGV[5]) "
 	"redis.call('PUBLISH', ARGV[3], env) "
 	"return seq";
-/* KEYS[1] pres:ROOM, KEYS[2] hist:ROOM. ARGV: id, local count, envelope or
- * "", channel, alive key prefix, history wanted (0/1). Dead instances (alive
- * key expired) are dropped from the hash as they are met. Returns {total,
- * history...}: the history read in the same atomic step as the presence
- * change, so the joiner's live stream starts right after it. */
+/* KEYS[1] pres:ROOM, KEYS[2] hist:ROOM, KEYS[3] from:ROOM. ARGV: id, local
+ * count, envelope or "", channel, alive key prefix, history wanted (0/1).
+ * Dead instances (alive key expired) are dropped from the hash as they are
+ * met. Returns {total, from (-1: unknown), history...}: the history read in
+ * the same atomic step as the presence change, so the joiner's live stream
+ * starts right after it. */
 static const char presence_lua[] =
 	"if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
 	"else redis.call('HDEL', KEYS[1], ARGV[1]) end "
@@ -59,7 +87,7 @@ static const char presence_lua[] =
 	"end "
 	"if ARGV[3] ~= '' then "
 	"  redis.call('PUBLISH', ARGV[4], '{\"count\":' .. total .. ',' .. string.sub(ARGV[3], 2)) end "
-	"local out = { total } "
+	"local out = { total, tonumber(redis.call('GET', KEYS[3]) or '-1') } "
 	"if ARGV[6] == '1' then for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out + 1] = e end end "
 	"return out";
 
@@ -309,7 +337,7 @@ static void start_connect(void)
 		drop("connect failed");
 }
 
-int cr_init(const char *hostport, const char *id, int epfd, int history)
+int cr_init(const char *hostport, const char *id, int epfd, int history, long long ttl_ms)
 {
 	const char *colon = strrchr(hostport, ':');
 	char *end;
@@ -326,6 +354,7 @@ int cr_init(const char *hostport, const char *id, int epfd, int history)
 	snprintf(cr.id, sizeof cr.id, "%s", id);
 	cr.ep = epfd;
 	cr.history = history;
+	cr.ttl_ms = ttl_ms;
 	cr.backoff_ms = 100;
 	cr.rnd = (unsigned)getpid() ^ (unsigned)ad_now();
 	start_connect();
@@ -364,12 +393,12 @@ static int can_send(void)
 	return cr.state == UP && cr.inflight < CR_MAX_INFLIGHT;
 }
 
-int cr_publish(const char *room, const char *env)
+int cr_publish(const char *room, const char *env, long long floor)
 {
 	if (!can_send())
 		return -1;
-	return command(on_plain_reply, NULL, "EVALSHA %s 2 chat:seq:%s chat:hist:%s %s %d chat:room:%s", cr.sha_publish,
-	               room, room, env, cr.history, room);
+	return command(on_plain_reply, NULL, "EVALSHA %s 3 chat:seq:%s chat:hist:%s chat:from:%s %s %d chat:room:%s %lld %lld",
+	               cr.sha_publish, room, room, room, env, cr.history, room, floor, cr.ttl_ms);
 }
 
 static void on_presence(redisAsyncContext *ac, void *reply, void *priv)
@@ -386,17 +415,18 @@ static void on_presence(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	token = *(uint64_t *)priv;
 	free(priv);
-	ok = ok && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->element[0]->type == REDIS_REPLY_INTEGER;
-	if (ok && r->elements > 1) {
-		n = r->elements - 1;
+	ok = ok && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+	     r->element[1]->type == REDIS_REPLY_INTEGER;
+	if (ok && r->elements > 2) {
+		n = r->elements - 2;
 		hist = malloc(n * sizeof *hist);
 		lens = malloc(n * sizeof *lens);
 		if (!hist || !lens)
 			n = 0;
 		for (i = 0; i < n; i++)
-			hist[i] = r->element[i + 1]->str, lens[i] = r->element[i + 1]->len;
+			hist[i] = r->element[i + 2]->str, lens[i] = r->element[i + 2]->len;
 	}
-	cr_on_joined(token, ok, ok ? r->element[0]->integer : 0, hist, lens, n);
+	cr_on_joined(token, ok, ok ? r->element[0]->integer : 0, ok ? r->element[1]->integer : -1, hist, lens, n);
 	free(hist);
 	free(lens);
 }
@@ -411,8 +441,8 @@ int cr_presence(const char *room, int local_count, const char *env, int want_his
 		return -1;
 	if (priv)
 		*priv = token;
-	if (command(on_presence, priv, "EVALSHA %s 2 chat:pres:%s chat:hist:%s %s %d %s chat:room:%s chat:alive: %s",
-	            cr.sha_presence, room, room, cr.id, local_count, env ? env : "", room,
+	if (command(on_presence, priv, "EVALSHA %s 3 chat:pres:%s chat:hist:%s chat:from:%s %s %d %s chat:room:%s chat:alive: %s",
+	            cr.sha_presence, room, room, room, cr.id, local_count, env ? env : "", room,
 	            want_history ? "1" : "0")) {
 		free(priv);
 		return -1;

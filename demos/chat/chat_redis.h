@@ -9,8 +9,10 @@
  * joiner's history ends exactly where its live stream begins (the per-room
  * sequence number "seq" tells the two apart).
  *
- * Keys (all under "chat:"): seq:ROOM (counter), hist:ROOM (list of the last N
- * envelopes), pres:ROOM (hash instance id -> that instance's local count),
+ * Keys (all under "chat:"): seq:ROOM (counter; never goes backwards, see
+ * publish_lua), hist:ROOM (list of the last N envelopes), from:ROOM (the seq
+ * after which hist:ROOM is complete: a resuming client older than it missed
+ * messages; these three expire --history-ttl after the room's last message), pres:ROOM (hash instance id -> that instance's local count),
  * alive:ID (set with a TTL, refreshed by a timer: the counts of an instance
  * that died without saying goodbye stop counting once it expires).
  * Channels: room:ROOM.
@@ -33,8 +35,9 @@
 /* Parses HOST:PORT (HOST numeric, or a name: resolved at each connect, and
  * that resolution blocks) and
  * starts connecting. id: this instance's id (1 to 32 of [A-Za-z0-9_.-]).
- * history: how many envelopes each room keeps. 0 or -1 on a bad address. */
-int cr_init(const char *hostport, const char *id, int epfd, int history);
+ * history: how many envelopes each room keeps; ttl_ms: how long a room's
+ * keys outlive its last message. 0 or -1 on a bad address. */
+int cr_init(const char *hostport, const char *id, int epfd, int history, long long ttl_ms);
 /* 1 while Redis carries the rooms (see above). */
 int cr_up(void);
 /* If ptr is one of ours (epoll data.ptr), handles the readiness and returns 1. */
@@ -44,10 +47,11 @@ int cr_event(void *ptr, uint32_t events);
 int64_t cr_deadline(void);
 void cr_tick(int64_t now);
 
-/* A room message: env is a JSON object text; Redis adds "seq" and the list
+/* A room message: env is a JSON object text; Redis adds "seq" (above floor,
+ * the highest seq this instance has seen or given in the room) and the list
  * entry, and every instance (this one included) gets it through on_message.
  * -1 when Redis is down or too far behind (the caller decides). */
-int cr_publish(const char *room, const char *env);
+int cr_publish(const char *room, const char *env, long long floor);
 /* Sets this instance's member count for room. With env (a presence envelope
  * without "count"), publishes it with the total count filled in. With
  * want_history, the reply brings the total and the room's history: when it
@@ -63,9 +67,11 @@ void cr_close(int ms);
 /* Implemented by the server. */
 /* A publication of room, as Redis delivers it (env: NUL-terminated). */
 void cr_on_message(const char *room, const char *env, size_t len);
-/* A join's answer: total count and n history envelopes, oldest first. ok = 0
- * when Redis went away before answering (count and hist are then unset). */
-void cr_on_joined(uint64_t token, int ok, long long count, const char *const *hist, const size_t *lens, size_t n);
+/* A join's answer: total count, from (the history holds every message after
+ * this seq; -1: unknown, nothing kept) and n history envelopes, oldest first.
+ * ok = 0 when Redis went away before answering (the rest is then unset). */
+void cr_on_joined(uint64_t token, int ok, long long count, long long from, const char *const *hist,
+                  const size_t *lens, size_t n);
 /* Redis came up (the server re-registers its presence) or went down. */
 void cr_on_state(int up);
 

@@ -7,17 +7,27 @@
  * ad_opts.on_http_error); header fields are read with ws_header_next().
  *
  * Messages are JSON envelopes {type, room, user, text, ts} (jansson):
- *   client: {"type":"join","room":R,"user":U}  {"type":"leave"}
+ *   client: {"type":"join","room":R,"user":U[,"since":SEQ]}  {"type":"leave"}
  *           {"type":"message","text":T}
- *   server: {"type":"joined",room,user,ts,count}  then the room's history as
- *           {"type":"message",...,"history":true}; {"type":"presence",room,
- *           user,text:"joined"|"left",ts,count}; {"type":"message",room,user,
- *           text,ts}; {"type":"error",text,ts}.
- * Policy: a token (?token= or Authorization: Bearer) or 401; an Origin, when
- * sent, from the allow-list or 403; a token bucket per connection (close
- * 1008); messages over --max-message bytes (close 1009, by libws); pings and
- * the idle, close and write timeouts are the adapter's deadlines. SIGTERM:
- * close 1001 to everyone, wait for the answers up to close_ms, exit 0.
+ *   server: {"type":"joined",room,user,ts,count[,resumed]}, then the room's
+ *           history as {"type":"message",...,"history":true} or, with
+ *           "since", what came after SEQ as {...,"replay":true}, preceded by
+ *           {"type":"gap",room,since,from,text} when the history kept does not
+ *           reach back to SEQ; {"type":"presence",room,user,text:"joined"|
+ *           "left",ts,count[,more]}; {"type":"message",seq,room,user,text,ts};
+ *           {"type":"error",text,ts}.
+ * Every room message has a "seq" that never goes backwards in its room (see
+ * new_room() and chat_redis.c): a page keeps the last one it showed and
+ * resumes from it after a reconnect (docs/chat.md, "Resumption").
+ * Policy: a token (?token=, percent-decoded, or Authorization: Bearer) or
+ * 401; an Origin, when sent, from the allow-list or 403; a token bucket per
+ * connection charged at the time a message could have arrived (close 1008;
+ * see take_token()); messages over --max-message bytes (close 1009, by
+ * libws); a member whose queued output passes --max-queue bytes is closed
+ * with 1013 (overflow()); presence changes at most 1000/PRESENCE_MS a second
+ * per room (presence()); pings and the idle, close and write timeouts are the
+ * adapter's deadlines. SIGTERM: close 1001 to everyone, wait for the answers
+ * up to close_ms, exit 0.
  *
  * With --redis HOST:PORT (chat_redis.c), several instances share the rooms:
  * messages, history and presence counts go through Redis, every instance
@@ -38,7 +48,9 @@
 #include <time.h>
 
 #define NAME_MAX_LEN 32
-#define MAX_ROOMS 256
+#define PRESENCE_MS 250 /* a room's presence changes: at most one envelope this often */
+#define TICK_MS 250     /* the loop wakes at least this often ... */
+#define STALL_MS 1000   /* ... so a longer gap means the process did not run (stopped, starved) */
 
 struct conn {
 	ad_conn a; /* first: callbacks get &a */
@@ -48,13 +60,21 @@ struct conn {
 	int dirty;           /* output queued by someone else's event: step it */
 	int pending;         /* joined locally, Redis's answer (count, history) not in yet */
 	uint64_t token;      /* that join's token: serial << 24 | fd */
+	long long since;     /* that join's "since" (resume after this seq), -1 for none */
+	int64_t kill_at;     /* closed for overflowing: cut off at this time if still there */
 	char user[NAME_MAX_LEN + 1];
 	char *msg;           /* the text message being assembled */
 	size_t msg_len;
 	double tokens;       /* rate limit: token bucket */
+	double credit;       /* tokens for messages that may have come during a stall (take_token()) */
 	int64_t tokens_at;
 };
 
+/* A slot of rooms[]: in use while name[0]. A room lives while it has members
+ * or a presence change to send; then, if it holds history only this instance
+ * has (no Redis), for --history-ttl, unless the newest --max-rooms such
+ * rooms push it out. So the table holds at most one room per connection plus
+ * --max-rooms: a join never finds it full. */
 struct room {
 	char name[NAME_MAX_LEN + 1];
 	int count;
@@ -62,8 +82,17 @@ struct room {
 	 * Redis it is the room's history; with Redis it fills the gap between a
 	 * joiner's history and its live stream (seq > the history's last). */
 	char **history;
-	long long *seq; /* each one's "seq", 0 for none (local, or before Redis restarted) */
+	long long *seq; /* each one's "seq" */
 	int hist_next, hist_len;
+	long long last;     /* the highest seq given or seen here */
+	long long complete; /* the ring holds every message after this seq; -1: not known */
+	int64_t empty_at;   /* kept without members since (ad_now()), 0 otherwise */
+	/* Presence changes not sent yet: pres_n of them, the last one's user and
+	 * what; sent at pres_at (the last send + PRESENCE_MS). */
+	int pres_n;
+	const char *pres_what;
+	char pres_user[NAME_MAX_LEN + 1];
+	int64_t pres_at;
 };
 
 static struct {
@@ -77,9 +106,15 @@ static struct {
 	unsigned max_message;
 	const char *redis;   /* HOST:PORT, or NULL */
 	char instance[NAME_MAX_LEN + 1];
-} chat = { "devtoken", { NULL }, 0, NULL, 0, 20, 5, 10, 4096, NULL, "" };
+	size_t max_queue;    /* a member's queued output beyond this: closed 1013 */
+	int max_kept;        /* empty rooms kept for their history */
+	double history_ttl;  /* seconds */
+} chat = { "devtoken", { NULL }, 0, NULL, 0, 100, 5, 10, 4096, NULL, "", 1 << 20, 256, 3600 };
 
-static struct room rooms[MAX_ROOMS];
+static struct room *rooms;
+static int nrooms, nkept;
+/* The last stall of the loop (take_token()): [stall_from, stall_to]. */
+static int64_t stall_from, stall_to = -1;
 static struct conn **byfd;
 static int *dirty, ndirty;
 static int ep, maxfd, nconns, shutting_down;
@@ -95,6 +130,13 @@ static int64_t wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Room and user names: 1 to 32 of [A-Za-z0-9_.-], so that they are safe in
@@ -120,15 +162,39 @@ static void mark_dirty(struct conn *c)
 	}
 }
 
-/* Queues one JSON text to c, if it is open. */
+/* The drop strategy: a member whose queued output passed --max-queue gets
+ * nothing more; 1013 (try again later) follows what is queued, and a peer
+ * that has not taken it all within close_ms is cut off (main loop), which
+ * frees its memory. It leaves its room at its next step(), outside the
+ * broadcast that found it. The page reconnects and resumes from its seq. */
+static void overflow(struct conn *c)
+{
+	srv_log("chat-server: fd %d: %zu bytes queued (--max-queue %zu): closing 1013\n", c->fd, ad_pending(&c->a),
+	        chat.max_queue);
+	ad_close(&c->a, WS_CLOSE_TRY_AGAIN_LATER, "too slow: output queue full", 27);
+	c->kill_at = ad_now() + srv.opts.close_ms;
+	if (next_wake < 0 || c->kill_at < next_wake)
+		next_wake = c->kill_at;
+}
+
+/* Queues one text to c, if it is open; over --max-queue, overflow(). */
+static void queue(struct conn *c, const void *s, size_t len)
+{
+	if (ws_conn_state(&c->a.ws) != WS_STATE_OPEN)
+		return;
+	ad_send(&c->a, WS_OP_TEXT, 0, s, len);
+	mark_dirty(c);
+	if (ad_pending(&c->a) > chat.max_queue)
+		overflow(c);
+}
+
 static void send_json(struct conn *c, json_t *obj)
 {
 	char *s = json_dumps(obj, JSON_COMPACT);
 
-	if (s && ws_conn_state(&c->a.ws) == WS_STATE_OPEN)
-		ad_send(&c->a, WS_OP_TEXT, 0, s, strlen(s));
+	if (s)
+		queue(c, s, strlen(s));
 	free(s);
-	mark_dirty(c);
 }
 
 static void send_error(struct conn *c, const char *text)
@@ -141,31 +207,28 @@ static void send_error(struct conn *c, const char *text)
 
 static void broadcast(int room, const char *s)
 {
+	size_t len = strlen(s);
 	int i;
 
 	for (i = 0; i <= maxfd; i++)
-		if (byfd[i] && byfd[i]->room == room && !byfd[i]->pending &&
-		    ws_conn_state(&byfd[i]->a.ws) == WS_STATE_OPEN) {
-			ad_send(&byfd[i]->a, WS_OP_TEXT, 0, s, strlen(s));
-			mark_dirty(byfd[i]);
-		}
+		if (byfd[i] && byfd[i]->room == room && !byfd[i]->pending)
+			queue(byfd[i], s, len);
 }
 
-/* The history flag is spliced in front: envelopes are objects ("{...}"). */
-static void send_history(struct conn *c, const char *env, size_t len)
+/* A flag spliced in front: envelopes are objects ("{...}"). */
+static void send_flagged(struct conn *c, const char *flag, const char *env, size_t len)
 {
-	static const char flag[] = "{\"history\":true,";
-	uint8_t *p;
+	size_t fl = strlen(flag);
+	char *p;
 
 	if (len < 2 || ws_conn_state(&c->a.ws) != WS_STATE_OPEN)
 		return;
-	if (!(p = malloc(sizeof flag - 1 + len - 1)))
+	if (!(p = malloc(fl + len - 1)))
 		return;
-	memcpy(p, flag, sizeof flag - 1);
-	memcpy(p + sizeof flag - 1, env + 1, len - 1);
-	ad_send(&c->a, WS_OP_TEXT, 0, p, sizeof flag - 1 + len - 1);
+	memcpy(p, flag, fl);
+	memcpy(p + fl, env + 1, len - 1);
+	queue(c, p, fl + len - 1);
 	free(p);
-	mark_dirty(c);
 }
 
 static void ring_add(struct room *r, const char *env, long long seq)
@@ -178,6 +241,8 @@ static void ring_add(struct room *r, const char *env, long long seq)
 	}
 	if (!r->history || !r->seq || !(h = strdup(env)))
 		return;
+	if (r->history[r->hist_next] && r->complete >= 0 && r->seq[r->hist_next] > r->complete)
+		r->complete = r->seq[r->hist_next]; /* pushed out: what is kept starts after it */
 	free(r->history[r->hist_next]);
 	r->history[r->hist_next] = h;
 	r->seq[r->hist_next] = seq;
@@ -191,19 +256,98 @@ static int ring_at(const struct room *r, int i)
 	return (r->hist_next - r->hist_len + i + chat.history) % chat.history;
 }
 
-/* "seq" of an envelope from Redis: it comes first ('{"seq":N,...'). */
+/* "seq" of an envelope: it comes first ('{"seq":N,...'). */
 static long long env_seq(const char *env)
 {
 	return strncmp(env, "{\"seq\":", 7) ? 0 : strtoll(env + 7, NULL, 10);
 }
 
+/* A slot for a new room. A sequence never goes backwards, also when a room
+ * is freed and made again, or this process restarts: without --redis it
+ * starts at the wall clock in microseconds (above every seq given before,
+ * unless a room ever averaged more than a message a microsecond), with
+ * nothing missing after that. With --redis the seq is Redis's (see
+ * chat_redis.c, and say() for an outage) and this ring only a buffer:
+ * "complete" is not known until its first message. */
+static int new_room(const char *name)
+{
+	struct room *r;
+	int i;
+
+	for (i = 0; i < nrooms && rooms[i].name[0]; i++)
+		;
+	if (i == nrooms) {
+		int n = nrooms ? nrooms * 2 : 16;
+		struct room *m = realloc(rooms, (size_t)n * sizeof *m);
+		if (!m)
+			return -1;
+		memset(m + nrooms, 0, (size_t)(n - nrooms) * sizeof *m);
+		rooms = m;
+		nrooms = n;
+	}
+	r = &rooms[i];
+	memset(r, 0, sizeof *r);
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->last = chat.redis ? 0 : wall_us();
+	r->complete = chat.redis ? -1 : r->last;
+	return i;
+}
+
+static void free_room(int i)
+{
+	struct room *r = &rooms[i];
+	int k;
+
+	for (k = 0; r->history && k < chat.history; k++)
+		free(r->history[k]);
+	free(r->history);
+	free(r->seq);
+	nkept -= r->empty_at != 0;
+	memset(r, 0, sizeof *r);
+}
+
+/* A room without members or presence changes to send goes now, or, when this
+ * instance holds its only history (no Redis), is kept: the oldest kept
+ * room makes way beyond --max-rooms. */
+static void room_idle(int i)
+{
+	struct room *r = &rooms[i];
+	int k, oldest = -1;
+
+	if (r->count > 0 || r->pres_n > 0 || r->empty_at)
+		return;
+	if (!r->hist_len || cr_up()) {
+		free_room(i);
+		return;
+	}
+	r->empty_at = ad_now();
+	if (++nkept <= chat.max_kept)
+		return;
+	for (k = 0; k < nrooms; k++)
+		if (rooms[k].empty_at && (oldest < 0 || rooms[k].empty_at < rooms[oldest].empty_at))
+			oldest = k;
+	free_room(oldest);
+}
+
+/* Kept rooms past --history-ttl; with Redis up, none are kept. */
+static void sweep_rooms(int64_t now)
+{
+	int i;
+
+	for (i = 0; i < nrooms; i++)
+		if (rooms[i].empty_at && (cr_up() || now - rooms[i].empty_at > (int64_t)(chat.history_ttl * 1000)))
+			free_room(i);
+}
+
 /* A presence envelope; with count < 0 without "count" (Redis adds it). */
-static char *presence_env(int room, const char *user, const char *what, int count)
+static char *presence_env(int room, const char *user, const char *what, int more, int count)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "presence", "room", rooms[room].name, "user",
 	                      user, "text", what, "ts", (json_int_t)wall_ms());
 	char *s;
 
+	if (o && more > 0)
+		json_object_set_new(o, "more", json_integer(more));
 	if (o && count >= 0)
 		json_object_set_new(o, "count", json_integer(count));
 	if (o && chat.redis)
@@ -213,20 +357,56 @@ static char *presence_env(int room, const char *user, const char *what, int coun
 	return s;
 }
 
-/* Tells the room (through Redis: every instance's members) that user came
- * or went; locally with the local count when Redis cannot take it. */
-static void presence(int room, const char *user, const char *what)
+/* Sends the room's pending presence changes as one envelope: the last
+ * change, and "more", how many others it stands for (through Redis: to
+ * every instance's members, with the total count). */
+static void presence_flush(int room, int64_t now)
 {
-	char *s = presence_env(room, user, what, -1);
+	struct room *r = &rooms[room];
+	char *s = presence_env(room, r->pres_user, r->pres_what, r->pres_n - 1, -1);
 
-	if (s && cr_up() && !cr_presence(rooms[room].name, rooms[room].count, s, 0, 0)) {
+	r->pres_n = 0;
+	r->pres_at = now + PRESENCE_MS;
+	if (!(s && cr_up() && !cr_presence(r->name, r->count, s, 0, 0))) {
 		free(s);
-		return;
+		if ((s = presence_env(room, r->pres_user, r->pres_what, 0, r->count)))
+			broadcast(room, s);
 	}
 	free(s);
-	if ((s = presence_env(room, user, what, rooms[room].count)))
-		broadcast(room, s);
-	free(s);
+	room_idle(room);
+}
+
+/* Tells the room that user came or went: at once if the room's last
+ * presence envelope is PRESENCE_MS old, else folded into the next one, so a
+ * join/leave storm costs at most 1000/PRESENCE_MS envelopes a second a room
+ * (per instance, with Redis), whatever its size. */
+static void presence(int room, const char *user, const char *what)
+{
+	struct room *r = &rooms[room];
+	int64_t now = ad_now();
+
+	r->pres_n++;
+	r->pres_what = what;
+	snprintf(r->pres_user, sizeof r->pres_user, "%s", user);
+	if (now >= r->pres_at)
+		presence_flush(room, now);
+	else if (next_wake < 0 || r->pres_at < next_wake)
+		next_wake = r->pres_at;
+}
+
+/* Presence changes that are due; the next due time into *next. */
+static void presence_due(int64_t now, int64_t *next)
+{
+	int i;
+
+	for (i = 0; i < nrooms; i++) {
+		if (!rooms[i].name[0] || !rooms[i].pres_n)
+			continue;
+		if (rooms[i].pres_at <= now)
+			presence_flush(i, now);
+		else if (*next < 0 || rooms[i].pres_at < *next)
+			*next = rooms[i].pres_at;
+	}
 }
 
 static void leave(struct conn *c)
@@ -241,32 +421,53 @@ static void leave(struct conn *c)
 	presence(r, c->user, "left");
 }
 
+/* The room called name; with create, made if missing (NULL: out of memory). */
 static int find_room(const char *name, int create)
 {
-	int i, free_slot = -1;
+	int i;
 
-	for (i = 0; i < MAX_ROOMS; i++) {
+	for (i = 0; i < nrooms; i++)
 		if (rooms[i].name[0] && !strcmp(rooms[i].name, name))
 			return i;
-		if (free_slot < 0 && !rooms[i].name[0])
-			free_slot = i;
-		else if (free_slot < 0 && !rooms[i].count && !rooms[i].hist_len)
-			free_slot = i; /* an empty room without history may be reused */
-	}
-	if (!create || free_slot < 0)
-		return -1;
-	snprintf(rooms[free_slot].name, sizeof rooms[free_slot].name, "%s", name);
-	rooms[free_slot].count = 0;
-	return free_slot;
+	return create ? new_room(name) : -1;
 }
 
-static void send_joined(struct conn *c, long long count)
+static void send_joined(struct conn *c, long long count, long long complete)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "type", "joined", "room", rooms[c->room].name, "user",
 	                      c->user, "ts", (json_int_t)wall_ms(), "count", (json_int_t)count);
 
+	if (o && c->since >= 0)
+		json_object_set_new(o, "resumed", json_boolean(complete >= 0 && c->since >= complete));
 	send_json(c, o);
 	json_decref(o);
+}
+
+/* After "joined": without "since" the history; with it, what came after it
+ * (complete: the history holds every message after this seq, -1: unknown),
+ * preceded by a plain "gap" when the history does not reach back that far. */
+static void send_gap(struct conn *c, long long complete)
+{
+	json_t *o;
+
+	if (c->since < 0 || (complete >= 0 && c->since >= complete))
+		return;
+	o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "type", "gap", "room", rooms[c->room].name, "since",
+	              (json_int_t)c->since, "from", (json_int_t)complete, "text",
+	              "some messages were missed: they are older than the history this server keeps", "ts",
+	              (json_int_t)wall_ms());
+	send_json(c, o);
+	json_decref(o);
+}
+
+static void send_old(struct conn *c, const char *env, size_t len)
+{
+	long long seq = env_seq(env);
+
+	if (c->since < 0)
+		send_flagged(c, "{\"history\":true,", env, len);
+	else if (seq > c->since)
+		send_flagged(c, "{\"replay\":true,", env, len);
 }
 
 /* A join without Redis: local count and the local ring as history. */
@@ -276,70 +477,73 @@ static void join_local(struct conn *c)
 	int i;
 
 	c->pending = 0;
-	send_joined(c, r->count);
+	send_joined(c, r->count, r->complete);
+	send_gap(c, r->complete);
 	for (i = 0; i < r->hist_len; i++) { /* the last messages, oldest first */
 		const char *h = r->history[ring_at(r, i)];
-		send_history(c, h, strlen(h));
+		send_old(c, h, strlen(h));
 	}
 }
 
-static void join(struct conn *c, const char *room, const char *user)
+static void join(struct conn *c, const char *room, const char *user, long long since)
 {
-	char *env;
 	int r;
 
 	if (!valid_name(room) || !valid_name(user))
 		{ send_error(c, "room and user: 1 to 32 of A-Z a-z 0-9 _ . -"); return; }
 	leave(c);
 	if ((r = find_room(room, 1)) < 0)
-		{ send_error(c, "too many rooms"); return; }
+		{ send_error(c, "out of memory"); return; }
+	if (rooms[r].empty_at) /* a kept room in use again */
+		rooms[r].empty_at = 0, nkept--;
 	snprintf(c->user, sizeof c->user, "%s", user);
 	c->room = r;
+	c->since = since;
 	rooms[r].count++;
-	/* With Redis, one atomic script counts us in, publishes our arrival and
-	 * reads the history; cr_on_joined() answers the client. Until then the
-	 * room's live traffic for c waits in the ring. */
+	/* With Redis, one atomic script counts us in and reads the history;
+	 * cr_on_joined() answers the client. Until then the room's live traffic
+	 * for c waits in the ring. */
 	c->token = ++join_serial << 24 | (uint64_t)c->fd;
-	if (cr_up() && (env = presence_env(r, user, "joined", -1))) {
-		c->pending = !cr_presence(room, rooms[r].count, env, 1, c->token);
-		free(env);
-		if (c->pending)
-			return;
-	}
-	join_local(c);
+	c->pending = cr_up() && !cr_presence(room, rooms[r].count, NULL, 1, c->token);
+	if (!c->pending)
+		join_local(c);
 	presence(r, user, "joined");
 }
 
-void cr_on_joined(uint64_t token, int ok, long long count, const char *const *hist, const size_t *lens, size_t n)
+void cr_on_joined(uint64_t token, int ok, long long count, long long from, const char *const *hist,
+                  const size_t *lens, size_t n)
 {
 	int fd = (int)(token & 0xffffff), i;
 	struct conn *c = fd <= maxfd ? byfd[fd] : NULL;
 	struct room *r;
-	long long last = 0;
+	long long last = 0, seq;
 	size_t k;
 
 	if (!c || !c->pending || c->token != token)
 		return; /* gone, or left (or joined elsewhere) since */
 	if (!ok) { /* Redis went away first: what this instance knows */
 		join_local(c);
-		presence(c->room, c->user, "joined");
 		return;
 	}
 	r = &rooms[c->room];
 	c->pending = 0;
-	send_joined(c, count);
+	send_joined(c, count, from);
+	send_gap(c, from);
 	for (k = 0; k < n; k++) {
-		send_history(c, hist[k], lens[k]);
-		last = env_seq(hist[k]);
+		send_old(c, hist[k], lens[k]);
+		if ((seq = env_seq(hist[k])) > last)
+			last = seq;
 	}
+	if (last > r->last)
+		r->last = last;
 	/* What the room published after the script ran and reached us before
 	 * its answer did: live messages this client has not seen. */
+	if (c->since > last)
+		last = c->since;
 	for (i = 0; i < r->hist_len; i++) {
 		int j = ring_at(r, i);
-		if (r->seq[j] > last && ws_conn_state(&c->a.ws) == WS_STATE_OPEN) {
-			ad_send(&c->a, WS_OP_TEXT, 0, r->history[j], strlen(r->history[j]));
-			mark_dirty(c);
-		}
+		if (r->seq[j] > last)
+			queue(c, r->history[j], strlen(r->history[j]));
 	}
 }
 
@@ -352,31 +556,37 @@ void cr_on_message(const char *room, const char *env, size_t len)
 	(void)len;
 	if (r < 0 || !rooms[r].count)
 		return; /* nobody here is in that room */
+	if (seq > rooms[r].last)
+		rooms[r].last = seq;
+	if (rooms[r].complete < 0 && seq > 0)
+		rooms[r].complete = seq - 1; /* from here on the ring sees them all */
 	if (seq > 0)
 		ring_add(&rooms[r], env, seq);
 	broadcast(r, env);
 }
 
 /* Back up: count our members in again (Redis may have restarted empty, or
- * dropped our counts when alive:ID expired). Down: pending joins have been
- * answered locally by then. Ring "seq"s belong to the old Redis: forget them. */
+ * dropped our counts when alive:ID expired); rooms kept for their local
+ * history go (Redis has the history now). Down: pending joins have been
+ * answered locally by then. */
 void cr_on_state(int up)
 {
-	int r, i;
+	int r;
 
-	for (r = 0; up && r < MAX_ROOMS; r++) {
-		for (i = 0; rooms[r].seq && i < chat.history; i++)
-			rooms[r].seq[i] = 0;
+	if (!up)
+		return;
+	sweep_rooms(ad_now());
+	for (r = 0; r < nrooms; r++)
 		if (rooms[r].name[0] && rooms[r].count > 0)
 			cr_presence(rooms[r].name, rooms[r].count, NULL, 0, 0);
-	}
 }
 
 static void say(struct conn *c, const char *text)
 {
 	struct room *r;
 	json_t *o;
-	char *s;
+	char *s, *env;
+	int n;
 
 	if (c->room < 0)
 		{ send_error(c, "join a room first"); return; }
@@ -390,30 +600,62 @@ static void say(struct conn *c, const char *text)
 	if (!s)
 		return;
 	/* With Redis up, the sender sees its message when Redis delivers it,
-	 * like everyone else: one order per room on every instance. A Redis far
-	 * behind (CR_MAX_INFLIGHT) refuses rather than growing our memory, and
-	 * local delivery then would break that order. While Redis is down the
-	 * room is local: the message reaches this instance's members only, and
-	 * stays in this instance's ring, not in Redis's history. */
+	 * like everyone else: one order per room on every instance; Redis gives
+	 * the seq, above any this instance has seen. A Redis far behind
+	 * (CR_MAX_INFLIGHT) refuses rather than growing our memory, and local
+	 * delivery then would break that order. While Redis is down the room is
+	 * local: the message reaches this instance's members only, with a seq of
+	 * this instance's, and stays in this instance's ring, not in Redis. */
 	if (cr_up()) {
-		if (cr_publish(r->name, s))
+		if (cr_publish(r->name, s, r->last))
 			send_error(c, "busy: message not sent, try again");
-	} else {
-		broadcast(c->room, s);
-		ring_add(r, s, 0);
+	} else if ((env = malloc(strlen(s) + 32))) {
+		/* Redis away: above what it gave, and well clear of what it may give
+		 * other instances meanwhile (it starts above our seqs once back). */
+		if (chat.redis && r->last < wall_us())
+			r->last = wall_us();
+		if (r->complete < 0)
+			r->complete = r->last;
+		n = sprintf(env, "{\"seq\":%lld,", ++r->last);
+		memcpy(env + n, s + 1, strlen(s));
+		broadcast(c->room, env);
+		ring_add(r, env, r->last);
+		free(env);
 	}
 	free(s);
 }
 
-/* A token bucket: rate per second, burst deep. 0 when it is empty. */
+/* A token bucket: rate per second, burst deep, charged when the message
+ * arrived. Normally that is when it is read (the loop wakes as data comes
+ * and ad_now() is the wake-up's time). After a stall of the process (SIGSTOP,
+ * a host that did not schedule it: the loop was away for more than STALL_MS
+ * although it wakes every TICK_MS), what is read may have arrived at any time
+ * during the stall: the bucket gets the stall's refill without the burst cap,
+ * as credit usable for STALL_MS after it, so a client that kept to its rate
+ * while the server was away is never punished for the server's pause. 0 when
+ * it is empty. */
 static int take_token(struct conn *c)
 {
-	int64_t now = ad_now();
+	int64_t now = ad_now(), from;
 
+	if (stall_to >= 0 && c->tokens_at < stall_to) { /* first message read since the stall */
+		from = c->tokens_at > stall_from ? c->tokens_at : stall_from;
+		c->tokens += (double)(from - c->tokens_at) * chat.rate / 1000.0;
+		if (c->tokens > chat.burst)
+			c->tokens = chat.burst;
+		c->credit = (double)(stall_to - from) * chat.rate / 1000.0;
+		c->tokens_at = stall_to;
+	}
+	if (c->credit > 0 && now > stall_to + STALL_MS)
+		c->credit = 0;
 	c->tokens += (double)(now - c->tokens_at) * chat.rate / 1000.0;
 	c->tokens_at = now;
 	if (c->tokens > chat.burst)
 		c->tokens = chat.burst;
+	if (c->credit >= 1) {
+		c->credit -= 1;
+		return 1;
+	}
 	if (c->tokens < 1)
 		return 0;
 	c->tokens -= 1;
@@ -423,7 +665,7 @@ static int take_token(struct conn *c)
 static void on_message(struct conn *c, const char *data, size_t len)
 {
 	json_error_t jerr;
-	json_t *o, *type, *room, *user, *text;
+	json_t *o, *type, *room, *user, *text, *since;
 	const char *t;
 
 	if (!take_token(c)) { /* RFC 6455 §7.4.1: 1008, a message that violates policy */
@@ -439,9 +681,11 @@ static void on_message(struct conn *c, const char *data, size_t len)
 	room = json_object_get(o, "room");
 	user = json_object_get(o, "user");
 	text = json_object_get(o, "text");
+	since = json_object_get(o, "since");
 	t = json_is_string(type) ? json_string_value(type) : "";
 	if (!strcmp(t, "join") && json_is_string(room) && json_is_string(user))
-		join(c, json_string_value(room), json_string_value(user));
+		join(c, json_string_value(room), json_string_value(user),
+		     json_is_integer(since) && json_integer_value(since) >= 0 ? (long long)json_integer_value(since) : -1);
 	else if (!strcmp(t, "join"))
 		send_error(c, "join needs room and user strings");
 	else if (!strcmp(t, "leave"))
@@ -466,6 +710,31 @@ static int token_ok(const char *p, size_t n)
 	return !d && want;
 }
 
+static int hexval(char h)
+{
+	return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+}
+
+/* The query's token, percent-decoded (RFC 3986 §2.1: "%2B" is "+"; a "+"
+ * stays "+", tokens are not form data), then compared. */
+static int query_token_ok(const char *p, size_t n)
+{
+	char buf[256];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (k == sizeof buf)
+			return 0;
+		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0)
+			buf[k++] = (char)(hexval(p[i + 1]) << 4 | hexval(p[i + 2])), i += 2;
+		else if (p[i] == '%')
+			return 0;
+		else
+			buf[k++] = p[i];
+	}
+	return token_ok(buf, k);
+}
+
 /* ?token=... in the target, or Authorization: Bearer ... in the head. */
 static int authorized(const ws_http *h)
 {
@@ -478,7 +747,7 @@ static int authorized(const ws_http *h)
 		amp = memchr(start, '&', (size_t)(e - start));
 		if (!amp)
 			amp = e;
-		if (amp - start > 6 && !memcmp(start, "token=", 6) && token_ok(start + 6, (size_t)(amp - start - 6)))
+		if (amp - start > 6 && !memcmp(start, "token=", 6) && query_token_ok(start + 6, (size_t)(amp - start - 6)))
 			return 1;
 		q = amp < e ? amp : NULL;
 	}
@@ -610,6 +879,8 @@ static void step(struct conn *c)
 	int64_t d;
 
 	c->dirty = 0;
+	if (c->kill_at && c->room >= 0)
+		leave(c); /* overflow(): out of its room, outside the broadcast that found it */
 	if (ad_io(&c->a)) {
 		destroy(c);
 		return;
@@ -623,6 +894,8 @@ static void step(struct conn *c)
 	}
 	if ((d = ad_deadline(&c->a)) >= 0 && (next_wake < 0 || d < next_wake))
 		next_wake = d;
+	if (c->kill_at && (next_wake < 0 || c->kill_at < next_wake))
+		next_wake = c->kill_at;
 }
 
 /* Connections that got output from another's message: written now, not at
@@ -652,6 +925,7 @@ static void on_accept(int lfd)
 		}
 		c->fd = fd;
 		c->room = -1;
+		c->since = -1;
 		c->tokens = chat.burst;
 		c->tokens_at = ad_now();
 		c->events = ev.events;
@@ -683,7 +957,8 @@ static char *read_file(const char *path, size_t *len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: chat-server --port PORT [--token T] [--allow-origin URL]... [--page FILE]\n"
-	                "       [--history N] [--rate PER_S] [--burst N] [--max-message BYTES]\n"
+	                "       [--history N] [--history-ttl S] [--max-rooms N] [--rate PER_S] [--burst N]\n"
+	                "       [--max-message BYTES] [--max-queue BYTES]\n"
 	                "       [--close-timeout S] [--redis HOST:PORT [--instance ID]]\n"
 	                "       [echo-server options: --host,\n"
 	                "       --idle-timeout, --ping-interval, --write-timeout, --max-conns]\n");
@@ -699,6 +974,9 @@ int main(int argc, char **argv)
 	static char own[SRV_MAX_LISTEN + 1][NI_MAXHOST + NI_MAXSERV + 16];
 	const char *page_path = "demos/chat/index.html";
 	double close_s = 5, idle = -1;
+	char pct_token[3 * 255 + 1];
+	int64_t prev_wake;
+	size_t k;
 	sigset_t sigs;
 	int sfd, i, n, nrest = 0, signals = 0;
 
@@ -721,6 +999,12 @@ int main(int argc, char **argv)
 			page_path = v;
 		else if (!strcmp(a, "--history"))
 			chat.history = atoi(v);
+		else if (!strcmp(a, "--history-ttl"))
+			chat.history_ttl = atof(v);
+		else if (!strcmp(a, "--max-rooms"))
+			chat.max_kept = atoi(v);
+		else if (!strcmp(a, "--max-queue"))
+			chat.max_queue = (size_t)atol(v);
 		else if (!strcmp(a, "--rate"))
 			chat.rate = atof(v);
 		else if (!strcmp(a, "--burst"))
@@ -742,9 +1026,15 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (chat.history < 1 || chat.history > 1000 || chat.rate <= 0 || chat.burst < 1 ||
+	if (chat.history < 1 || chat.history > 1000 || chat.rate <= 0 || chat.burst < 1 || chat.history_ttl <= 0 ||
+	    chat.max_kept < 0 || chat.max_queue < 4096 ||
 	    chat.max_message < 64 || !*chat.token || close_s <= 0 || (*chat.instance && !valid_name(chat.instance)))
 		return usage();
+	if (strlen(chat.token) > 255) /* query_token_ok()'s buffer */
+		return usage();
+	for (k = 0, n = 0; chat.token[k]; k++) /* the link printed: every byte but unreserved ones as %XX */
+		n += sprintf(pct_token + n, strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~",
+		                                   chat.token[k]) ? "%c" : "%%%02X", (unsigned char)chat.token[k]);
 	if (!*chat.instance) /* unique enough to tell instances apart in Redis */
 		snprintf(chat.instance, sizeof chat.instance, "%lx-%lx", (unsigned long)getpid(),
 		         (unsigned long)(wall_ms() & 0xffffffff));
@@ -773,7 +1063,7 @@ int main(int argc, char **argv)
 		if (!own[SRV_MAX_LISTEN][0]) {
 			snprintf(own[SRV_MAX_LISTEN], sizeof own[SRV_MAX_LISTEN], "http://localhost:%s", port);
 			chat.origins[chat.norigins++] = own[SRV_MAX_LISTEN];
-			printf("chat: open %s/?token=%s\n", own[i], chat.token);
+			printf("chat: open %s/?token=%s\n", own[i], pct_token);
 			fflush(stdout);
 		}
 	}
@@ -794,18 +1084,27 @@ int main(int argc, char **argv)
 	}
 	ev.data.ptr = &tag_signal;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	if (chat.redis && cr_init(chat.redis, chat.instance, ep, chat.history)) {
+	if (chat.redis && cr_init(chat.redis, chat.instance, ep, chat.history, (long long)(chat.history_ttl * 1000))) {
 		fprintf(stderr, "chat-server: --redis wants HOST:PORT\n");
 		return 2;
 	}
+	prev_wake = ad_now();
 	while (!shutting_down || nconns > 0) {
 		int64_t now = ad_now(), wake = next_wake, rd = chat.redis ? cr_deadline() : -1;
 		int got_signal = 0;
 
 		if (rd >= 0 && (wake < 0 || rd < wake))
 			wake = rd;
+		if (wake < 0 || wake > now + TICK_MS) /* at least every TICK_MS: a stall shows (take_token()) */
+			wake = now + TICK_MS;
 		n = epoll_wait(ep, evs, 64, ad_timeout(wake, now));
 		ad_loop_wake(&srv.loop);
+		if (ad_now() - prev_wake > STALL_MS) {
+			stall_from = prev_wake;
+			stall_to = ad_now();
+			srv_log("chat-server: the loop did not run for %lld ms\n", (long long)(stall_to - stall_from));
+		}
+		prev_wake = ad_now();
 		batch = evs;
 		batch_n = n;
 		for (i = 0; i < n; i++) {
@@ -847,8 +1146,17 @@ int main(int argc, char **argv)
 			continue;
 		next_wake = -1;
 		now = ad_now();
+		sweep_rooms(now);
+		presence_due(now, &next_wake);
 		for (i = 0; i <= maxfd; i++) {
 			int64_t d = byfd[i] ? ad_deadline(&byfd[i]->a) : -1;
+			if (byfd[i] && byfd[i]->kill_at && byfd[i]->kill_at <= now) {
+				byfd[i]->a.why = "over --max-queue, not read in time";
+				destroy(byfd[i]);
+				continue;
+			}
+			if (byfd[i] && byfd[i]->kill_at && (next_wake < 0 || byfd[i]->kill_at < next_wake))
+				next_wake = byfd[i]->kill_at;
 			if (d >= 0 && d <= now)
 				step(byfd[i]);
 			else if (d >= 0 && (next_wake < 0 || d < next_wake))
@@ -858,6 +1166,7 @@ int main(int argc, char **argv)
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;
 	}
+	presence_due(ad_now() + PRESENCE_MS, &next_wake); /* the shutdown's leaves, to the other instances */
 	if (chat.redis)
 		cr_close(500);
 	fprintf(stderr, "chat-server: bye\n");

@@ -5,10 +5,11 @@
  *
  * Build alone, from the top of the tree: cc -Iexamples demos/client/client.c
  * examples/adapter.c examples/ad_loop.c examples/ad_policy.c examples/ad_socket.c
- * $(pkg-config --cflags --libs libws) (with -DWITH_TLS examples/tls.c and
- * -lmbedtls -lmbedx509 for wss://) */
+ * demos/client/proxy.c $(pkg-config --cflags --libs libws) (with -DWITH_TLS
+ * examples/tls.c and -lmbedtls -lmbedx509 for wss://) */
 #define _GNU_SOURCE
 #include "ad_policy.h" /* and adapter.h */
+#include "proxy.h"
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -37,9 +38,11 @@ enum { END_DONE, END_FAIL, END_LOST, END_SERVER_CLOSED }; /* how a session ended
 static struct {
 	char host[256], port[8], hostport[300], target[2048];
 	const char *url, *protocols[17], *close_reason, *ca;
+	const char *proxy, *proxy_from; /* the proxy URL (NULL: none) and where it came from */
 	char *headers;
 	long ping_ms, connect_ms;
-	int reconnect, binary, print_binary, verbose, deflate, tls, insecure;
+	int reconnect, binary, print_binary, verbose, deflate, tls, insecure, proxy_set;
+	proxy_url px;                   /* proxy parsed */
 	unsigned close_code;
 } opt = { .close_code = WS_CLOSE_NORMAL, .close_reason = "", .connect_ms = 10000 };
 
@@ -192,8 +195,9 @@ static int on_event(ad_conn *a, ws_event *ev)
 
 /* Connects to each address of the host in turn (::1 and 127.0.0.1 for
  * localhost, say), all within one deadline. The failures are told only when
- * every address failed: a refused ::1 before a working 127.0.0.1 is normal. */
-static int dial(int64_t deadline)
+ * every address failed: a refused ::1 before a working 127.0.0.1 is normal.
+ * what is "" for the server, "proxy " for a proxy. */
+static int dial(const char *host, const char *port, const char *what, int64_t deadline)
 {
 	struct addrinfo hints = { 0 }, *res, *ai;
 	char why[4][NI_MAXHOST + 64];
@@ -201,8 +205,8 @@ static int dial(int64_t deadline)
 
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rc = getaddrinfo(opt.host, opt.port, &hints, &res)))
-		return fprintf(stderr, "ws-client: %s: %s\n", opt.host, gai_strerror(rc)), -1;
+	if ((rc = getaddrinfo(host, port, &hints, &res)))
+		return fprintf(stderr, "ws-client: %s%s: %s\n", what, host, gai_strerror(rc)), -1;
 	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
 		struct pollfd p = { .events = POLLOUT };
 		char h[NI_MAXHOST] = "?";
@@ -222,7 +226,7 @@ static int dial(int64_t deadline)
 			break;
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0, NI_NUMERICHOST);
 		if (nwhy < 4)
-			snprintf(why[nwhy++], sizeof why[0], "%s port %s: %s", h, opt.port, strerror(err));
+			snprintf(why[nwhy++], sizeof why[0], "%s port %s: %s", h, port, strerror(err));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -230,7 +234,7 @@ static int dial(int64_t deadline)
 	freeaddrinfo(res);
 	if (fd < 0)
 		for (i = 0; i < nwhy; i++)
-			fprintf(stderr, "ws-client: connect %s\n", why[i]);
+			fprintf(stderr, "ws-client: connect to %s%s\n", what, why[i]);
 	else
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
@@ -241,11 +245,12 @@ static int session(const ws_config *cfg, int64_t *lived)
 {
 	static ad_opts o = { on_event, HIGH_WATER, 0, 0, 0, 0, 5000, 30000, NULL };
 	ws_connect_opts copts = { opt.hostport, opt.target, NULL, NULL, NULL };
-	int64_t opened = 0;
+	int64_t opened = 0, deadline;
 	ad_conn a;
 	uint8_t *p;
 	size_t n;
-	int fd;
+	int fd, status;
+	char why[512];
 
 	copts.protocols = opt.protocols[0] ? opt.protocols : NULL;
 	copts.headers = opt.headers;
@@ -253,8 +258,19 @@ static int session(const ws_config *cfg, int64_t *lived)
 	o.handshake_ms = (int)opt.connect_ms;
 	result = END_LOST;
 	close_sent = 0;
-	if ((fd = dial(ad_now() + opt.connect_ms)) < 0)
+	deadline = ad_now() + opt.connect_ms; /* through a proxy: its connect and its answer to CONNECT */
+	fd = opt.proxy ? dial(opt.px.host, opt.px.port, "proxy ", deadline) : dial(opt.host, opt.port, "", deadline);
+	if (fd < 0)
 		return END_LOST;
+	/* The tunnel: everything below runs through it as if connected to the server. */
+	if (opt.proxy && proxy_connect(fd, &opt.px, opt.host, opt.port, ad_timeout(deadline, ad_now()), &status, why,
+	                               sizeof why)) {
+		fprintf(stderr, "ws-client: %s\n", why);
+		close(fd);
+		/* The proxy's refusals (407, 403) are a verdict, like a rejected
+		 * handshake; timeouts and its 5xx (origin down) are worth a retry. */
+		return status >= 400 && status < 500 ? END_FAIL : END_LOST;
+	}
 	if (ad_init(&a, &loop, cfg, &o, ad_socket(fd)) != WS_OK)
 		return close(fd), END_FAIL;
 #ifdef WITH_TLS
@@ -310,6 +326,37 @@ static int session(const ws_config *cfg, int64_t *lived)
 	close(fd);
 	*lived = opened ? ad_now() - opened : 0;
 	return a.err || (a.why && strcmp(a.why, "local error")) ? (result == END_FAIL ? END_FAIL : END_LOST) : result;
+}
+
+/* The proxy for this URL: --proxy, or the environment as curl and most
+ * tools read it (lower case first); none when no_proxy lists the host. 0, or
+ * -1 after telling why the proxy URL is bad. */
+static int choose_proxy(void)
+{
+	const char *names[2] = { opt.tls ? "https_proxy" : "http_proxy", opt.tls ? "HTTPS_PROXY" : "HTTP_PROXY" };
+	const char *why, *np = getenv("no_proxy");
+	int i;
+
+	for (i = 0; !opt.proxy_set && !opt.proxy && i < 2; i++) {
+		const char *v = getenv(names[i]);
+		/* A CGI program gets the request's "Proxy:" header as HTTP_PROXY
+		 * ("httpoxy"): under CGI, only http_proxy is trusted. */
+		if (v && *v && !(!strcmp(names[i], "HTTP_PROXY") && getenv("REQUEST_METHOD")))
+			opt.proxy = v, opt.proxy_from = names[i];
+	}
+	if (!opt.proxy || !*opt.proxy)
+		return opt.proxy = NULL, 0;
+	if (proxy_bypass(np ? np : getenv("NO_PROXY"), opt.host, opt.port)) {
+		if (opt.verbose)
+			fprintf(stderr, "ws-client: %s lists %s: not using the proxy\n", np ? "no_proxy" : "NO_PROXY", opt.host);
+		return opt.proxy = NULL, 0;
+	}
+	if (proxy_parse_url(opt.proxy, &opt.px, &why))
+		return fprintf(stderr, "ws-client: bad proxy URL (%s): %s\n", opt.proxy_from, why), -1;
+	if (opt.verbose)
+		fprintf(stderr, "ws-client: through proxy %s%s%s:%s (%s)\n", strchr(opt.px.host, ':') ? "[" : "", opt.px.host,
+		        strchr(opt.px.host, ':') ? "]" : "", opt.px.port, opt.proxy_from);
+	return 0;
 }
 
 /* ws://host[:port][/path][?query] or wss://... */
@@ -377,17 +424,30 @@ static int usage(int status)
 	        "                        opening handshake (default 10)\n"
 	        "  --deflate             offer permessage-deflate (compression, RFC 7692)\n"
 	        "  --ca FILE             wss://: trust these PEM certificates instead of the system store\n"
-	        "  -v, --verbose         report pongs and the close handshake on stderr\n"
+	        "  --proxy URL           tunnel through an HTTP proxy: http://[user:pass@]host[:port]\n"
+	        "                        (port 80 by default; user and pass percent-encoded; sent as\n"
+	        "                        Proxy-Authorization: Basic). Default: $https_proxy (or\n"
+	        "                        $HTTPS_PROXY) for wss://, $http_proxy (or $HTTP_PROXY) for ws://\n"
+	        "  --no-proxy, --proxy ''  connect directly, whatever the environment says\n"
+	        "  -v, --verbose         report pongs, the close handshake and the proxy used on stderr\n"
 	        "test helpers:\n"
 	        "  --insecure            wss://: skip certificate verification (FOR TESTS ONLY)\n"
 	        "  --binary              send stdin lines as binary messages\n"
 	        "  --print-binary        print binary messages on stdout as lines, like text\n"
 	        "  --close CODE[:REASON] close code and reason sent at stdin EOF (default 1000)\n"
+	        "Proxies: CONNECT host:port, then TLS (wss://: the server's name is verified, not the\n"
+	        "proxy's) and the handshake through the tunnel. $no_proxy (or $NO_PROXY) lists hosts\n"
+	        "that go direct, comma-separated: '*' (all), a name (itself and its subdomains;\n"
+	        "'.example.com' too), an IPv4/IPv6 address (no ranges), each with an optional :port\n"
+	        "([::1]:8080). It applies to --proxy too. The proxy's connect and its answer share the\n"
+	        "first --connect-timeout. A 407 means the proxy wants (other) credentials; any other\n"
+	        "refusal prints the proxy's status line. https:// (TLS to the proxy) and SOCKS proxies\n"
+	        "are not supported.\n"
 	        "Text messages received go to stdout, one per line; everything else to stderr. On a\n"
 	        "terminal, control characters from the server are shown as '?'.\n"
 	        "Exit status: 0 after a clean close (ours at EOF, or the server's with 1000 or no code),\n"
-	        "1 on rejection (\"rejected: HTTP NNN\"), errors, lost connections or other close codes,\n"
-	        "2 on usage errors.\n");
+	        "1 on rejection (\"rejected: HTTP NNN\", or by the proxy), errors, lost connections or\n"
+	        "other close codes, 2 on usage errors.\n");
 	return status;
 }
 
@@ -432,6 +492,13 @@ int main(int argc, char **argv)
 			opt.close_reason = *e ? e + 1 : "";
 		} else if (!strcmp(a, "--ca") && v) {
 			opt.ca = argv[++i];
+		} else if (!strcmp(a, "--proxy") && v) {
+			opt.proxy = argv[++i];
+			opt.proxy_set = 1;
+			opt.proxy_from = "--proxy";
+		} else if (!strcmp(a, "--no-proxy")) {
+			opt.proxy = "";
+			opt.proxy_set = 1;
 		} else if (!strcmp(a, "--insecure")) {
 			opt.insecure = 1;
 		} else if (!strcmp(a, "--deflate")) {
@@ -460,6 +527,8 @@ int main(int argc, char **argv)
 #endif
 	if (opt.tls && opt.insecure)
 		fprintf(stderr, "ws-client: --insecure: the server's certificate is NOT verified (for tests only)\n");
+	if (choose_proxy())
+		return 2;
 	signal(SIGPIPE, SIG_IGN); /* EPIPE comes back as an error instead */
 	tty_out = isatty(1);
 	tty_err = isatty(2);

@@ -14,9 +14,7 @@
  * with -Iexamples; libnghttp2, -lmbedtls -lmbedx509). */
 #define _GNU_SOURCE
 #include "h2_ws.h"
-#include "server_common.h"
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
+#include "srv_epoll.h" /* and server_common.h */
 
 #define WS_PATH "/echo"
 #define TLS_HANDSHAKE_MS 5000
@@ -43,7 +41,6 @@ static ad_opts h1o;
 static struct conn **byfd;
 static int ep, maxfd, nconns, next_id, shutting_down;
 static int64_t next_wake = -1;
-static char tag_signal;
 
 static int h1_on_event(ad_conn *a, ws_event *ev)
 {
@@ -139,24 +136,16 @@ static int64_t conn_deadline(struct conn *c)
 static void step(struct conn *c)
 {
 	unsigned w;
-	int64_t d;
 	int fin = c->kind == K_TLS ? start(c) : c->kind == K_H2 ? h2_io(c->h2) : ad_io(&c->a);
 
 	if (fin) {
 		destroy(c);
 		return;
 	}
-	d = conn_deadline(c);
 	w = c->kind == K_TLS ? (c->t.ops->wants ? c->t.ops->wants(c->t.ctx) : AD_READ)
 	  : c->kind == K_H2 ? h2_wants(c->h2) : ad_wants(&c->a);
-	w = (w & AD_READ ? EPOLLIN : 0) | (w & AD_WRITE ? EPOLLOUT : 0);
-	if (w != c->events) {
-		struct epoll_event ev = { w, { .ptr = c } };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->events = w;
-	}
-	if (d >= 0 && (next_wake < 0 || d < next_wake))
-		next_wake = d;
+	srv_epoll_want(ep, c->fd, c, w, &c->events);
+	srv_wake_by(&next_wake, conn_deadline(c));
 }
 
 static void on_accept(int lfd)
@@ -164,7 +153,6 @@ static void on_accept(int lfd)
 	int fd;
 
 	while ((fd = srv_accept(lfd, nconns)) >= 0) {
-		struct epoll_event ev = { EPOLLIN, { 0 } };
 		struct conn *c = calloc(1, sizeof *c);
 
 		if (!c || srv_transport_open(fd, &c->t)) {
@@ -175,12 +163,10 @@ static void on_accept(int lfd)
 		c->fd = fd;
 		c->id = ++next_id;
 		c->start = ad_now();
-		c->events = ev.events;
-		ev.data.ptr = c;
 		byfd[fd] = c;
 		maxfd = fd > maxfd ? fd : maxfd;
 		nconns++;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		srv_epoll_add(ep, fd, c, &c->events);
 		step(c);
 	}
 }
@@ -211,8 +197,7 @@ static void shut_down(void)
 
 int main(int argc, char **argv)
 {
-	struct epoll_event ev = { EPOLLIN, { 0 } }, evs[64];
-	sigset_t sigs;
+	struct epoll_event evs[64];
 	int sfd, i, n, signals = 0, no_cp = 0;
 	int64_t stop_at = -1;
 
@@ -237,19 +222,8 @@ int main(int argc, char **argv)
 	                 .idle_ms = srv.opts.idle_ms, .close_ms = srv.opts.close_ms, .ping_ms = srv.opts.ping_ms,
 	                 .write_ms = srv.opts.write_ms, .no_connect_protocol = no_cp };
 	byfd = calloc((size_t)srv.fd_limit, sizeof *byfd);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (!byfd || (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if (!byfd || (ep = srv_epoll_open(&sfd)) < 0)
 		return perror("h2-server"), 1;
-	for (i = 0; i < srv.nlisten; i++) {
-		ev.data.ptr = &srv.lfd[i];
-		epoll_ctl(ep, EPOLL_CTL_ADD, srv.lfd[i], &ev);
-	}
-	ev.data.ptr = &tag_signal;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	while (!shutting_down || (nconns > 0 && ad_now() < stop_at)) {
 		int64_t now = ad_now();
 		int got_signal = 0;
@@ -261,7 +235,7 @@ int main(int argc, char **argv)
 			struct signalfd_siginfo si;
 			if (srv_listener(evs[i].data.ptr) >= 0)
 				on_accept(srv_listener(evs[i].data.ptr));
-			else if (evs[i].data.ptr == &tag_signal)
+			else if (evs[i].data.ptr == &srv_tag_signal)
 				got_signal = read(sfd, &si, sizeof si) > 0;
 			else
 				step(evs[i].data.ptr);
@@ -283,8 +257,8 @@ int main(int argc, char **argv)
 			int64_t d = c ? conn_deadline(c) : -1;
 			if (d >= 0 && d <= now)
 				step(c);
-			else if (d >= 0 && (next_wake < 0 || d < next_wake))
-				next_wake = d;
+			else
+				srv_wake_by(&next_wake, d);
 		}
 		if (next_wake > 0 && next_wake < ad_now() + 10)
 			next_wake = ad_now() + 10;

@@ -49,6 +49,12 @@
 typedef struct ws_accept_opts {
 	const char *protocol;   /* the chosen subprotocol (one the client offered), or NULL */
 	const char *headers;    /* extra header lines, each ending in CRLF ("Set-Cookie: a=b\r\n"), or NULL */
+	/* permessage-deflate, if the request offered it: deflate agrees with this
+	 * configuration instead of the ws_config's (which may have none), and
+	 * like that one must outlive the connection; NULL means the ws_config's.
+	 * no_deflate nonzero declines it. */
+	const struct ws_deflate_config *deflate;
+	int no_deflate;
 } ws_accept_opts;
 
 typedef struct ws_connect_opts {
@@ -66,16 +72,21 @@ extern "C" {
 #endif
 
 /* Server: accepts the request of the last WS_EV_REQUEST and writes the 101
- * response into out. The connection is then OPEN. opts may be NULL. If
- * permessage-deflate was agreed but zlib's memory cannot be had, the answer
- * declines it.
+ * response into out. The connection is then OPEN. opts may be NULL. The
+ * first acceptable permessage-deflate offer of the request is agreed to with
+ * opts->deflate, else the ws_config's deflate config, unless opts->no_deflate
+ * or neither exists; so a server can choose per request (by User-Agent,
+ * path, a header) with one ws_config. If zlib's memory cannot be had, the
+ * answer declines the extension.
  * Returns:
  *   WS_OK;
  *   WS_E_BUFFER if cap is too small (*out_len = the size needed);
  *   WS_E_STATE if no request awaits an answer;
- *   WS_E_ARG if opts->protocol is not a token or opts->headers are not
- *     well-formed header lines (no header injection through CR/LF/NUL), or
- *     if the SHA-1 of the crypto hook failed.
+ *   WS_E_ARG if opts->protocol is not a token, opts->headers are not
+ *     well-formed header lines (no header injection through CR/LF/NUL),
+ *     opts->deflate lacks what ws_conn_init() requires of a deflate config
+ *     (alloc, free, inflate_buf of at least 1024 bytes), or the SHA-1 of the
+ *     crypto hook failed.
  * Sticky: no; an error changes nothing. */
 WS_API int ws_conn_accept(ws_conn *c, const ws_accept_opts *opts, void *out, size_t cap,
                           size_t *out_len);

@@ -7,7 +7,7 @@
 # Included by the main Makefile; part of make check.
 
 CROSS_B := $(BUILD)/cross
-CROSS_ENV := WARN="$(WARN)" HOSTCC="$(CC)"
+CROSS_ENV := WARN="$(WARN)" HOSTCC="$(CC)" CROSS_WINEPREFIX="$(abspath $(BUILD)/wineprefix)"
 
 .PHONY: cross cross-s390x cross-i686 cross-armhf cross-aarch64 cross-windows cross-endian-mutant
 

@@ -11,8 +11,9 @@
 # they cannot be had: WS_DEFLATE=0 and the crypto hook on the test stand-in
 # (ports/mcu/crypto_standin.c). The first line says which.
 # Windows: mingw-w64, permessage-deflate with libz-mingw-w64-dev, the crypto
-# hook on CNG (ports/windows/crypto_cng.c), run under Wine in a prefix kept
-# in OUTDIR; the CNG hook is also checked against mbedTLS (check_cng.c).
+# hook on CNG (ports/windows/crypto_cng.c), run under Wine in the prefix
+# make windows uses; the CNG hook is also checked against mbedTLS
+# (check_cng.c).
 # Env: WARN (the Makefile's warning flags), HOSTCC; CROSS_TESTS (the tests to
 # run), CROSS_NO_TARGET_LIBS=1 (build as if the target's libraries were missing).
 set -u
@@ -28,7 +29,8 @@ s390x) cc=s390x-linux-gnu-gcc deb=s390x tri=s390x-linux-gnu run=qemu-s390x ;;
 i686) cc=i686-linux-gnu-gcc deb=i386 tri=i386-linux-gnu run=qemu-i386 ;;
 armhf) cc=arm-linux-gnueabihf-gcc deb=armhf tri=arm-linux-gnueabihf run=qemu-arm ;;
 aarch64) cc=aarch64-linux-gnu-gcc deb=arm64 tri=aarch64-linux-gnu run=qemu-aarch64 ;;
-windows) cc=x86_64-w64-mingw32-gcc deb= tri= run=wine ;;
+# Debian's wine64 package puts the 64-bit loader here (/usr/bin/wine wants wine32).
+windows) cc=x86_64-w64-mingw32-gcc deb= tri= run=$(ls /usr/lib/wine/wine64 2>/dev/null || echo wine64) ;;
 *) echo "cross.sh: unknown target $t" >&2; exit 2 ;;
 esac
 # To keep make cross within about 5 minutes on 2 cores, the two 32-bit
@@ -79,19 +81,21 @@ else
 	$cc -std=c99 $opt $WARN -Iinclude -c ports/windows/crypto_cng.c -o "$out/crypto_cng.o" || exit 1
 	libs="-static $out/crypto_cng.o -lbcrypt -lz"
 	what="permessage-deflate on libz-mingw-w64-dev, SHA-1 from CNG (ports/windows/crypto_cng.c)"
-	# Wine, headless, in its own prefix; no Mono or Gecko.
-	WINEPREFIX=$out/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" DISPLAY=
-	export WINEPREFIX WINEDEBUG WINEDLLOVERRIDES DISPLAY
+	# Wine, headless, no Mono or Gecko, in the prefix make windows uses
+	# (CROSS_WINEPREFIX, build/wineprefix), made by wineboot the first time.
+	WINEPREFIX=${CROSS_WINEPREFIX:-$out/wineprefix} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+	DISPLAY= WAYLAND_DISPLAY=
+	export WINEPREFIX WINEDEBUG WINEDLLOVERRIDES DISPLAY WAYLAND_DISPLAY
 	if [ ! -f "$WINEPREFIX/system.reg" ]; then
-		timeout 300 wineboot -i >"$out/wineboot.log" 2>&1
-		timeout 60 wineserver -w >/dev/null 2>&1
+		mkdir -p "$WINEPREFIX"
+		timeout 300 "$run" wineboot -i >"$out/wineboot.log" 2>&1
 	fi
-	runner=wine
+	runner=$run
 	# test_contract and test_deflate need POSIX (guard pages with mmap and
 	# sigsetjmp; fork). permessage-deflate is still run: test_inflate_oracle
 	# (libws against zlib's own inflate) and test_hostile's deflate cases.
 	tests=$(echo $tests | sed 's/test_contract//; s/test_deflate//')
-	how="$(wine --version 2>/dev/null)"
+	how="$("$run" --version 2>/dev/null)"
 fi
 echo "$t: $cc $($cc -dumpversion), $how; $what"
 

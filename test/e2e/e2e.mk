@@ -8,11 +8,13 @@
 #   make adapters   the hardening cases of test/e2e/adapters/run.py (about 3 min)
 #   make adapter-threads  one adapter loop per thread under ThreadSanitizer
 #   make downstream the adapters built against an installed libws (pkg-config
-#                   and CMake)
+#                   and CMake), and libws's own CMake build: ctest, install,
+#                   find_package / add_subdirectory / FetchContent, mingw-w64
 #   make minimal    examples/minimal.c built alone and driven by websockets
 #   make chat       the chat server's tests, then the page in Chromium
 #   make chat-redis two chat instances scaled out through Redis behind nginx
 #   make h2         the HTTP/2 demo against Chromium and Node, then under ASan
+#   make proxy      ws-client through HTTP CONNECT proxies (tinyproxy, fakes)
 
 E2E := test/e2e
 # Debian's python3-websockets lives in the system interpreter, which may not
@@ -20,7 +22,7 @@ E2E := test/e2e
 INTEROP_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: interop localhost adapters adapter-threads downstream minimal chat chat-redis h2
+.PHONY: interop localhost adapters adapter-threads downstream minimal chat chat-redis h2 proxy
 
 # The Node peers (ws, playwright-core) come from `npm ci` in test/e2e/ (CI
 # runs it; here too when they are missing or older than the lock file).
@@ -76,7 +78,11 @@ $(BUILD)/test/adapter-threads: $(E2E)/adapters/threads.c $(ADAPTER_DEPS) $(BUILD
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(ADAPTER) $(BUILD)/libws.a $(LIBS) -lpthread
 
 # The adapters built from an installed copy through pkg-config, and the
-# CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET).
+# CMake project of examples/cmake (pkg_check_modules IMPORTED_TARGET); then
+# libws's CMakeLists.txt: the unit tests through ctest, cmake --install,
+# examples/cmake through find_package(libws CONFIG), add_subdirectory and
+# FetchContent (a file:// tarball), and the library for Windows through
+# cmake/mingw-w64-x86_64.cmake (about 90 s in all).
 downstream: lib
 	@sh $(E2E)/adapters/downstream.sh "$(MAKE)" $(BUILD)
 
@@ -88,20 +94,21 @@ minimal: lib
 
 CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
 
-# The server's logic through Python's websockets (about 10 s), then two pages
+# The server's logic through Python's websockets (about 40 s), then two pages
 # in Debian's Chromium through playwright-core (browser_test.js); the
 # screenshot lands in $(BUILD)/chat-screenshot.png.
 chat: $(CHAT_SERVER) $(NODE_PEERS)
-	@timeout 60 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
+	@timeout 90 $(INTEROP_PYTHON) $(E2E)/chat/server_test.py --bin $(BUILD)/examples --page $(CHAT_PAGE)
 	@timeout 60 node $(E2E)/chat/browser_test.js --bin $(BUILD)/examples --page $(CHAT_PAGE) \
 		--chromium $(CHROMIUM) --screenshot $(BUILD)/chat-screenshot.png
 
 # Scale-out (docs/scaling.md): redis-server, two chat-server instances with
 # --redis and nginx in front (demos/chat/nginx.conf.in), all on loopback
-# ports, all Debian packages (redis-server, nginx); about 25 s.
-chat-redis: $(CHAT_SERVER)
+# ports, all Debian packages (redis-server, nginx), and one page in Chromium
+# (browser_resume.js); about 40 s.
+chat-redis: $(CHAT_SERVER) $(NODE_PEERS)
 	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/chat/redis_test.py --bin $(BUILD)/examples \
-		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis
+		--page $(CHAT_PAGE) --work $(BUILD)/chat-redis --chromium $(CHROMIUM)
 
 CHECK_STEPS += chat chat-redis
 
@@ -119,3 +126,27 @@ h2: $(H2_SERVER) $(NODE_PEERS)
 		--name h2-asan
 
 CHECK_STEPS += h2
+
+# ws-client through HTTP CONNECT proxies (demos/client/proxy.c): the parsing
+# (proxy URLs, no_proxy, response heads cut at every offset) under
+# ASan+UBSan, then proxy/run.py: Debian's tinyproxy (open, and with
+# BasicAuth) and hostile fake proxies on loopback in front of echo-server,
+# ws:// and wss://, --proxy and the environment; once against the client and
+# server built with ASan+UBSan, then as built (55 s from a clean tree at load 6,
+# most of it the sanitizer build; 13 s once built). Ends with "proxy-parse: ...", "proxy-asan:
+# ..." and "proxy: N passed, M failed".
+PROXY_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+proxy: $(WS_CLIENT) $(BUILD)/examples/echo-server $(BUILD)/test/proxy-parse
+	@rc=0; $(BUILD)/test/proxy-parse || rc=1; \
+	$(MAKE) --no-print-directory -s BUILD=$(BUILD)/san-proxy OPT=-O1 SAN="$(PROXY_SAN)" \
+		$(BUILD)/san-proxy/examples/ws-client $(BUILD)/san-proxy/examples/echo-server || rc=1; \
+	ASAN_OPTIONS=exitcode=86 UBSAN_OPTIONS=exitcode=86:print_stacktrace=1 timeout -k 10 120 $(INTEROP_PYTHON) \
+		$(E2E)/proxy/run.py --bin $(BUILD)/san-proxy/examples --work $(BUILD)/proxy-asan --name proxy-asan || rc=1; \
+	timeout -k 10 60 $(INTEROP_PYTHON) $(E2E)/proxy/run.py --bin $(BUILD)/examples --work $(BUILD)/proxy || rc=1; \
+	exit $$rc
+
+$(BUILD)/test/proxy-parse: $(E2E)/proxy/parse_test.c demos/client/proxy.c demos/client/proxy.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(PROXY_SAN) -Idemos/client -o $@ $< demos/client/proxy.c
+
+CHECK_STEPS += proxy

@@ -79,7 +79,7 @@ static int server_event(ad_conn *a, ws_event *ev)
 	size_t n = 0;
 
 	if (ev->type == WS_EV_REQUEST) {
-		ws_accept_opts opts = { NULL, NULL };
+		ws_accept_opts opts = { 0 };
 		if (!(p = ad_reserve(a, 1024)) || ws_conn_accept(&a->ws, &opts, p, 1024, &n) != WS_OK)
 			return -1;
 		ad_commit(a, n);

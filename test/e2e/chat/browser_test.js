@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The chat page in a real browser: Debian's Chromium, headless, driven by
-// playwright-core (which downloads no browser). Two pages join one room and
-// see each other's messages (markup shown as text); one page's connection is
-// cut without a close frame (by a relay of the test's own) and the page
-// reconnects by itself, rejoins and keeps chatting; a wrong token is refused. Prints "chat-browser: N passed, M failed"
-// and saves a screenshot.
+// playwright-core (which downloads no browser). Two pages join their room as
+// they open (the token has "+ / =" in it) and see each other's messages
+// (markup shown as text); one page's connection is cut without a close frame
+// (by a relay of the test's own, which then refuses it for a while) as the
+// other sends 50 numbered messages: the page reconnects by itself, resumes
+// and shows all 50 exactly once, in order; cut off for longer than the
+// history, it says it missed some; a wrong token is refused. Prints
+// "chat-browser: N passed, M failed" and saves a screenshot.
 'use strict';
 const { chromium } = require('playwright-core');
 const { spawn } = require('child_process');
@@ -21,7 +24,7 @@ const bin = arg('bin', 'build/examples');
 const page = arg('page', 'demos/chat/index.html');
 const exe = arg('chromium', '/usr/bin/chromium');
 const shot = arg('screenshot', 'build/chat-screenshot.png');
-const TOKEN = 'browser-token';
+const TOKEN = 'browser+tok/en=';
 let passed = 0, failed = 0;
 
 function check(name, ok, detail) {
@@ -48,8 +51,9 @@ function startServer(extra) {
 // dying proxy or a lost network does.
 function startRelay() {
 	const socks = new Set();
-	const relay = { port: 0, target: 0, cut: () => { for (const s of socks) s.destroy(); } };
+	const relay = { port: 0, target: 0, blocked: false, cut: () => { for (const s of socks) s.destroy(); } };
 	relay.server = net.createServer((c) => {
+		if (relay.blocked) return c.destroy();
 		const up = net.connect(relay.target, '127.0.0.1');
 		const end = () => { c.destroy(); up.destroy(); socks.delete(c); socks.delete(up); };
 		for (const s of [c, up]) { socks.add(s); s.on('error', end); s.on('close', end); }
@@ -63,7 +67,8 @@ function startRelay() {
 async function main(deflate) {
 	const relay = await startRelay();
 	// --deflate last: chat-server takes the word after an option it passes on as its value.
-	const srv = await startServer(['--allow-origin', `http://127.0.0.1:${relay.port}`, ...(deflate ? ['--deflate'] : [])]);
+	const srv = await startServer(['--allow-origin', `http://127.0.0.1:${relay.port}`, '--rate', '50',
+		'--burst', '60', ...(deflate ? ['--deflate'] : [])]);
 	relay.target = srv.port;
 	const base = `http://127.0.0.1:${srv.port}/`;
 	const tag = deflate ? ' (permessage-deflate)' : '';
@@ -79,10 +84,10 @@ async function main(deflate) {
 	});
 	ctx.setDefaultTimeout(8000);
 	try {
-		const open = async (user, token, via = base) => {
+		const open = async (user, token, via = base, room = 'lobby') => {
 			const pg = await ctx.newPage();
 			pg.on('pageerror', (e) => check('no page error on ' + user, false, String(e)));
-			await pg.goto(`${via}?token=${token}&user=${user}&room=lobby`);
+			await pg.goto(`${via}?token=${token}&user=${user}&room=${room}`);
 			return pg;
 		};
 		const logHas = (pg, text) => pg.waitForFunction((t) => [...document.querySelectorAll('#log li')]
@@ -97,11 +102,10 @@ async function main(deflate) {
 		check(`page A connects${tag}`, true);
 		const ext = await a.evaluate(() => window.chat.ws.extensions);
 		check(`negotiated extensions${tag}: "${ext}"`, deflate ? ext.startsWith('permessage-deflate') : ext === '', ext);
-		await a.click('#join');
 		await logHas(a, 'joined lobby as alice');
+		check(`page A joins its room as it opens, token with + / =${tag}`, true);
 		const b = await open('bob', TOKEN);
 		await b.waitForFunction(() => document.getElementById('state').textContent === 'open');
-		await b.click('#join');
 		await logHas(b, 'joined lobby as bob');
 		await logHas(a, 'bob joined');
 		check('A sees B join', true);
@@ -116,18 +120,53 @@ async function main(deflate) {
 		await logHas(a, 'hi alice');
 		check('A sees B\'s message', true);
 
-		// A's connection is cut without a close frame, both ways.
+		// A's connection is cut without a close frame, both ways, and its
+		// reconnects are refused while B sends 50 numbered messages.
+		const numbered = (pg, prefix) => pg.evaluate((p) => [...document.querySelectorAll('#log li')]
+			.map((li) => (new RegExp('bob: ' + p + '(\\d+)$').exec(li.textContent) || [])[1])
+			.filter((n) => n !== undefined).map(Number), prefix);
+		const sendN = (pg, prefix, from, n) => pg.evaluate(([p, f, k]) => {
+			for (let i = f; i < f + k; i++) window.chat.ws.send(JSON.stringify({ type: 'message', text: p + i }));
+		}, [prefix, from, n]);
+		relay.blocked = true;
 		relay.cut();
-		await a.waitForFunction(() => window.chat.opens === 2 && window.chat.lastClose === 1006 &&
-			document.getElementById('state').textContent === 'open', null, { timeout: 10000 });
-		check('A reconnects by itself after its connection was cut', true);
-		await logHas(a, 'joined lobby as alice');
-		check('A rejoined its room after reconnecting', true);
-		await logHas(a, 'hi alice'); // the history replayed on rejoin
-		check('history replayed on rejoin', true);
+		await a.waitForFunction(() => window.chat.lastClose === 1006);
+		await sendN(b, 'n-', 0, 50);
+		await logHas(b, 'bob: n-49');
+		relay.blocked = false;
+		await a.waitForFunction(() => window.chat.opens === 2 && document.getElementById('state').textContent === 'open',
+			null, { timeout: 10000 });
+		check(`A reconnects by itself after its connection was cut${tag}`, true);
+		await logHas(a, 'bob: n-49');
+		check(`A resumed its room after reconnecting${tag}`,
+			(await a.evaluate(() => document.getElementById('log').textContent)).includes('joined lobby as alice (resumed)'));
+		const got = await numbered(a, 'n-');
+		check(`A shows all 50 messages sent while it was away, once each, in order${tag}`,
+			got.length === 50 && got.every((n, i) => n === i), got);
+		check(`A's earlier log is kept${tag}`, (await a.evaluate(() => document.getElementById('log').textContent))
+			.includes('hi alice'));
 		await say(a, 'alice is back');
 		await logHas(b, 'alice is back');
-		check('A keeps chatting after the reconnect', true);
+		check(`A keeps chatting after the reconnect${tag}`, true);
+		if (!deflate) {
+			// Away for more than the 100 kept (--history's default): the page
+			// says so, then shows the 100.
+			relay.blocked = true;
+			relay.cut();
+			await a.waitForFunction(() => window.chat.lastClose === 1006 && window.chat.ws.readyState !== 1);
+			await sendN(b, 'm-', 0, 60);
+			await logHas(b, 'bob: m-59');
+			await new Promise((r) => setTimeout(r, 1500)); // --rate 50: room for the 50 more
+			await sendN(b, 'm-', 60, 50);
+			await logHas(b, 'bob: m-109');
+			relay.blocked = false;
+			await a.waitForFunction(() => window.chat.opens === 3, null, { timeout: 10000 });
+			await logHas(a, 'bob: m-109');
+			const m = await numbered(a, 'm-');
+			check('away past the history: the page says messages were missed, then shows the 100 kept',
+				(await a.evaluate(() => document.getElementById('log').textContent)).includes('some messages were missed') &&
+				m.length === 100 && m.every((n, i) => n === i + 10), m);
+		}
 
 		if (!deflate) {
 			let got = '';
@@ -154,12 +193,12 @@ async function main(deflate) {
 		await c.close();
 
 		// Policy closes reach the page's onclose with their codes.
-		const f = await open('flood', TOKEN);
+		const f = await open('flood', TOKEN, base, 'floodroom'); // its own room: the screenshot stays readable
 		await f.waitForFunction(() => document.getElementById('state').textContent === 'open');
-		await f.evaluate(() => { for (let i = 0; i < 30; i++) window.chat.ws.send(JSON.stringify({ type: 'message', text: 'x' })); });
+		await f.evaluate(() => { for (let i = 0; i < 200; i++) window.chat.ws.send(JSON.stringify({ type: 'message', text: 'x' })); });
 		await f.waitForFunction(() => window.chat.lastClose !== null);
 		check(`flooding page sees 1008${tag}`, (await f.evaluate(() => window.chat.lastClose)) === 1008);
-		await f.waitForFunction(() => window.chat.opens === 2 && window.chat.ws.readyState === 1); // backed off, back
+		await f.waitForFunction(() => window.chat.opens === 2 && window.chat.ws.readyState === 1, null, { timeout: 10000 }); // backed off, back
 		await f.evaluate(() => window.chat.ws.send('{"type":"message","text":"' + 'y'.repeat(5000) + '"}'));
 		await f.waitForFunction(() => window.chat.lastClose === 1009).catch(() => {});
 		check(`oversized message: page sees 1009${tag}`, (await f.evaluate(() => window.chat.lastClose)) === 1009);

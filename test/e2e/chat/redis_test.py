@@ -5,7 +5,11 @@ in front of them (demos/chat/nginx.conf.in). Clients through nginx and
 directly on each instance: messages cross instances in one order per room and
 none is lost, history and presence counts agree, nginx spreads clients over
 both instances; a stopped Redis blocks nothing; a killed Redis leaves local
-rooms working, and after a restart on the same port fan-out resumes. The
+rooms working, and after a restart on the same port fan-out resumes, seq
+still rising, and a page resuming from before the restart is told of the
+gap; a page in Chromium and a client whose instance is killed -9 resume on
+the other through nginx; with --redis, rooms cannot be used up and a
+stopped instance closes nobody with 1008. The
 single-instance suite of server_test.py runs once more against a third
 instance with --redis. Everything runs in its own process group and is killed
 at the end, even on failure. Prints "chat-redis: N passed, M failed"."""
@@ -145,6 +149,61 @@ async def join(url, room, user):
     return ws, m
 
 
+async def join_since(url, room, user, since):
+    ws = await websockets.connect(url, open_timeout=3)
+    await ws.send(json.dumps({"type": "join", "room": room, "user": user, "since": since}))
+    m = await st.recv_until(ws, lambda m: m["type"] == "joined")
+    return ws, m
+
+
+async def instance_killed(A, B, ng, redis, chromium):
+    """A page in Chromium, through nginx, and a client on the same instance;
+    that instance is killed (-9) while another member sends 50 messages;
+    both come back through nginx, on the other instance, and resume: all 50,
+    once, in order."""
+    nurl = "ws://127.0.0.1:%d/ws?token=%s" % (ng, TOKEN)
+    page = subprocess.Popen(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_resume.js"),
+                             "--url", "http://127.0.0.1:%d/?token=%s&user=page&room=nine" % (ng, TOKEN),
+                             "--chromium", chromium], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    procs.append(page)
+    line = await asyncio.get_running_loop().run_in_executor(None, page.stdout.readline)
+    if line.strip() != "joined":
+        raise RuntimeError("the page did not join: " + line)
+    victim, other = (A, B) if redis.cmd("HGET", "chat:pres:nine", "A") == "1" else (B, A)
+    p, _ = await join(victim.url(), "nine", "client")
+    await p.send(json.dumps({"type": "message", "text": "hello"}))
+    m = await st.recv_until(p, lambda m: m["type"] == "message")
+    last = m["seq"]
+    s, _ = await join(other.url(), "nine", "bob")
+    stop(victim.p)
+    code = await st.close_code(p, 5)
+    for i in range(50):
+        await s.send(json.dumps({"type": "message", "text": "n-%d" % i}))
+    await collect(s, 50)
+    page.stdin.write("sent 50\n")
+    page.stdin.flush()
+    q, jq = await join_since(nurl, "nine", "client", last)
+    rep = await collect(q, 50, kind="message")  # replayed ones carry "replay", not "history"
+    await s.send(json.dumps({"type": "message", "text": "live"}))
+    live = await st.recv_until(q, lambda m: m["type"] == "message")
+    await q.send(json.dumps({"type": "message", "text": "where"}))
+    where = await st.recv_until(q, lambda m: m["type"] == "message" and m["text"] == "where")
+    check("instance %s killed -9 (page closed %s): back through nginx on %s, resumed: %d replayed"
+          % (victim.name, code, where["inst"], len(rep)),
+          jq.get("resumed") is True and where["inst"] == other.name and
+          [m["text"] for m in rep] == ["n-%d" % i for i in range(50)] and all(m.get("replay") for m in rep) and
+          [m["seq"] for m in rep] == list(range(last + 1, last + 51)) and live["text"] == "live",
+          (jq, [m["text"] for m in rep][:3], live))
+    line = await asyncio.get_running_loop().run_in_executor(None, page.stdout.readline)
+    r = json.loads(line or "{}")
+    check("Chromium through nginx, instance %s killed -9: the page came back (%s opens), resumed, shows the 50 "
+          "once, in order (%d shown)" % (victim.name, r.get("opens"), len(r.get("numbers", []))),
+          r.get("opens") == 2 and r.get("resumed") and r.get("gaps") == 0 and r.get("numbers") == list(range(50)), r)
+    page.wait(10)
+    for ws in (s, q):
+        await ws.close()
+
+
 async def collect(ws, n, kind="message", timeout=10):
     got, end = [], time.monotonic() + timeout
     while len(got) < n:
@@ -205,15 +264,15 @@ async def scale_out(A, B, ng, redis):
     got = await collect(a1, 2)
     check("nginx: the two clients landed on different instances", {m["inst"] for m in got} == {"A", "B"}, got)
 
-    # History from Redis: the same last 20 (--history 20) on both instances.
+    # History from Redis: the same last 100 (--history 100) on both instances.
     hist = {}
     for name, url in (("A", A.url()), ("B", B.url())):
         ws = await websockets.connect(url, open_timeout=3)
         await ws.send(json.dumps({"type": "join", "room": "order", "user": "late" + name}))
         await st.recv_until(ws, lambda m: m["type"] == "joined")
-        hist[name] = [(await st.recv_json(ws)) for _ in range(20)]
+        hist[name] = [(await st.recv_json(ws)) for _ in range(100)]
         await ws.close()
-    check("history: the same 20 on both instances",
+    check("history: the same 100 on both instances",
           [m.get("text") for m in hist["A"]] == [m.get("text") for m in hist["B"]] and
           all(m.get("history") for m in hist["A"]) and  # n1 and n2 raced on two instances:
           {m.get("text") for m in hist["A"][-2:]} == {"from n1", "from n2"},
@@ -245,6 +304,10 @@ async def redis_outage(A, B, redis):
     a2, _ = await join(A.url(), "down", "a2")
     b1, _ = await join(B.url(), "down", "b1")
     v1, _ = await join(A.url(), "void", "v1")
+    await a1.send(json.dumps({"type": "message", "text": "before"}))
+    seq_before = (await st.recv_until(b1, lambda m: m["type"] == "message"))["seq"]
+    for ws in (a1, a2):
+        await st.recv_until(ws, lambda m: m["type"] == "message")
 
     # A stopped Redis: the event loop goes on (the page still answers at
     # once), and after CR_STALL_MS the instances give up on it.
@@ -287,6 +350,7 @@ async def redis_outage(A, B, redis):
     got = await collect(a2, 5, timeout=5)
     check("Redis down: the room still works on one instance, in order",
           [m["text"] for m in got] == ["local%d" % i for i in range(5)], got)
+    seq_local = max(m.get("seq", 0) for m in got)  # 0: none
     await collect(a1, 5, timeout=5)  # the sender's own copies
     m = await silent(b1, timeout=0.5)
     check("Redis down: the other instance's members do not get it (local only)", m is None, m)
@@ -303,11 +367,20 @@ async def redis_outage(A, B, redis):
     check("Redis back: both instances reconnect", A.ups() > ups_a and B.ups() > ups_b, B.text()[-300:])
     for i in range(50):
         await a1.send(json.dumps({"type": "message", "text": "again%d" % i}))
-    ok = True
+    ok, seqs = True, []
     for ws in (a1, a2, b1, b2):
         got = await collect(ws, 50, timeout=10)
         ok = ok and [m["text"] for m in got] == ["again%d" % i for i in range(50)]
+        seqs = [m["seq"] for m in got]
     check("Redis back: fan-out across instances resumes, in order, nothing lost", ok)
+    check("Redis restarted empty: seq never goes backwards (%d before, %d during the outage, %d after)"
+          % (seq_before, seq_local, seqs[0]), seq_before < seq_local < seqs[0] and
+          seqs == list(range(seqs[0], seqs[0] + 50)), (seq_before, seq_local, seqs[:3]))
+    r, jr = await join_since(B.url(), "down", "returning", seq_before)
+    g = await st.recv_json(r)
+    check("Redis restarted empty: resuming from before it, a gap is reported (resumed false)",
+          jr.get("resumed") is False and g["type"] == "gap" and g["since"] == seq_before, (jr, g))
+    await r.close()
     n, jn = await join(B.url(), "down", "newcomer")
     check("Redis back: presence re-registered (2 on A + 2 on B + 1)", jn["count"] == 5, jn)
     check("Redis back: Redis holds both instances' counts",
@@ -333,11 +406,11 @@ async def main(args, work):
     binary = os.path.join(args.bin, "chat-server")
     redis = Redis(work)
     redis.start()
-    fast = ("--history", "20", "--rate", "1000", "--burst", "1000")
+    ng = free_port()  # the page comes from nginx's origin
+    fast = ("--history", "100", "--rate", "1000", "--burst", "1000", "--allow-origin", "http://127.0.0.1:%d" % ng)
     A = Chat(binary, args.page, work, "A", redis.port, *fast)
     B = Chat(binary, args.page, work, "B", redis.port, *fast)
     wait_for(lambda: A.ups() and B.ups(), 10, "both instances up")
-    ng = free_port()
     nginx_start(work, ng, A.port, B.port)
     await asyncio.wait_for(scale_out(A, B, ng, redis), 60)
     # server_test.py's whole single-instance suite, now with Redis behind it.
@@ -347,9 +420,17 @@ async def main(args, work):
     n = len(st.results)
     await asyncio.wait_for(st.functional(C), 30)
     await asyncio.wait_for(st.reset_in_batch(C), 15)
+    await asyncio.wait_for(st.resume(C, 5), 15)
+    await asyncio.wait_for(st.rooms_exhaust(C), 20)
     check("server_test.py's suite with --redis (%d checks above)" % (len(st.results) - n),
           all(st.results[n:]))
     stop(C.p, signal.SIGTERM)
+    # A stopped instance: its clients are not closed 1008 at SIGCONT, and
+    # their messages go through Redis in order.
+    E = Chat(binary, args.page, work, "E", redis.port, "--rate", "5", "--burst", "10")
+    wait_for(lambda: E.ups(), 10, "instance E up")
+    await asyncio.wait_for(st.stalled(E), 20)
+    stop(E.p)
 
     # An instance that exits on SIGTERM tells the others its members left
     # (the queued presence changes are flushed to Redis before it exits).
@@ -370,6 +451,7 @@ async def main(args, work):
     await asyncio.wait_for(redis_outage(A, B, redis), 60)
     for name, c in (("A", A), ("B", B)):
         check("instance %s still running" % name, c.p.poll() is None, c.text()[-300:])
+    await asyncio.wait_for(instance_killed(A, B, ng, redis, args.chromium), 45)
 
 
 if __name__ == "__main__":
@@ -377,6 +459,7 @@ if __name__ == "__main__":
     ap.add_argument("--bin", required=True)
     ap.add_argument("--page", required=True)
     ap.add_argument("--work", required=True, help="scratch directory (logs, Redis, nginx)")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()
     # timeout(1) sends SIGTERM: exit through the finally below, which kills
     # redis-server, nginx and the instances, instead of leaving them behind.

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The chat server's logic without a browser: page and 404, auth (401),
 origin (403), rooms, presence, history, bad JSON, names, rate limit (1008),
-size limit (1009), heartbeats, SIGTERM. Python's websockets (Debian
+size limit (1009), heartbeats, SIGTERM; tokens with + / =, resumption
+("since", and a gap older than the history), rooms that cannot be used up,
+non-reading members (1013, bounded RSS), a stopped server (no 1008) and a
+join/leave storm (presence coalesced). Python's websockets (Debian
 python3-websockets) as the peer. Prints "chat-server: N passed, M failed"."""
 import argparse
 import asyncio
@@ -320,6 +323,333 @@ async def shutdown(binary, page):
     srv.stop()
 
 
+# --- Resumption, drop strategy, rooms, stalls, presence storms (issue 23) ---
+
+def rss_kb(pid, field="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def frame(text, opcode=1):
+    """One masked client frame (RFC 6455 §5.2), mask 0 for simplicity of the test."""
+    data = text.encode() if isinstance(text, str) else text
+    n = len(data)
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + b"\x00\x00\x00\x00" + data
+
+
+def read_frames(s, deadline):
+    """Server frames from a raw socket until a close frame, EOF or the
+    deadline: (list of text payloads, close code or None)."""
+    buf, texts = b"", []
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            b = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            return texts, None
+        if not b:
+            return texts, None
+        buf += b
+        while len(buf) >= 2:
+            op, n, off = buf[0] & 15, buf[1] & 127, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, off = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, off = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < off + n:
+                break
+            payload, buf = buf[off:off + n], buf[off + n:]
+            if op == 1:
+                texts.append(payload)
+            elif op == 8:
+                return texts, int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+    return texts, None
+
+
+def raw_member(port, room, user, rcvbuf=None):
+    """A member on a raw socket that reads nothing until told (a non-reader)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    s.sendall(("GET /ws?token=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % TOKEN).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    s.sendall(frame(json.dumps({"type": "join", "room": room, "user": user})))
+    return s
+
+
+async def resume(srv, history):
+    """Resumption without Redis: a member goes away, 50 messages are sent,
+    it comes back with "since" and gets exactly those 50, in order; one
+    that was away for more than the history kept is told so."""
+    u = srv.url()
+    a, _ = await joined(u, "resume", "stay")
+    b, _ = await joined(u, "resume", "away")
+    await a.send(json.dumps({"type": "message", "text": "before"}))
+    last = (await recv_until(b, lambda m: m["type"] == "message"))["seq"]
+    await recv_until(a, lambda m: m["type"] == "message")
+    await b.close()
+    n = min(50, history)
+    for i in range(n):
+        await a.send(json.dumps({"type": "message", "text": "n-%d" % i}))
+    got = [await recv_until(a, lambda m: m["type"] == "message") for _ in range(n)]
+    seqs = [m["seq"] for m in got]
+    check("seq rises by one a message in a room", seqs == list(range(last + 1, last + 1 + n)), seqs[:3])
+    b = await websockets.connect(u, open_timeout=3)
+    await b.send(json.dumps({"type": "join", "room": "resume", "user": "away", "since": last}))
+    j = await recv_until(b, lambda m: m["type"] == "joined")
+    rep = []
+    while len(rep) < n:
+        m = await recv_json(b)
+        if m["type"] in ("message", "gap"):
+            rep.append(m)
+    extra = None
+    await a.send(json.dumps({"type": "message", "text": "live"}))
+    extra = await recv_until(b, lambda m: m["type"] == "message")
+    texts = [m.get("text") for m in rep]
+    check("resume: joined says resumed, %d missed messages replayed once, in order, then live" % n,
+          j.get("resumed") is True and texts == ["n-%d" % i for i in range(n)] and
+          all(m.get("replay") is True for m in rep) and extra["text"] == "live" and not extra.get("replay"),
+          (j, texts[:3], extra))
+    # Away longer than the history kept: a plain "gap" first, then what is kept.
+    await b.close()
+    for i in range(history + 3):
+        await a.send(json.dumps({"type": "message", "text": "g-%d" % i}))
+    for i in range(history + 3):
+        await recv_until(a, lambda m: m["type"] == "message")
+    b = await websockets.connect(u, open_timeout=3)
+    await b.send(json.dumps({"type": "join", "room": "resume", "user": "away", "since": extra["seq"]}))
+    j = await recv_until(b, lambda m: m["type"] == "joined")
+    g = await recv_json(b)
+    kept = [(await recv_json(b))["text"] for _ in range(history)]
+    check("resume past the history: resumed false, a gap message, then the %d kept" % history,
+          j.get("resumed") is False and g["type"] == "gap" and g["since"] == extra["seq"] and
+          "missed" in g["text"] and kept == ["g-%d" % i for i in range(3, history + 3)], (j, g, kept[:2]))
+    await a.close()
+    await b.close()
+
+
+async def rooms_exhaust(srv):
+    """40 connections make 320 rooms, each with a message and then empty:
+    a new room can still be joined (empty rooms are reclaimed)."""
+    u = srv.url()
+
+    async def maker(k):
+        ws = await websockets.connect(u, open_timeout=3)
+        for i in range(8):
+            await ws.send(json.dumps({"type": "join", "room": "x%d-%d" % (k, i), "user": "m%d" % k}))
+            m = await recv_until(ws, lambda m: m["type"] in ("joined", "error"))
+            if m["type"] == "error":
+                await ws.close()
+                return 1
+            await ws.send(json.dumps({"type": "message", "text": "mine"}))
+            await recv_until(ws, lambda m: m["type"] == "message")
+        await ws.close()
+        return 0
+
+    refused = sum(await asyncio.gather(*(maker(k) for k in range(40))))
+    ws = await websockets.connect(u, open_timeout=3)
+    await ws.send(json.dumps({"type": "join", "room": "brand-new", "user": "late"}))
+    m = await recv_until(ws, lambda m: m["type"] in ("joined", "error"))
+    check("40 connections made 320 rooms (%d joins refused); a new room can still be joined" % refused,
+          refused == 0 and m["type"] == "joined", m)
+    await ws.close()
+
+
+async def slow_readers(srv, max_queue):
+    """10 members that read nothing and 4 that send (90 messages of 3 kB a
+    second each, under --rate 100) and read: the non-readers are closed with
+    1013 soon after their queue passed --max-queue, the server's peak RSS
+    stays bounded, the readers get everything."""
+    nonreaders = [raw_member(srv.port, "slow", "nr%d" % i, rcvbuf=4096) for i in range(10)]
+    base = rss_kb(srv.p.pid)
+    text = "x" * 3000
+    per = 450
+    result = {}
+
+    if True:
+        rs = [(await joined(srv.url(), "slow", "r%d" % i))[0] for i in range(4)]
+        t0 = time.time()
+
+        async def sender(ws, k):
+            for i in range(per):
+                await ws.send(json.dumps({"type": "message", "text": "%d-%d-%s" % (k, i, text)}))
+                if i % 9 == 8:
+                    await asyncio.sleep(0.1)
+
+        async def reader(ws):
+            seqs = []
+            while len(seqs) < 4 * per:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                if m["type"] == "message":
+                    seqs.append((m.get("seq"), m["text"][:m["text"].index("-x")]))
+            return seqs
+
+        res = await asyncio.gather(*(sender(ws, k) for k, ws in enumerate(rs)), *(reader(ws) for ws in rs))
+        result["t0"] = t0
+        result["seqs"] = res[4:]
+        for ws in rs:
+            await ws.close()
+
+    peak = rss_kb(srv.p.pid, "VmHWM")
+    codes, after = [], []
+    deadline = time.monotonic() + 8
+
+    def read_all():
+        for s in nonreaders:
+            texts, code = read_frames(s, deadline)
+            codes.append(code)
+            ts = [json.loads(t).get("ts", 0) for t in texts if t.startswith(b"{")]
+            after.append((max(ts) / 1000.0 - result["t0"]) if ts else 0)
+            s.close()
+
+    await asyncio.get_running_loop().run_in_executor(None, read_all)
+    seqs = result["seqs"]
+    first = [q for q, _ in seqs[0]]
+    ok = all(s == seqs[0] for s in seqs) and None not in first and first == list(range(first[0], first[0] + 4 * per)) and \
+        all([t for _, t in seqs[0] if t.startswith("%d-" % k)] == ["%d-%d" % (k, i) for i in range(per)]
+            for k in range(4))
+    check("10 non-readers, 4 senders of %d x 3 kB at 90/s: the readers get all %d, in one order" % (per, 4 * per), ok,
+          [s[:2] for s in seqs])
+    check("non-readers closed with 1013 (codes %s), the last message they were sent %.2f s after the start"
+          % (sorted(set(codes), key=str), max(after)), codes == [1013] * 10 and max(after) < 5, (codes, after))
+    check("server peak RSS %d kB (%d kB before) under 16 MB with --max-queue %d" % (peak, base, max_queue),
+          peak < 16 * 1024, peak)
+
+
+async def stalled(srv):
+    """The server is stopped for 5 s while a client sends 4 messages a second
+    under --rate 5 --burst 10: no 1008, every message delivered."""
+    ws, _ = await joined(srv.url(), "stall", "steady")
+    sent, got = 0, []
+
+    async def reader():
+        while True:
+            m = json.loads(await ws.recv())
+            if m["type"] == "message":
+                got.append(m["text"])
+
+    rt = asyncio.ensure_future(reader())
+    t0 = time.monotonic()
+    stopped = False
+    try:
+        while time.monotonic() - t0 < 7.5:
+            if not stopped and time.monotonic() - t0 > 1:
+                srv.p.send_signal(signal.SIGSTOP)
+                stopped, t_stop = True, time.monotonic()
+            if stopped and t_stop and time.monotonic() - t_stop > 5:
+                srv.p.send_signal(signal.SIGCONT)
+                t_stop = None
+            await ws.send(json.dumps({"type": "message", "text": "s%d" % sent}))
+            sent += 1
+            await asyncio.sleep(0.25)
+    except websockets.exceptions.ConnectionClosed:
+        pass
+    finally:
+        if stopped and t_stop:
+            srv.p.send_signal(signal.SIGCONT)
+    end = time.monotonic() + 3
+    while len(got) < sent and time.monotonic() < end and ws.close_code is None:
+        await asyncio.sleep(0.05)
+    rt.cancel()
+    check("SIGSTOP 5 s under a client at 4 msg/s (--rate 5 --burst 10): not closed, %d/%d delivered in order"
+          % (len(got), sent), ws.close_code is None and got == ["s%d" % i for i in range(sent)],
+          (ws.close_code, len(got), sent))
+    await ws.close()
+
+
+async def presence_storm(srv):
+    """100 members join and leave one room over and over, each under its
+    limit: an observer gets at most a few presence envelopes a second, and
+    a normal client's join + message round trip stays short."""
+    u = srv.url()
+    obs, _ = await joined(u, "storm", "observer")
+    churn = [await websockets.connect(u, open_timeout=3) for _ in range(100)]
+    stop = asyncio.Event()
+    counts = {"presence": 0}
+
+    async def churner(k, ws):
+        try:
+            while not stop.is_set():
+                await ws.send(json.dumps({"type": "join", "room": "storm", "user": "c%d" % k}))
+                await asyncio.sleep(0.1)
+                await ws.send(json.dumps({"type": "leave"}))
+                await asyncio.sleep(0.1)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    async def drain(ws):  # the churners read what they are sent, as a page does
+        try:
+            while True:
+                await ws.recv()
+        except (websockets.exceptions.ConnectionClosed, asyncio.CancelledError):
+            pass
+
+    async def observe():
+        while True:
+            m = json.loads(await obs.recv())
+            if m["type"] == "presence":
+                counts["presence"] += 1
+
+    tasks = [asyncio.ensure_future(churner(k, ws)) for k, ws in enumerate(churn)]
+    tasks += [asyncio.ensure_future(drain(ws)) for ws in churn] + [asyncio.ensure_future(observe())]
+    await asyncio.sleep(0.5)
+    n0, t0 = counts["presence"], time.monotonic()
+    rtts = []
+    for i in range(5):
+        t = time.monotonic()
+        ws, _ = await joined(u, "storm", "normal%d" % i)
+        await ws.send(json.dumps({"type": "message", "text": "rt%d" % i}))
+        await recv_until(ws, lambda m: m["type"] == "message" and m["text"] == "rt%d" % i, 5)
+        rtts.append(time.monotonic() - t)
+        await ws.close()
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(max(0, 3 - (time.monotonic() - t0)))
+    rate = (counts["presence"] - n0) / (time.monotonic() - t0)
+    stop.set()
+    for t in tasks:
+        t.cancel()
+    for ws in churn:
+        await ws.close()
+    await obs.close()
+    check("join/leave storm of 100 members: %.1f presence envelopes a second reach a member (at most 4 + 1)"
+          % rate, rate <= 5, rate)
+    check("join/leave storm: a normal client's join + message round trip %.0f ms at most (under 500 ms)"
+          % (max(rtts) * 1000), max(rtts) < 0.5, rtts)
+
+
+async def odd_token(binary, page):
+    srv = Server(binary, page, "--token", "a+b/c=")
+    try:
+        base = "ws://127.0.0.1:%d/ws?token=" % srv.port
+        check("token with + / =: sent as is, 101", await status_of(base + "a+b/c=") == 101)
+        check("token with + / =: percent-encoded, 101", await status_of(base + "a%2Bb%2Fc%3D") == 101)
+        check("token with + / =: '+' is not a space, 401", await status_of(base + "a%20b/c=") == 401)
+        check("token with + / =: a bad escape, 401", await status_of(base + "a%2") == 401)
+    finally:
+        srv.stop()
+
+
 async def main():
     os.environ["MALLOC_PERTURB_"] = "165"  # freed memory is garbage: a use after free shows
     ap = argparse.ArgumentParser()
@@ -341,6 +671,25 @@ async def main():
     finally:
         srv.stop()
     await asyncio.wait_for(shutdown(binary, args.page), 15)
+    await asyncio.wait_for(odd_token(binary, args.page), 15)
+    srv = Server(binary, args.page, "--history", "60", "--rate", "1000", "--burst", "1000")
+    try:
+        await asyncio.wait_for(resume(srv, 60), 20)
+        await asyncio.wait_for(rooms_exhaust(srv), 20)
+        await asyncio.wait_for(presence_storm(srv), 30)
+    finally:
+        srv.stop()
+    srv = Server(binary, args.page, "--rate", "100", "--burst", "20", "--max-queue", "262144",
+                 "--close-timeout", "10")
+    try:
+        await asyncio.wait_for(slow_readers(srv, 262144), 40)
+    finally:
+        srv.stop()
+    srv = Server(binary, args.page, "--rate", "5", "--burst", "10")
+    try:
+        await asyncio.wait_for(stalled(srv), 20)
+    finally:
+        srv.stop()
 
 
 if __name__ == "__main__":
