@@ -11,10 +11,13 @@ CROSS_ENV := WARN="$(WARN)" HOSTCC="$(CC)" CROSS_WINEPREFIX="$(abspath $(BUILD)/
 
 .PHONY: cross cross-s390x cross-i686 cross-armhf cross-aarch64 cross-windows cross-endian-mutant
 
-# Two lanes side by side, each in its own build directory.
+# Two lanes side by side, each in its own build directory; one closing line,
+# "N passed, M failed", and a failure if M is not 0.
 cross:
+	@mkdir -p $(CROSS_B)
 	@sh test/steps.sh -p "$(MAKE)" $(CROSS_B)/steps cross-s390x,cross-armhf,cross-endian-mutant \
-	  cross-windows,cross-aarch64,cross-i686
+	  cross-windows,cross-aarch64,cross-i686 | tee $(CROSS_B)/cross.log
+	@sh test/summary.sh $(CROSS_B)/cross.log
 
 cross-s390x cross-i686 cross-armhf cross-aarch64 cross-windows:
 	@$(CROSS_ENV) sh ports/cross/cross.sh $(@:cross-%=%) "$(MAKE)" $(CROSS_B)
