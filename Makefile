@@ -166,4 +166,4 @@ clean:
 # Parts kept beside the code they build.
 -include $(wildcard bench/*.mk) fuzz/fuzz.mk examples/examples.mk demos/demos.mk test/e2e/e2e.mk test/e2e/windows/windows.mk \
 	test/lwip/lwip.mk
--include ports/mcu/mcu.mk
+-include ports/mcu/mcu.mk ports/cross/cross.mk
