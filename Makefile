@@ -131,12 +131,19 @@ deps-lib:
 # Groups run side by side, each in its own build directory; the steps of a
 # group (joined by commas) one after the other (test/steps.sh).
 TEST_GROUPS := unit,symbols,install-test,lwip sanitize-gcc sanitize-clang nodeflate fuzz-replay
-# make check runs them and memcheck, then the steps the fragments included below append
-# (interop, adapters, chat, HTTP/2, bench checks, the MCU build) one by one.
-# CI puts its own steps first (CI_STEPS=fuzz-ci: .ci/run). Both end with one
-# summary line, "N passed, M failed".
+# make check runs them and memcheck, then two lanes side by side, each one
+# step after the other: the steps the fragments included below append to
+# CHECK_STEPS (interop, adapters, chat, HTTP/2, proxies, bench checks), which
+# talk to real peers, and those they append to CHECK_EMU_STEPS (the cross
+# builds under qemu-user and Wine, the Windows echo, the CMake consumers, the
+# Cortex-M build under QEMU), which build and emulate and time nothing but
+# their own limits. CI puts its own steps first (CI_STEPS=fuzz-ci: .ci/run).
+# Both end with one summary line, "N passed, M failed".
 CI_STEPS ?=
 CHECK_STEPS :=
+CHECK_EMU_STEPS :=
+space := $(subst ,, )
+lane = $(subst $(space),$(comma),$(strip $(1)))
 
 # The library and its tests built without zlib (make WS_DEFLATE=0).
 nodeflate:
@@ -157,7 +164,8 @@ check: deps
 	@mkdir -p $(BUILD)
 	@{ sh test/steps.sh "$(MAKE)" $(BUILD)/steps $(CI_STEPS); \
 	   sh test/steps.sh -p "$(MAKE)" $(BUILD)/steps $(TEST_GROUPS) memcheck; \
-	   sh test/steps.sh "$(MAKE)" $(BUILD)/steps $(CHECK_STEPS); } | tee $(BUILD)/check.log
+	   sh test/steps.sh -p "$(MAKE)" $(BUILD)/steps $(call lane,$(CHECK_STEPS)) $(call lane,$(CHECK_EMU_STEPS)); \
+	 } | tee $(BUILD)/check.log
 	@sh test/summary.sh $(BUILD)/check.log
 
 clean:

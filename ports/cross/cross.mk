@@ -25,4 +25,4 @@ cross-s390x cross-i686 cross-armhf cross-aarch64 cross-windows:
 cross-endian-mutant:
 	@$(CROSS_ENV) sh ports/cross/endian_mutant.sh "$(MAKE)" $(CROSS_B)/mutant
 
-CHECK_STEPS += cross
+CHECK_EMU_STEPS += cross

@@ -111,4 +111,4 @@ $(MCU_B)/check_standin: ports/mcu/check_standin.c ports/mcu/crypto_standin.c inc
 mcu-test: $(MCU_B)/check_standin $(MCU_PROGS:%=$(MCU_B)/run/%)
 	@sh test/run.sh $^
 
-CHECK_STEPS += mcu mcu-test
+CHECK_EMU_STEPS += mcu mcu-test

@@ -92,7 +92,8 @@ downstream: lib
 minimal: lib
 	@timeout -k 10 180 $(INTEROP_PYTHON) $(E2E)/minimal/run.py "$(MAKE)" $(BUILD)
 
-CHECK_STEPS += interop localhost adapters adapter-threads downstream minimal
+CHECK_STEPS += interop localhost adapters adapter-threads minimal
+CHECK_EMU_STEPS += downstream
 
 # The server's logic through Python's websockets (about 40 s), then two pages
 # in Debian's Chromium through playwright-core (browser_test.js); the

@@ -92,7 +92,7 @@ else bad "cmake package: not linked to $usr/lib/libws.so"; env -u LD_LIBRARY_PAT
 # libraries; SHA-1 from CNG through the crypto hook (no mbedTLS for mingw in Debian).
 win="$tmp/cm-win"
 build_one "cmake mingw-w64 configure" cmake -S "$top" -B "$win" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
-	-DWS_CRYPTO_HOOK=ON -DWS_CRYPTO_SOURCES="$top/test/e2e/windows/crypto_cng_rig.c" -DWS_CRYPTO_LIBS=bcrypt \
+	-DWS_CRYPTO_HOOK=ON -DWS_CRYPTO_SOURCES="$top/ports/windows/crypto_cng.c" -DWS_CRYPTO_LIBS=bcrypt \
 	-DWS_BUILD_TESTS=OFF -DWS_INSTALL=ON
 build_one "cmake mingw-w64 build" cmake --build "$win" -j 2
 build_one "cmake mingw-w64 install" cmake --install "$win" --prefix "$tmp/win-usr"

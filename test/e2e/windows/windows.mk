@@ -6,7 +6,7 @@
 #   make windows   about 60 s (20 of them wineboot, the first time); ends with
 #                  "windows: N passed, M failed"
 # Plain ws:// only: examples/tls.c is not built for Windows. SHA-1 comes from
-# Windows' CNG through the crypto hook (crypto_cng_rig.c; -DWS_CRYPTO_HOOK=1).
+# Windows' CNG through the crypto hook (ports/windows/crypto_cng.c; -DWS_CRYPTO_HOOK=1).
 
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 MINGW_AR ?= x86_64-w64-mingw32-ar
@@ -28,12 +28,12 @@ $(WIN_B)/libws.a: $(WIN_LIB_OBJ)
 
 # -static: the program needs no DLL beyond Windows' own (zlib, libgcc inside).
 $(WIN_B)/echo-server-poll.exe: examples/echo_server_poll.c examples/ad_sock.h examples/server_common.h $(ADAPTER_DEPS) \
-                               $(E2E)/windows/crypto_cng_rig.c $(WIN_B)/libws.a
-	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(ADAPTER) $(E2E)/windows/crypto_cng_rig.c $(WIN_B)/libws.a \
+                               ports/windows/crypto_cng.c $(WIN_B)/libws.a
+	$(MINGW_CC) $(WIN_CFLAGS) -o $@ $< $(ADAPTER) ports/windows/crypto_cng.c $(WIN_B)/libws.a \
 		-static -lz -lbcrypt -lws2_32
 
 windows: $(WIN_B)/echo-server-poll.exe
 	@timeout -k 10 300 $(INTEROP_PYTHON) $(E2E)/windows/run.py --exe $(WIN_B)/echo-server-poll.exe \
 		--wine $(WINE) --prefix $(BUILD)/wineprefix
 
-CHECK_STEPS += windows
+CHECK_EMU_STEPS += windows
